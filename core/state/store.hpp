@@ -1,0 +1,107 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "state/records.hpp"
+
+namespace osbd::state {
+
+/// Outcome of an attempt to start a mutating operation.
+enum class BeginResult {
+  started,         ///< the rows were written; the caller owns the operation
+  exists,          ///< create: a resource with this id exists already (nothing written)
+  busy,            ///< another mutating operation holds the resource (nothing written)
+  missing,         ///< the resource (or, for a binding, its instance) does not exist
+};
+
+/// The broker's durable records. Every method is one transaction and thread-safe; a method that
+/// returned has made its change durable (it survives kill -9). Errors of the storage itself are
+/// thrown as StoreError: they are not expected on the request path.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Schema version the store is at after migrations.
+  virtual int schema_version() = 0;
+
+  /// Inserts a new instance (status creating) together with its provision operation, marking the
+  /// operation active on it. Returns exists if the id is taken.
+  virtual BeginResult begin_create_instance(const InstanceRecord& instance,
+                                            const OperationRecord& op) = 0;
+
+  /// Starts a mutating operation (update, deprovision) on an idle instance: sets its status and
+  /// active_operation and inserts op, atomically. busy if another operation is active on it or,
+  /// when check_bindings, on any of its bindings; missing if the instance does not exist.
+  virtual BeginResult begin_instance_operation(const std::string& instance_id,
+                                               const OperationRecord& op,
+                                               ResourceStatus new_status,
+                                               bool check_bindings) = 0;
+
+  /// Ends the instance's active operation: writes the instance row as given (active_operation is
+  /// cleared by the store) and the operation row, atomically.
+  virtual void finish_instance_operation(const InstanceRecord& instance,
+                                         const OperationRecord& op) = 0;
+
+  /// Ends a successful deprovision: deletes the instance and its bindings and writes the
+  /// operation row (kept so that last_operation can still answer), atomically.
+  virtual void delete_instance(const std::string& instance_id, const OperationRecord& op) = 0;
+
+  /// Inserts a new binding (status creating) with its bind operation. missing if the instance does
+  /// not exist or is not ready; busy if the instance has an active operation; exists if the
+  /// binding id is taken on that instance.
+  virtual BeginResult begin_create_binding(const BindingRecord& binding,
+                                           const OperationRecord& op) = 0;
+
+  /// Starts a mutating operation (unbind) on an idle binding; see begin_instance_operation. Also
+  /// busy if the owning instance has an active operation.
+  virtual BeginResult begin_binding_operation(const std::string& instance_id,
+                                              const std::string& binding_id,
+                                              const OperationRecord& op,
+                                              ResourceStatus new_status) = 0;
+
+  /// Ends the binding's active operation: writes the binding row as given (active_operation
+  /// cleared) and the operation row, atomically.
+  virtual void finish_binding_operation(const BindingRecord& binding,
+                                        const OperationRecord& op) = 0;
+
+  /// Ends a successful unbind: deletes the binding and writes the operation row, atomically.
+  virtual void delete_binding(const std::string& instance_id, const std::string& binding_id,
+                              const OperationRecord& op) = 0;
+
+  /// Rewrites an operation row (progress: plugin token, attempts, description).
+  virtual void update_operation(const OperationRecord& op) = 0;
+
+  /// The instance with this id, if any.
+  virtual std::optional<InstanceRecord> get_instance(const std::string& instance_id) = 0;
+  /// The binding with these ids, if any.
+  virtual std::optional<BindingRecord> get_binding(const std::string& instance_id,
+                                                   const std::string& binding_id) = 0;
+  /// The operation with this id, if any.
+  virtual std::optional<OperationRecord> get_operation(const std::string& operation_id) = 0;
+  /// The latest operation (by creation time) recorded for an instance (binding_id "") or a
+  /// binding, including ones whose resource is deleted.
+  virtual std::optional<OperationRecord> latest_operation(const std::string& instance_id,
+                                                          const std::string& binding_id) = 0;
+  /// Every binding of an instance, oldest first.
+  virtual std::vector<BindingRecord> list_bindings(const std::string& instance_id) = 0;
+  /// Every instance, oldest first.
+  virtual std::vector<InstanceRecord> list_instances() = 0;
+  /// Every operation still in progress, oldest first (for recovery after a restart).
+  virtual std::vector<OperationRecord> list_unfinished_operations() = 0;
+};
+
+/// Thrown when the storage itself fails (disk full, corrupt file, newer schema than this build).
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Opens (creating if needed) the SQLite store in data_dir/osbd.db: WAL, synchronous=FULL,
+/// migrations applied in one transaction each. Throws StoreError with the path on failure.
+std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir);
+
+}  // namespace osbd::state

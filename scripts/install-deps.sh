@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package osbd needs to build, run and test. Idempotent: installs only
+# what is missing, so a second run costs a dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  g++ clang clang-format libclang-rt-14-dev
+  libboost-dev libboost-system-dev libboost-filesystem-dev libboost-program-options-dev
+  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
+  libgtest-dev libgmock-dev googletest
+  curl wrk procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
