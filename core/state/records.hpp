@@ -24,20 +24,20 @@ enum class OperationState { in_progress, succeeded, failed };
 
 /// A service instance owned by the broker.
 struct InstanceRecord {
-  std::string id;                      ///< platform-chosen instance id (decoded)
-  std::string service_id;              ///< catalog service id
-  std::string plan_id;                 ///< catalog plan id
-  std::string plugin;                  ///< name of the plugin serving the service
-  std::string organization_guid;       ///< deprecated OSB field, stored as sent ("" if absent)
-  std::string space_guid;              ///< deprecated OSB field, stored as sent ("" if absent)
+  std::string id;                 ///< platform-chosen instance id (decoded)
+  std::string service_id;         ///< catalog service id
+  std::string plan_id;            ///< catalog plan id
+  std::string plugin;             ///< name of the plugin serving the service
+  std::string organization_guid;  ///< deprecated OSB field, stored as sent ("" if absent)
+  std::string space_guid;         ///< deprecated OSB field, stored as sent ("" if absent)
   nlohmann::json parameters = nlohmann::json::object();  ///< provision/update parameters
   nlohmann::json context = nlohmann::json::object();     ///< OSB context object
-  nlohmann::json originating_identity;                    ///< decoded header, null if absent
-  nlohmann::json maintenance_info;                        ///< null if absent
-  std::string dashboard_url;                              ///< "" if none
-  nlohmann::json metadata;                                ///< OSB instance metadata, null if none
-  nlohmann::json plugin_state;   ///< opaque state the plugin asked to keep, null if none
-  ResourceStatus status = ResourceStatus::creating;       ///< broker-side lifecycle
+  nlohmann::json originating_identity;                   ///< decoded header, null if absent
+  nlohmann::json maintenance_info;                       ///< null if absent
+  std::string dashboard_url;                             ///< "" if none
+  nlohmann::json metadata;                               ///< OSB instance metadata, null if none
+  nlohmann::json plugin_state;  ///< opaque state the plugin asked to keep, null if none
+  ResourceStatus status = ResourceStatus::creating;  ///< broker-side lifecycle
   std::string active_operation;  ///< id of the running mutating operation, "" if idle
   std::string last_operation;    ///< id of the most recent operation, "" if none
   int64_t created_at_ms = 0;     ///< unix epoch milliseconds
@@ -46,15 +46,15 @@ struct InstanceRecord {
 
 /// A service binding owned by the broker.
 struct BindingRecord {
-  std::string instance_id;  ///< owning instance
-  std::string id;           ///< platform-chosen binding id (decoded)
-  std::string service_id;   ///< catalog service id at bind time
-  std::string plan_id;      ///< catalog plan id at bind time
-  std::string app_guid;     ///< deprecated OSB field, "" if absent
+  std::string instance_id;                               ///< owning instance
+  std::string id;                                        ///< platform-chosen binding id (decoded)
+  std::string service_id;                                ///< catalog service id at bind time
+  std::string plan_id;                                   ///< catalog plan id at bind time
+  std::string app_guid;                                  ///< deprecated OSB field, "" if absent
   nlohmann::json parameters = nlohmann::json::object();  ///< bind parameters
   nlohmann::json context = nlohmann::json::object();     ///< OSB context object
-  nlohmann::json bind_resource;                           ///< null if absent
-  nlohmann::json response;      ///< what bind returned (credentials, endpoints, ...); null until done
+  nlohmann::json bind_resource;                          ///< null if absent
+  nlohmann::json response;  ///< what bind returned (credentials, endpoints, ...); null until done
   nlohmann::json plugin_state;  ///< opaque state the plugin asked to keep, null if none
   ResourceStatus status = ResourceStatus::creating;  ///< broker-side lifecycle
   std::string active_operation;  ///< id of the running mutating operation, "" if idle
@@ -68,16 +68,16 @@ struct OperationRecord {
   std::string id;           ///< broker-generated operation id (returned to the platform)
   std::string instance_id;  ///< instance the operation acts on
   std::string binding_id;   ///< binding the operation acts on, "" for instance operations
-  OperationKind kind = OperationKind::provision;          ///< what it does
-  OperationState state = OperationState::in_progress;     ///< where it is
-  std::string description;  ///< user-facing text, "" if none
-  bool async = false;       ///< answered 202 (true) or synchronously (false)
+  OperationKind kind = OperationKind::provision;       ///< what it does
+  OperationState state = OperationState::in_progress;  ///< where it is
+  std::string description;                             ///< user-facing text, "" if none
+  bool async = false;            ///< answered 202 (true) or synchronously (false)
   std::string plugin_operation;  ///< the plugin's own token while in progress, "" if none
-  nlohmann::json request;   ///< the request as accepted (for identical-repeat checks and re-runs)
-  int attempts = 0;         ///< how many times the plugin call was started
-  int64_t created_at_ms = 0;   ///< unix epoch milliseconds
-  int64_t updated_at_ms = 0;   ///< unix epoch milliseconds
-  int64_t deadline_ms = 0;     ///< give up after this (0: none)
+  nlohmann::json request;     ///< the request as accepted (for identical-repeat checks and re-runs)
+  int attempts = 0;           ///< how many times the plugin call was started
+  int64_t created_at_ms = 0;  ///< unix epoch milliseconds
+  int64_t updated_at_ms = 0;  ///< unix epoch milliseconds
+  int64_t deadline_ms = 0;    ///< give up after this (0: none)
 };
 
 /// Spelling of an enum in the store and on the wire.

@@ -12,10 +12,10 @@ namespace osbd::state {
 
 /// Outcome of an attempt to start a mutating operation.
 enum class BeginResult {
-  started,         ///< the rows were written; the caller owns the operation
-  exists,          ///< create: a resource with this id exists already (nothing written)
-  busy,            ///< another mutating operation holds the resource (nothing written)
-  missing,         ///< the resource (or, for a binding, its instance) does not exist
+  started,  ///< the rows were written; the caller owns the operation
+  exists,   ///< create: a resource with this id exists already (nothing written)
+  busy,     ///< another mutating operation holds the resource (nothing written)
+  missing,  ///< the resource (or, for a binding, its instance) does not exist
 };
 
 /// The broker's durable records. Every method is one transaction and thread-safe; a method that
@@ -37,8 +37,7 @@ class Store {
   /// active_operation and inserts op, atomically. busy if another operation is active on it or,
   /// when check_bindings, on any of its bindings; missing if the instance does not exist.
   virtual BeginResult begin_instance_operation(const std::string& instance_id,
-                                               const OperationRecord& op,
-                                               ResourceStatus new_status,
+                                               const OperationRecord& op, ResourceStatus new_status,
                                                bool check_bindings) = 0;
 
   /// Ends the instance's active operation: writes the instance row as given (active_operation is
@@ -49,6 +48,11 @@ class Store {
   /// Ends a successful deprovision: deletes the instance and its bindings and writes the
   /// operation row (kept so that last_operation can still answer), atomically.
   virtual void delete_instance(const std::string& instance_id, const OperationRecord& op) = 0;
+
+  /// Undoes a create whose request was refused before anything existed at the backend: removes
+  /// the instance (only while op_id is its active operation) and the operation row, atomically,
+  /// so that the broker looks as if the request never came.
+  virtual void discard_instance(const std::string& instance_id, const std::string& op_id) = 0;
 
   /// Inserts a new binding (status creating) with its bind operation. missing if the instance does
   /// not exist or is not ready; busy if the instance has an active operation; exists if the
@@ -71,6 +75,10 @@ class Store {
   /// Ends a successful unbind: deletes the binding and writes the operation row, atomically.
   virtual void delete_binding(const std::string& instance_id, const std::string& binding_id,
                               const OperationRecord& op) = 0;
+
+  /// Undoes a refused bind; see discard_instance.
+  virtual void discard_binding(const std::string& instance_id, const std::string& binding_id,
+                               const std::string& op_id) = 0;
 
   /// Rewrites an operation row (progress: plugin token, attempts, description).
   virtual void update_operation(const OperationRecord& op) = 0;

@@ -1,0 +1,287 @@
+// Binding routes of the OSB lifecycle: bind, unbind, fetch, last_operation.
+
+#include "api/lifecycle.hpp"
+#include "api/lifecycle_util.hpp"
+
+namespace osbd::api {
+
+using nlohmann::json;
+using state::BeginResult;
+using state::OperationKind;
+using state::OperationState;
+using state::ResourceStatus;
+
+namespace {
+
+bool same_binding(const state::BindingRecord& b, const json& attrs) {
+  return b.service_id == attrs.at("service_id") && b.plan_id == attrs.at("plan_id") &&
+         b.parameters == attrs.at("parameters") && b.app_guid == attrs.at("app_guid") &&
+         b.bind_resource == attrs.at("bind_resource");
+}
+
+ApiReply gone() {
+  ApiReply r;
+  r.status = 410;
+  return r;
+}
+
+}  // namespace
+
+ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& binding_id,
+                         const ApiRequest& request) {
+  ApiReply reply;
+  auto body = detail::parse_object(request.body, false, reply);
+  if (!body) {
+    return reply;
+  }
+  std::string service_id;
+  std::string plan_id;
+  std::string app_guid;
+  std::string predecessor;
+  json parameters;
+  json context;
+  json bind_resource;
+  if (!detail::read_string(*body, "service_id", true, service_id, reply) ||
+      !detail::read_string(*body, "plan_id", true, plan_id, reply) ||
+      !detail::read_string(*body, "app_guid", false, app_guid, reply) ||
+      !detail::read_string(*body, "predecessor_binding_id", false, predecessor, reply) ||
+      !detail::read_object(*body, "parameters", parameters, reply, json::object()) ||
+      !detail::read_object(*body, "context", context, reply, json::object()) ||
+      !detail::read_object(*body, "bind_resource", bind_resource, reply, nullptr)) {
+    return reply;
+  }
+  const catalog::PlanEntry* plan = registry_->find_plan(service_id, plan_id);
+  if (plan == nullptr) {
+    return error_reply(400, "BadRequest", "unknown service_id or plan_id");
+  }
+  if (!plan->bindable()) {
+    return error_reply(400, "BadRequest", "the plan is not bindable");
+  }
+  auto instance = store_.get_instance(instance_id);
+  if (!instance) {
+    return error_reply(404, "NotFound", "no such service instance");
+  }
+  if (instance->service_id != service_id || instance->plan_id != plan_id) {
+    return error_reply(400, "BadRequest", "service_id and plan_id must be those of the instance");
+  }
+  const bool async_ok = detail::accepts_incomplete(request);
+  const json attrs = {{"service_id", service_id},
+                      {"plan_id", plan_id},
+                      {"parameters", parameters},
+                      {"app_guid", app_guid},
+                      {"bind_resource", bind_resource}};
+  const int64_t now = detail::now_ms();
+  state::BindingRecord binding;
+  binding.instance_id = instance_id;
+  binding.id = binding_id;
+  binding.service_id = service_id;
+  binding.plan_id = plan_id;
+  binding.app_guid = app_guid;
+  binding.parameters = parameters;
+  binding.context = context;
+  binding.bind_resource = bind_resource;
+  binding.status = ResourceStatus::creating;
+  binding.created_at_ms = now;
+  binding.updated_at_ms = now;
+  state::OperationRecord op;
+  op.id = detail::new_operation_id();
+  op.instance_id = instance_id;
+  op.binding_id = binding_id;
+  op.kind = OperationKind::bind;
+  op.async = async_ok;
+  op.request = attrs;
+  op.attempts = 1;
+  op.created_at_ms = now;
+  op.updated_at_ms = now;
+  if (async_ok && plan->maximum_polling_duration() > 0) {
+    op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
+  }
+  binding.active_operation = op.id;
+  binding.last_operation = op.id;
+
+  switch (store_.begin_create_binding(binding, op)) {
+    case BeginResult::started:
+      break;
+    case BeginResult::missing:
+      return detail::concurrency_error("the instance is not ready for binding (" +
+                                       std::string(state::to_string(instance->status)) + ")");
+    case BeginResult::busy:
+      return detail::concurrency_error("another operation is in progress on this instance");
+    case BeginResult::exists: {
+      auto existing = store_.get_binding(instance_id, binding_id);
+      if (!existing) {
+        return detail::concurrency_error("the binding is being deleted; retry later");
+      }
+      const bool same = same_binding(*existing, attrs);
+      if (same && existing->status == ResourceStatus::ready && existing->active_operation.empty()) {
+        ApiReply ok;
+        ok.body = existing->response.is_object() ? existing->response : json::object();
+        return ok;
+      }
+      if (same && existing->status == ResourceStatus::creating) {
+        auto running = store_.get_operation(existing->active_operation);
+        if (running && running->async && async_ok) {
+          return detail::accepted(running->id);
+        }
+        return detail::concurrency_error("the binding is being created");
+      }
+      if (existing->active_operation.empty() || same) {
+        return error_reply(409, "Conflict",
+                           "a binding with this id exists with different attributes");
+      }
+      return detail::concurrency_error("another operation is in progress on this binding");
+    }
+  }
+
+  auto plugin = plan->plugin;
+  json call = attrs;
+  call["instance_id"] = instance_id;
+  call["binding_id"] = binding_id;
+  call["context"] = context;
+  call["predecessor_binding_id"] = predecessor;
+  call["instance_state"] = instance->plugin_state;
+  call["accepts_incomplete"] = async_ok;
+  const auto result = plugin->call(plugin_host::Operation::bind, call);
+  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
+    op.plugin_operation = result.body.at("operation").get<std::string>();
+    store_.update_operation(op);
+    return detail::accepted(op.id);
+  }
+  if (result.status == OSB_STATUS_OK) {
+    complete_binding(binding, op, Outcome{OperationState::succeeded, result.body, ""});
+    auto stored = store_.get_binding(instance_id, binding_id);
+    ApiReply created;
+    created.status = 201;
+    created.body = stored && stored->response.is_object() ? stored->response : json::object();
+    return created;
+  }
+  plugin_host::CallResult failure = result;
+  if (result.status == OSB_STATUS_IN_PROGRESS) {
+    failure.status = OSB_STATUS_INTERNAL_ERROR;
+    failure.description = "plugin answered asynchronously although accepts_incomplete was not set";
+  }
+  if (detail::is_client_error(failure.status)) {
+    store_.discard_binding(instance_id, binding_id, op.id);
+  } else {
+    complete_binding(binding, op,
+                     Outcome{OperationState::failed, json::object(), failure.description});
+  }
+  return detail::failure_reply(failure);
+}
+
+ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& binding_id,
+                           const ApiRequest& request) {
+  const auto service_it = request.query.find("service_id");
+  const auto plan_it = request.query.find("plan_id");
+  if (service_it == request.query.end() || service_it->second.empty()) {
+    return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
+  }
+  if (plan_it == request.query.end() || plan_it->second.empty()) {
+    return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
+  }
+  auto instance = store_.get_instance(instance_id);
+  auto binding = instance ? store_.get_binding(instance_id, binding_id) : std::nullopt;
+  if (!binding) {
+    return gone();
+  }
+  if (binding->service_id != service_it->second) {
+    return error_reply(400, "BadRequest", "service_id does not match the binding's service");
+  }
+  auto plugin = plugin_for(instance->plugin);
+  if (!plugin) {
+    return error_reply(500, "InternalError",
+                       "the plugin '" + instance->plugin + "' serving this instance is not loaded");
+  }
+  const bool async_ok = detail::accepts_incomplete(request);
+  const int64_t now = detail::now_ms();
+  state::OperationRecord op;
+  op.id = detail::new_operation_id();
+  op.instance_id = instance_id;
+  op.binding_id = binding_id;
+  op.kind = OperationKind::unbind;
+  op.async = async_ok;
+  op.request = {{"service_id", service_it->second},
+                {"plan_id", plan_it->second},
+                {"previous_status", state::to_string(binding->status)}};
+  op.attempts = 1;
+  op.created_at_ms = now;
+  op.updated_at_ms = now;
+  switch (store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting)) {
+    case BeginResult::started:
+      break;
+    case BeginResult::missing:
+      return gone();
+    default: {
+      auto fresh = store_.get_binding(instance_id, binding_id);
+      auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
+      if (running && running->kind == OperationKind::unbind && running->async && async_ok) {
+        return detail::accepted(running->id);
+      }
+      return detail::concurrency_error("another operation is in progress on this binding");
+    }
+  }
+  binding->active_operation = op.id;
+  binding->last_operation = op.id;
+  const json call = {{"instance_id", instance_id},
+                     {"binding_id", binding_id},
+                     {"service_id", binding->service_id},
+                     {"plan_id", binding->plan_id},
+                     {"instance_state", instance->plugin_state},
+                     {"binding_state", binding->plugin_state},
+                     {"accepts_incomplete", async_ok}};
+  const auto result = plugin->call(plugin_host::Operation::unbind, call);
+  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
+    op.plugin_operation = result.body.at("operation").get<std::string>();
+    store_.update_operation(op);
+    return detail::accepted(op.id);
+  }
+  if (result.status == OSB_STATUS_OK) {
+    complete_binding(*binding, op, Outcome{OperationState::succeeded, result.body, ""});
+    return ApiReply{};
+  }
+  plugin_host::CallResult failure = result;
+  if (result.status == OSB_STATUS_IN_PROGRESS) {
+    failure.status = OSB_STATUS_INTERNAL_ERROR;
+    failure.description = "plugin answered asynchronously although accepts_incomplete was not set";
+  }
+  complete_binding(*binding, op,
+                   Outcome{OperationState::failed, json::object(), failure.description});
+  return detail::failure_reply(failure);
+}
+
+ApiReply Lifecycle::fetch_binding(const std::string& instance_id, const std::string& binding_id,
+                                  const ApiRequest&) {
+  auto binding = store_.get_binding(instance_id, binding_id);
+  if (!binding || binding->status == ResourceStatus::creating ||
+      binding->status == ResourceStatus::failed) {
+    return error_reply(404, "NotFound", "no such service binding");
+  }
+  ApiReply r;
+  r.body = binding->response.is_object() ? binding->response : json::object();
+  r.body["parameters"] = binding->parameters;
+  return r;
+}
+
+ApiReply Lifecycle::binding_last_operation(const std::string& instance_id,
+                                           const std::string& binding_id,
+                                           const ApiRequest& request) {
+  std::optional<state::OperationRecord> op;
+  if (auto it = request.query.find("operation"); it != request.query.end()) {
+    op = store_.get_operation(it->second);
+    if (op && (op->instance_id != instance_id || op->binding_id != binding_id)) {
+      op.reset();
+    }
+  } else {
+    op = store_.latest_operation(instance_id, binding_id);
+  }
+  if (!op) {
+    return error_reply(404, "NotFound", "no such service binding or operation");
+  }
+  if (op->state == OperationState::in_progress) {
+    poll_binding_operation(*op);
+  }
+  const bool exists = store_.get_binding(instance_id, binding_id).has_value();
+  return last_operation_reply(*op, exists);
+}
+
+}  // namespace osbd::api

@@ -1,0 +1,310 @@
+#include "api/broker.hpp"
+
+#include <charconv>
+#include <chrono>
+
+#include <boost/asio/post.hpp>
+
+#include "api/http_util.hpp"
+#include "log/log.hpp"
+
+namespace osbd::api {
+
+namespace bhttp = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kVersionHeader = "X-Broker-API-Version";
+constexpr const char* kRequestIdentity = "X-Broker-API-Request-Identity";
+constexpr const char* kOriginatingIdentity = "X-Broker-API-Originating-Identity";
+
+http::Response to_response(const ApiReply& reply, unsigned version,
+                           const std::string& request_identity) {
+  http::Response res{static_cast<bhttp::status>(reply.status), version};
+  res.set(bhttp::field::server, "osbd");
+  res.set(bhttp::field::content_type, "application/json");
+  if (!request_identity.empty()) {
+    res.set(kRequestIdentity, request_identity);
+  }
+  for (const auto& [name, value] : reply.headers) {
+    res.set(name, value);
+  }
+  res.body() = reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return res;
+}
+
+// Parses "2.MINOR"; returns false on anything else.
+bool parse_api_version(std::string_view text, unsigned& minor) {
+  if (text.size() < 3 || text.substr(0, 2) != "2.") {
+    return false;
+  }
+  text.remove_prefix(2);
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), minor);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// "PLATFORM BASE64(JSON)" → {"platform": ..., "value": {...}}; nullopt when malformed.
+std::optional<json> decode_originating_identity(std::string_view header) {
+  const auto space = header.find(' ');
+  if (space == std::string_view::npos || space == 0) {
+    return std::nullopt;
+  }
+  auto decoded = base64_decode(header.substr(space + 1));
+  if (!decoded) {
+    return std::nullopt;
+  }
+  json value = json::parse(*decoded, nullptr, false);
+  if (value.is_discarded() || !value.is_object()) {
+    return std::nullopt;
+  }
+  return json{{"platform", std::string(header.substr(0, space))}, {"value", value}};
+}
+
+enum class Route {
+  catalog,
+  instance,
+  instance_last_operation,
+  binding,
+  binding_last_operation,
+  none
+};
+
+Route match(const std::vector<std::string>& s) {
+  if (s.size() == 2 && s[0] == "v2" && s[1] == "catalog") {
+    return Route::catalog;
+  }
+  if (s.size() < 3 || s[0] != "v2" || s[1] != "service_instances") {
+    return Route::none;
+  }
+  if (s.size() == 3) {
+    return Route::instance;
+  }
+  if (s.size() == 4 && s[3] == "last_operation") {
+    return Route::instance_last_operation;
+  }
+  if (s.size() == 5 && s[3] == "service_bindings") {
+    return Route::binding;
+  }
+  if (s.size() == 6 && s[3] == "service_bindings" && s[5] == "last_operation") {
+    return Route::binding_last_operation;
+  }
+  return Route::none;
+}
+
+const char* allowed_methods(Route route) {
+  switch (route) {
+    case Route::catalog:
+    case Route::instance_last_operation:
+    case Route::binding_last_operation:
+      return "GET";
+    case Route::instance:
+      return "GET, PUT, PATCH, DELETE";
+    case Route::binding:
+      return "GET, PUT, DELETE";
+    case Route::none:
+      break;
+  }
+  return "";
+}
+
+bool method_allowed(Route route, bhttp::verb m) {
+  switch (route) {
+    case Route::catalog:
+    case Route::instance_last_operation:
+    case Route::binding_last_operation:
+      return m == bhttp::verb::get;
+    case Route::instance:
+      return m == bhttp::verb::get || m == bhttp::verb::put || m == bhttp::verb::patch ||
+             m == bhttp::verb::delete_;
+    case Route::binding:
+      return m == bhttp::verb::get || m == bhttp::verb::put || m == bhttp::verb::delete_;
+    case Route::none:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
+Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
+               std::shared_ptr<const catalog::Registry> registry, boost::asio::thread_pool& workers)
+    : options_(std::move(options)),
+      lifecycle_(lifecycle),
+      registry_(std::move(registry)),
+      workers_(workers) {}
+
+bool Broker::authorized(const http::Request& request) const {
+  const auto it = request.find(bhttp::field::authorization);
+  if (it == request.end()) {
+    return false;
+  }
+  const auto creds = parse_basic_auth(std::string_view(it->value().data(), it->value().size()));
+  if (!creds) {
+    return false;
+  }
+  // Check every pair without an early exit, so timing does not tell which one matched.
+  bool ok = false;
+  for (const auto& c : options_.credentials) {
+    const bool user_ok = constant_time_equal(creds->first, c.username);
+    const bool pass_ok = constant_time_equal(creds->second, c.password);
+    ok |= (user_ok & pass_ok);
+  }
+  return ok;
+}
+
+http::Response Broker::too_large(unsigned version, std::size_t limit) {
+  return to_response(error_reply(413, "PayloadTooLarge",
+                                 "the request body exceeds " + std::to_string(limit) + " bytes"),
+                     version, "");
+}
+
+void Broker::handle(http::Request&& request, http::Reply reply) {
+  const auto started = std::chrono::steady_clock::now();
+  const unsigned version = request.version();
+  std::string identity(request[kRequestIdentity]);
+  const std::string method(request.method_string());
+  const std::string target(request.target());
+  // Logs carry the path only: query strings are the platform's and ids are not secrets.
+  const std::string path = target.substr(0, target.find('?'));
+  auto finish = [reply, version, identity, method, path, started](const ApiReply& r) {
+    const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count() /
+                    1000.0;
+    log::Level level = r.status >= 500 ? log::Level::error : log::Level::info;
+    log::write(level, "request",
+               {{"method", method},
+                {"path", path},
+                {"status", r.status},
+                {"duration_ms", ms},
+                {"request_identity", identity}});
+    reply(to_response(r, version, identity));
+  };
+
+  if (!authorized(request)) {
+    ApiReply r = error_reply(401, "Unauthorized", "valid HTTP Basic credentials are required");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd\"");
+    return finish(r);
+  }
+  auto parsed = parse_target(std::string_view(target));
+  if (!parsed) {
+    return finish(error_reply(400, "BadRequest", "malformed percent-encoding in the URL"));
+  }
+  const Route route = match(parsed->segments);
+  if (route == Route::none) {
+    return finish(error_reply(404, "NotFound", "no such route: " + path));
+  }
+  if (!method_allowed(route, request.method())) {
+    ApiReply r = error_reply(405, "MethodNotAllowed", method + " is not allowed on " + path);
+    r.headers.emplace_back("Allow", allowed_methods(route));
+    return finish(r);
+  }
+  const auto version_it = request.find(kVersionHeader);
+  unsigned minor = 0;
+  if (version_it == request.end() ||
+      !parse_api_version(std::string_view(version_it->value().data(), version_it->value().size()),
+                         minor) ||
+      minor < options_.min_api_minor || minor > options_.max_api_minor) {
+    return finish(error_reply(
+        412, "PreconditionFailed",
+        std::string(kVersionHeader) + " must be 2." + std::to_string(options_.min_api_minor) +
+            " to 2." + std::to_string(options_.max_api_minor) + " (this broker speaks 2." +
+            std::to_string(options_.max_api_minor) + ")"));
+  }
+
+  const auto& seg = parsed->segments;
+  for (std::size_t i : {std::size_t{2}, std::size_t{4}}) {
+    if (route != Route::catalog && i < seg.size() && !is_valid_id(seg[i])) {
+      return finish(error_reply(400, "BadRequest",
+                                std::string(i == 2 ? "instance_id" : "binding_id") +
+                                    " must be 1 to 255 characters of UTF-8 without control "
+                                    "characters"));
+    }
+  }
+
+  if (route == Route::catalog) {
+    const auto inm = request.find(bhttp::field::if_none_match);
+    ApiReply r;
+    r.headers.emplace_back("ETag", registry_->etag());
+    if (inm != request.end() && inm->value() == registry_->etag()) {
+      r.status = 304;
+      http::Response res = to_response(r, version, identity);
+      res.body().clear();
+      res.erase(bhttp::field::content_type);
+      log::debug("request", {{"method", method}, {"path", path}, {"status", 304}});
+      return reply(std::move(res));
+    }
+    http::Response res = to_response(r, version, identity);
+    res.body() = registry_->body();
+    log::debug("request", {{"method", method}, {"path", path}, {"status", 200}});
+    return reply(std::move(res));
+  }
+
+  const bool has_body =
+      request.method() == bhttp::verb::put || request.method() == bhttp::verb::patch;
+  if (has_body) {
+    const auto ct = request.find(bhttp::field::content_type);
+    if (ct != request.end()) {
+      std::string type(ct->value());
+      for (auto& ch : type) {
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      if (type.rfind("application/json", 0) != 0) {
+        return finish(error_reply(400, "BadRequest", "Content-Type must be application/json"));
+      }
+    }
+  }
+
+  ApiRequest api;
+  api.query = std::move(parsed->query);
+  api.body = std::move(request.body());
+  if (const auto oi = request.find(kOriginatingIdentity); oi != request.end()) {
+    auto decoded =
+        decode_originating_identity(std::string_view(oi->value().data(), oi->value().size()));
+    if (!decoded) {
+      return finish(error_reply(
+          400, "BadRequest",
+          std::string(kOriginatingIdentity) + " must be 'PLATFORM BASE64(JSON object)'"));
+    }
+    api.originating_identity = std::move(*decoded);
+  }
+
+  boost::asio::post(workers_, [this, route, verb = request.method(), seg = parsed->segments,
+                               api = std::move(api), finish]() {
+    ApiReply r;
+    try {
+      const std::string& iid = seg[2];
+      switch (route) {
+        case Route::instance:
+          r = verb == bhttp::verb::put       ? lifecycle_.provision(iid, api)
+              : verb == bhttp::verb::patch   ? lifecycle_.update(iid, api)
+              : verb == bhttp::verb::delete_ ? lifecycle_.deprovision(iid, api)
+                                             : lifecycle_.fetch_instance(iid, api);
+          break;
+        case Route::instance_last_operation:
+          r = lifecycle_.instance_last_operation(iid, api);
+          break;
+        case Route::binding:
+          r = verb == bhttp::verb::put       ? lifecycle_.bind(iid, seg[4], api)
+              : verb == bhttp::verb::delete_ ? lifecycle_.unbind(iid, seg[4], api)
+                                             : lifecycle_.fetch_binding(iid, seg[4], api);
+          break;
+        case Route::binding_last_operation:
+          r = lifecycle_.binding_last_operation(iid, seg[4], api);
+          break;
+        case Route::catalog:
+        case Route::none:
+          r = error_reply(404, "NotFound", "no such route");
+          break;
+      }
+    } catch (const std::exception& e) {
+      // Store failures and bugs: the message may name files but never row contents.
+      log::error("request failed", {{"error", e.what()}});
+      r = error_reply(500, "InternalError", "the broker could not complete the request");
+    }
+    finish(r);
+  });
+}
+
+}  // namespace osbd::api

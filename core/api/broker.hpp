@@ -1,0 +1,45 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/lifecycle.hpp"
+#include "catalog/registry.hpp"
+#include "config/config.hpp"
+#include "http/types.hpp"
+
+namespace osbd::api {
+
+/// Cross-cutting settings of the OSB front end.
+struct BrokerOptions {
+  std::vector<config::BasicCredentials> credentials;  ///< accepted Basic credentials
+  unsigned min_api_minor = 13;                        ///< oldest accepted 2.x
+  unsigned max_api_minor = 17;                        ///< newest accepted 2.x
+};
+
+/// The OSB HTTP front end: authentication, X-Broker-API-Version, routing and percent-decoding on
+/// the I/O thread; everything that touches the store or a plugin on the worker pool.
+class Broker : public http::Handler {
+ public:
+  /// All references must outlive the broker.
+  Broker(BrokerOptions options, Lifecycle& lifecycle,
+         std::shared_ptr<const catalog::Registry> registry, boost::asio::thread_pool& workers);
+
+  /// Routes one request; see http::Handler.
+  void handle(http::Request&& request, http::Reply reply) override;
+  /// 413 in the OSB error format.
+  http::Response too_large(unsigned version, std::size_t limit) override;
+
+ private:
+  bool authorized(const http::Request& request) const;
+
+  BrokerOptions options_;
+  Lifecycle& lifecycle_;
+  std::shared_ptr<const catalog::Registry> registry_;
+  boost::asio::thread_pool& workers_;
+};
+
+}  // namespace osbd::api

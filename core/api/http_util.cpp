@@ -1,0 +1,217 @@
+#include "api/http_util.hpp"
+
+#include <cctype>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+namespace osbd::api {
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+bool valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    if (c < 0x80) {
+      n = 0;
+    } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
+      n = 1;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+    } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
+      n = 3;
+    } else {
+      return false;
+    }
+    if (n > 0 && i + n >= s.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+        return false;
+      }
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) {
+        return std::nullopt;
+      }
+      const int hi = hex_value(text[i + 1]);
+      const int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<Target> parse_target(std::string_view target) {
+  Target out;
+  const auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  if (path.empty() || path.front() != '/') {
+    return std::nullopt;
+  }
+  path.remove_prefix(1);
+  while (true) {
+    const auto slash = path.find('/');
+    auto segment = percent_decode(path.substr(0, slash), false);
+    if (!segment) {
+      return std::nullopt;
+    }
+    out.segments.push_back(std::move(*segment));
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    path.remove_prefix(slash + 1);
+  }
+  if (qpos != std::string_view::npos) {
+    std::string_view query = target.substr(qpos + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      if (!pair.empty()) {
+        const auto eq = pair.find('=');
+        auto key = percent_decode(pair.substr(0, eq), true);
+        auto value = percent_decode(
+            eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+        if (!key || !value) {
+          return std::nullopt;
+        }
+        out.query[*key] = std::move(*value);
+      }
+      if (amp == std::string_view::npos) {
+        break;
+      }
+      query.remove_prefix(amp + 1);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') {
+      return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+      return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+      return c - '0' + 52;
+    }
+    if (c == '+' || c == '-') {
+      return 62;
+    }
+    if (c == '/' || c == '_') {
+      return 63;
+    }
+    return -1;
+  };
+  while (!text.empty() && text.back() == '=') {
+    text.remove_suffix(1);
+  }
+  if (text.size() % 4 == 1) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned buffer = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int v = value(c);
+    if (v < 0) {
+      return std::nullopt;
+    }
+    buffer = (buffer << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_view header) {
+  constexpr std::string_view kScheme = "Basic ";
+  if (header.size() <= kScheme.size()) {
+    return std::nullopt;
+  }
+  // The scheme name is case-insensitive (RFC 7617).
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) !=
+        std::tolower(static_cast<unsigned char>(kScheme[i]))) {
+      return std::nullopt;
+    }
+  }
+  header.remove_prefix(kScheme.size());
+  while (!header.empty() && header.front() == ' ') {
+    header.remove_prefix(1);
+  }
+  auto decoded = base64_decode(header);
+  if (!decoded) {
+    return std::nullopt;
+  }
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos) {
+    return std::nullopt;
+  }
+  return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  // Hashing first makes the comparison independent of both lengths.
+  unsigned char da[SHA256_DIGEST_LENGTH];
+  unsigned char db[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
+  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
+  return CRYPTO_memcmp(da, db, sizeof da) == 0;
+}
+
+bool is_valid_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 255) {
+    return false;
+  }
+  for (const char c : id) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      return false;
+    }
+  }
+  return valid_utf8(id);
+}
+
+}  // namespace osbd::api

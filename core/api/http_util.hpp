@@ -1,0 +1,35 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace osbd::api {
+
+/// Decodes %XX escapes (and '+' as space when plus_is_space). nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+
+/// Splits a request target into decoded path segments and a decoded query map.
+/// nullopt when an escape is malformed. Empty segments (from "//") are kept.
+struct Target {
+  std::vector<std::string> segments;         ///< "/v2/a/b" → {"v2", "a", "b"}
+  std::map<std::string, std::string> query;  ///< last value wins for repeated keys
+};
+/// Parses a request target; nullopt on malformed percent-encoding.
+std::optional<Target> parse_target(std::string_view target);
+
+/// Standard base64 decoding; nullopt on invalid input.
+std::optional<std::string> base64_decode(std::string_view text);
+
+/// Extracts user and password from an "Authorization: Basic ..." value.
+std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_view header);
+
+/// Compares two secrets in time independent of where they differ and of their lengths.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+/// True for ids the broker accepts: 1 to 255 bytes of valid UTF-8 without control characters.
+bool is_valid_id(std::string_view id) noexcept;
+
+}  // namespace osbd::api

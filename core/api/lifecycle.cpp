@@ -1,0 +1,270 @@
+#include "api/lifecycle.hpp"
+
+#include <functional>
+
+#include "api/lifecycle_util.hpp"
+#include "log/log.hpp"
+
+namespace osbd::api {
+
+using nlohmann::json;
+using state::OperationKind;
+using state::OperationState;
+using state::ResourceStatus;
+
+namespace {
+
+// Fields of a bind result that are returned to the platform; anything else stays private.
+json binding_response(const json& body) {
+  json out = json::object();
+  for (const char* key : {"credentials", "endpoints", "syslog_drain_url", "route_service_url",
+                          "volume_mounts", "metadata"}) {
+    if (body.contains(key) && !body.at(key).is_null()) {
+      out[key] = body.at(key);
+    }
+  }
+  return out;
+}
+
+ResourceStatus previous_status(const state::OperationRecord& op) {
+  auto parsed = state::parse_resource_status(op.request.value("previous_status", "ready"));
+  return parsed.value_or(ResourceStatus::ready);
+}
+
+}  // namespace
+
+Lifecycle::Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
+                     LifecycleOptions options)
+    : store_(store), registry_(std::move(registry)), options_(options) {}
+
+std::mutex& Lifecycle::stripe(const std::string& key) {
+  return stripes_[std::hash<std::string>{}(key) % stripes_.size()];
+}
+
+plugin_host::PluginSharedPtr Lifecycle::plugin_for(const std::string& name) const {
+  return registry_->plugin_named(name);
+}
+
+void Lifecycle::complete_instance(state::InstanceRecord instance, state::OperationRecord op,
+                                  const Outcome& outcome) {
+  const int64_t now = detail::now_ms();
+  op.state = outcome.state;
+  op.description = outcome.description;
+  op.updated_at_ms = now;
+  instance.updated_at_ms = now;
+  const bool ok = outcome.state == OperationState::succeeded;
+  const json& body = outcome.body;
+  auto adopt_result = [&] {
+    if (body.contains("instance_state")) {
+      instance.plugin_state = body.at("instance_state");
+    }
+    if (body.contains("dashboard_url") && body.at("dashboard_url").is_string()) {
+      instance.dashboard_url = body.at("dashboard_url").get<std::string>();
+    }
+    if (body.contains("metadata") && body.at("metadata").is_object()) {
+      instance.metadata = body.at("metadata");
+    }
+  };
+  switch (op.kind) {
+    case OperationKind::provision:
+      instance.status = ok ? ResourceStatus::ready : ResourceStatus::failed;
+      if (ok) {
+        adopt_result();
+      }
+      break;
+    case OperationKind::update:
+      instance.status = previous_status(op);
+      if (ok) {
+        const json& target = op.request.at("target");
+        instance.plan_id = target.at("plan_id").get<std::string>();
+        instance.parameters = target.at("parameters");
+        instance.context = target.at("context");
+        instance.maintenance_info = target.at("maintenance_info");
+        adopt_result();
+      }
+      break;
+    case OperationKind::deprovision:
+      if (ok) {
+        store_.delete_instance(instance.id, op);
+        return;
+      }
+      instance.status = previous_status(op);
+      break;
+    case OperationKind::bind:
+    case OperationKind::unbind:
+      return;  // binding operations go through complete_binding
+  }
+  store_.finish_instance_operation(instance, op);
+}
+
+void Lifecycle::complete_binding(state::BindingRecord binding, state::OperationRecord op,
+                                 const Outcome& outcome) {
+  const int64_t now = detail::now_ms();
+  op.state = outcome.state;
+  op.description = outcome.description;
+  op.updated_at_ms = now;
+  binding.updated_at_ms = now;
+  const bool ok = outcome.state == OperationState::succeeded;
+  if (op.kind == OperationKind::bind) {
+    binding.status = ok ? ResourceStatus::ready : ResourceStatus::failed;
+    if (ok) {
+      binding.response = binding_response(outcome.body);
+      if (outcome.body.contains("binding_state")) {
+        binding.plugin_state = outcome.body.at("binding_state");
+      }
+    }
+  } else {
+    if (ok) {
+      store_.delete_binding(binding.instance_id, binding.id, op);
+      return;
+    }
+    binding.status = previous_status(op);
+  }
+  store_.finish_binding_operation(binding, op);
+}
+
+void Lifecycle::poll_instance_operation(state::OperationRecord& op) {
+  std::lock_guard<std::mutex> lock(stripe(op.instance_id));
+  if (auto fresh = store_.get_operation(op.id)) {
+    op = *fresh;
+  }
+  if (op.state != OperationState::in_progress || op.plugin_operation.empty()) {
+    return;
+  }
+  auto instance = store_.get_instance(op.instance_id);
+  if (!instance) {
+    op.state = OperationState::failed;
+    op.description = "the instance disappeared while the operation ran";
+    store_.update_operation(op);
+    return;
+  }
+  Outcome outcome;
+  if (op.deadline_ms > 0 && detail::now_ms() > op.deadline_ms) {
+    outcome.description = "timed out: the plan's maximum_polling_duration has passed";
+  } else {
+    auto plugin = plugin_for(instance->plugin);
+    if (!plugin) {
+      return;  // plugin not loaded: nothing can be learnt; the platform keeps polling
+    }
+    const json request = {{"kind", state::to_string(op.kind)},
+                          {"operation", op.plugin_operation},
+                          {"instance_id", instance->id},
+                          {"binding_id", ""},
+                          {"service_id", instance->service_id},
+                          {"plan_id", instance->plan_id},
+                          {"instance_state", instance->plugin_state},
+                          {"binding_state", nullptr}};
+    outcome = detail::outcome_from_poll(plugin->call(plugin_host::Operation::poll, request));
+    if (outcome.state == OperationState::in_progress) {
+      return;
+    }
+  }
+  complete_instance(*instance, op, outcome);
+  if (auto fresh = store_.get_operation(op.id)) {
+    op = *fresh;
+  }
+}
+
+void Lifecycle::poll_binding_operation(state::OperationRecord& op) {
+  std::lock_guard<std::mutex> lock(stripe(op.instance_id));
+  if (auto fresh = store_.get_operation(op.id)) {
+    op = *fresh;
+  }
+  if (op.state != OperationState::in_progress || op.plugin_operation.empty()) {
+    return;
+  }
+  auto instance = store_.get_instance(op.instance_id);
+  auto binding = store_.get_binding(op.instance_id, op.binding_id);
+  if (!instance || !binding) {
+    op.state = OperationState::failed;
+    op.description = "the binding disappeared while the operation ran";
+    store_.update_operation(op);
+    return;
+  }
+  Outcome outcome;
+  if (op.deadline_ms > 0 && detail::now_ms() > op.deadline_ms) {
+    outcome.description = "timed out: the plan's maximum_polling_duration has passed";
+  } else {
+    auto plugin = plugin_for(instance->plugin);
+    if (!plugin) {
+      return;
+    }
+    const json request = {{"kind", state::to_string(op.kind)},
+                          {"operation", op.plugin_operation},
+                          {"instance_id", instance->id},
+                          {"binding_id", binding->id},
+                          {"service_id", binding->service_id},
+                          {"plan_id", binding->plan_id},
+                          {"instance_state", instance->plugin_state},
+                          {"binding_state", binding->plugin_state}};
+    outcome = detail::outcome_from_poll(plugin->call(plugin_host::Operation::poll, request));
+    if (outcome.state == OperationState::in_progress) {
+      return;
+    }
+  }
+  complete_binding(*binding, op, outcome);
+  if (auto fresh = store_.get_operation(op.id)) {
+    op = *fresh;
+  }
+}
+
+ApiReply Lifecycle::last_operation_reply(const state::OperationRecord& op,
+                                         bool resource_exists) const {
+  const bool removal = op.kind == OperationKind::deprovision || op.kind == OperationKind::unbind;
+  if (removal && op.state == OperationState::succeeded && !resource_exists) {
+    ApiReply gone;
+    gone.status = 410;
+    return gone;
+  }
+  ApiReply r;
+  r.body["state"] = state::to_string(op.state);
+  if (!op.description.empty()) {
+    r.body["description"] = op.description;
+  }
+  if (op.state == OperationState::in_progress) {
+    r.headers.emplace_back("Retry-After", "2");
+  }
+  if (op.state == OperationState::failed && op.kind == OperationKind::update) {
+    r.body["instance_usable"] = true;
+    r.body["update_repeatable"] = true;
+  }
+  return r;
+}
+
+int Lifecycle::recover() {
+  int failed = 0;
+  const Outcome interrupted{OperationState::failed, json::object(),
+                            "interrupted by a broker restart before it finished"};
+  for (auto& op : store_.list_unfinished_operations()) {
+    if (op.async && !op.plugin_operation.empty()) {
+      continue;  // the plugin holds a token: last_operation keeps polling it
+    }
+    if (op.binding_id.empty()) {
+      if (auto instance = store_.get_instance(op.instance_id);
+          instance && instance->active_operation == op.id) {
+        complete_instance(*instance, op, interrupted);
+      } else {
+        op.state = OperationState::failed;
+        op.description = interrupted.description;
+        store_.update_operation(op);
+      }
+    } else {
+      if (auto binding = store_.get_binding(op.instance_id, op.binding_id);
+          binding && binding->active_operation == op.id) {
+        complete_binding(*binding, op, interrupted);
+      } else {
+        op.state = OperationState::failed;
+        op.description = interrupted.description;
+        store_.update_operation(op);
+      }
+    }
+    log::warn("failed an operation interrupted by a restart", {{"operation", op.id},
+                                                               {"kind", state::to_string(op.kind)},
+                                                               {"instance_id", op.instance_id},
+                                                               {"binding_id", op.binding_id}});
+    ++failed;
+  }
+  return failed;
+}
+
+}  // namespace osbd::api

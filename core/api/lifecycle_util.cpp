@@ -1,0 +1,153 @@
+#include "api/lifecycle_util.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+namespace osbd::api::detail {
+
+using nlohmann::json;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string new_operation_id() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::optional<json> parse_object(const std::string& body, bool allow_empty, ApiReply& reply) {
+  if (body.empty()) {
+    if (allow_empty) {
+      return json::object();
+    }
+    reply = error_reply(400, "BadRequest", "the request body is empty; a JSON object is required");
+    return std::nullopt;
+  }
+  json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) {
+    reply = error_reply(400, "BadRequest", "the request body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!parsed.is_object()) {
+    reply = error_reply(400, "BadRequest", "the request body must be a JSON object");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+bool read_string(const json& obj, const char* key, bool required, std::string& out,
+                 ApiReply& reply) {
+  if (!obj.contains(key) || obj.at(key).is_null()) {
+    if (required) {
+      reply = error_reply(400, "BadRequest", std::string("missing required field '") + key + "'");
+      return false;
+    }
+    return true;
+  }
+  if (!obj.at(key).is_string()) {
+    reply = error_reply(400, "BadRequest", std::string("field '") + key + "' must be a string");
+    return false;
+  }
+  out = obj.at(key).get<std::string>();
+  if (required && out.empty()) {
+    reply = error_reply(400, "BadRequest", std::string("field '") + key + "' must not be empty");
+    return false;
+  }
+  return true;
+}
+
+bool read_object(const json& obj, const char* key, json& out, ApiReply& reply,
+                 const json& default_value) {
+  if (!obj.contains(key) || obj.at(key).is_null()) {
+    out = default_value;
+    return true;
+  }
+  if (!obj.at(key).is_object()) {
+    reply = error_reply(400, "BadRequest", std::string("field '") + key + "' must be an object");
+    return false;
+  }
+  out = obj.at(key);
+  return true;
+}
+
+bool accepts_incomplete(const ApiRequest& request) {
+  auto it = request.query.find("accepts_incomplete");
+  return it != request.query.end() && it->second == "true";
+}
+
+bool is_client_error(osb_status status) noexcept {
+  return status == OSB_STATUS_BAD_REQUEST || status == OSB_STATUS_UNPROCESSABLE ||
+         status == OSB_STATUS_ASYNC_REQUIRED || status == OSB_STATUS_REQUIRES_APP;
+}
+
+ApiReply failure_reply(const plugin_host::CallResult& result) {
+  switch (result.status) {
+    case OSB_STATUS_BAD_REQUEST:
+      return error_reply(400, "BadRequest", result.description);
+    case OSB_STATUS_UNPROCESSABLE:
+      return error_reply(422, "UnprocessableEntity", result.description);
+    case OSB_STATUS_ASYNC_REQUIRED:
+      return error_reply(422, "AsyncRequired", result.description);
+    case OSB_STATUS_REQUIRES_APP:
+      return error_reply(422, "RequiresApp", result.description);
+    case OSB_STATUS_BACKEND_ERROR:
+      return error_reply(502, "BackendError", result.description);
+    default:
+      return error_reply(500, "InternalError", result.description);
+  }
+}
+
+Outcome outcome_from_poll(const plugin_host::CallResult& result) {
+  Outcome out;
+  if (result.status != OSB_STATUS_OK) {
+    // A poll that itself failed says nothing about the operation: keep polling, unless the
+    // plugin says the request was bad (then the token is not one it knows).
+    out.state = is_client_error(result.status) ? state::OperationState::failed
+                                               : state::OperationState::in_progress;
+    out.description = result.description;
+    return out;
+  }
+  out.body = result.body;
+  const std::string s = result.body.value("state", "");
+  if (s == "succeeded") {
+    out.state = state::OperationState::succeeded;
+  } else if (s == "failed") {
+    out.state = state::OperationState::failed;
+  } else {
+    out.state = state::OperationState::in_progress;
+  }
+  if (result.body.contains("description") && result.body.at("description").is_string()) {
+    out.description = result.body.at("description").get<std::string>();
+  }
+  return out;
+}
+
+ApiReply concurrency_error(const std::string& description) {
+  return error_reply(422, "ConcurrencyError", description);
+}
+
+ApiReply accepted(const std::string& operation_id, json extra) {
+  ApiReply r;
+  r.status = 202;
+  r.body = std::move(extra);
+  r.body["operation"] = operation_id;
+  return r;
+}
+
+}  // namespace osbd::api::detail

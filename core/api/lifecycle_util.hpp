@@ -1,0 +1,54 @@
+#pragma once
+
+// Helpers shared by the instance and binding handlers; internal to core/api.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/lifecycle.hpp"
+#include "plugin_host/plugin.hpp"
+
+namespace osbd::api::detail {
+
+/// Milliseconds since the Unix epoch.
+int64_t now_ms();
+
+/// A new random operation id (UUID v4 text).
+std::string new_operation_id();
+
+/// Parses the body as a JSON object; an empty body is an empty object when allow_empty.
+/// On failure sets reply to a 400 and returns nullopt.
+std::optional<nlohmann::json> parse_object(const std::string& body, bool allow_empty,
+                                           ApiReply& reply);
+
+/// Reads a string field. Sets a 400 reply and returns false when it is required and missing,
+/// or present with another type.
+bool read_string(const nlohmann::json& obj, const char* key, bool required, std::string& out,
+                 ApiReply& reply);
+
+/// Reads an object field (absent → default_value). Sets a 400 reply on a wrong type.
+bool read_object(const nlohmann::json& obj, const char* key, nlohmann::json& out, ApiReply& reply,
+                 const nlohmann::json& default_value);
+
+/// accepts_incomplete=true in the query.
+bool accepts_incomplete(const ApiRequest& request);
+
+/// The reply for a failed plugin call (4xx for the request's fault, 5xx for the backend's).
+ApiReply failure_reply(const plugin_host::CallResult& result);
+
+/// True when the status means nothing was changed by the plugin (the request's fault).
+bool is_client_error(osb_status status) noexcept;
+
+/// Normalises a poll result ({state, description, ...}) into an Outcome.
+Outcome outcome_from_poll(const plugin_host::CallResult& result);
+
+/// 422 ConcurrencyError with a description.
+ApiReply concurrency_error(const std::string& description);
+
+/// 202 {"operation": id} plus extra fields.
+ApiReply accepted(const std::string& operation_id, nlohmann::json extra = nlohmann::json::object());
+
+}  // namespace osbd::api::detail

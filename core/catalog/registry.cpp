@@ -1,0 +1,136 @@
+#include "catalog/registry.hpp"
+
+#include <openssl/sha.h>
+
+#include <cstdio>
+
+#include "catalog/validate.hpp"
+
+namespace osbd::catalog {
+namespace {
+
+using nlohmann::json;
+
+bool flag(const json& obj, const char* key, bool fallback) {
+  return obj.contains(key) && obj.at(key).is_boolean() ? obj.at(key).get<bool>() : fallback;
+}
+
+std::string hex_sha256(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string out;
+  char buf[3];
+  for (unsigned char b : digest) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+std::string who(const plugin_host::Plugin& p) {
+  return p.file() + " (" + p.name() + ")";
+}
+
+}  // namespace
+
+bool PlanEntry::bindable() const {
+  return flag(plan, "bindable", flag(service, "bindable", false));
+}
+
+bool PlanEntry::plan_updateable() const {
+  return flag(plan, "plan_updateable", flag(service, "plan_updateable", false));
+}
+
+bool PlanEntry::allow_context_updates() const {
+  return flag(service, "allow_context_updates", false);
+}
+
+std::string PlanEntry::maintenance_version() const {
+  if (plan.contains("maintenance_info") && plan.at("maintenance_info").contains("version")) {
+    return plan.at("maintenance_info").at("version").get<std::string>();
+  }
+  return {};
+}
+
+int64_t PlanEntry::maximum_polling_duration() const {
+  return plan.contains("maximum_polling_duration")
+             ? plan.at("maximum_polling_duration").get<int64_t>()
+             : 0;
+}
+
+std::shared_ptr<const Registry> Registry::build(
+    const std::vector<plugin_host::PluginSharedPtr>& plugins) {
+  auto registry = std::make_shared<Registry>();
+  registry->plugins_ = plugins;
+  json merged = json::array();
+  std::map<std::string, std::string> service_names;  // name → owner
+  std::map<std::string, std::string> plan_ids;       // id → owner
+  for (const auto& plugin : plugins) {
+    const auto result = plugin->call(plugin_host::Operation::get_catalog, json::object());
+    if (result.status != OSB_STATUS_OK) {
+      throw CatalogError(who(*plugin) + ": get_catalog failed: " + result.description);
+    }
+    const std::string problem = validate_catalog(result.body);
+    if (!problem.empty()) {
+      throw CatalogError(who(*plugin) + ": invalid catalog: " + problem);
+    }
+    for (const auto& service : result.body.at("services")) {
+      const auto id = service.at("id").get<std::string>();
+      const auto name = service.at("name").get<std::string>();
+      if (auto it = registry->service_files_.find(id); it != registry->service_files_.end()) {
+        throw CatalogError(who(*plugin) + ": service id '" + id + "' is already used by " +
+                           it->second);
+      }
+      if (auto it = service_names.find(name); it != service_names.end()) {
+        throw CatalogError(who(*plugin) + ": service name '" + name + "' is already used by " +
+                           it->second);
+      }
+      if (auto it = plan_ids.find(id); it != plan_ids.end()) {
+        throw CatalogError(who(*plugin) + ": service id '" + id + "' is already a plan id of " +
+                           it->second);
+      }
+      registry->service_files_[id] = who(*plugin);
+      service_names[name] = who(*plugin);
+      json bare = service;
+      bare.erase("plans");
+      for (const auto& plan : service.at("plans")) {
+        const auto plan_id = plan.at("id").get<std::string>();
+        if (auto it = plan_ids.find(plan_id); it != plan_ids.end()) {
+          throw CatalogError(who(*plugin) + ": plan id '" + plan_id + "' is already used by " +
+                             it->second);
+        }
+        if (registry->service_files_.count(plan_id) != 0) {
+          throw CatalogError(who(*plugin) + ": plan id '" + plan_id +
+                             "' is already a service id of " + registry->service_files_[plan_id]);
+        }
+        plan_ids[plan_id] = who(*plugin);
+        registry->plans_[{id, plan_id}] = PlanEntry{bare, plan, plugin};
+      }
+      merged.push_back(service);
+    }
+  }
+  registry->body_ = json{{"services", merged}}.dump();
+  registry->etag_ = "\"" + hex_sha256(registry->body_).substr(0, 32) + "\"";
+  return registry;
+}
+
+const PlanEntry* Registry::find_plan(const std::string& service_id,
+                                     const std::string& plan_id) const {
+  auto it = plans_.find({service_id, plan_id});
+  return it == plans_.end() ? nullptr : &it->second;
+}
+
+plugin_host::PluginSharedPtr Registry::plugin_named(const std::string& name) const {
+  for (const auto& p : plugins_) {
+    if (p->name() == name) {
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+bool Registry::has_service(const std::string& service_id) const {
+  return service_files_.count(service_id) != 0;
+}
+
+}  // namespace osbd::catalog

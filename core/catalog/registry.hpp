@@ -1,0 +1,68 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plugin_host/plugin.hpp"
+
+namespace osbd::catalog {
+
+/// A catalog that cannot be served: the message names the plugin file(s) and the field.
+class CatalogError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One service plan with what the broker needs to route and check requests for it.
+struct PlanEntry {
+  nlohmann::json service;               ///< the service offering object (without plans)
+  nlohmann::json plan;                  ///< the plan object
+  plugin_host::PluginSharedPtr plugin;  ///< the plugin serving it
+
+  /// Plan `bindable`, else the service's.
+  bool bindable() const;
+  /// Plan `plan_updateable`, else the service's, else false.
+  bool plan_updateable() const;
+  /// Service `allow_context_updates`, default false.
+  bool allow_context_updates() const;
+  /// Plan maintenance_info.version, "" if none.
+  std::string maintenance_version() const;
+  /// Plan maximum_polling_duration in seconds, 0 if none.
+  int64_t maximum_polling_duration() const;
+};
+
+/// The merged, validated catalog of every loaded plugin; immutable once built.
+class Registry {
+ public:
+  /// Asks each plugin for its catalog, validates it, and checks that service ids, service names
+  /// and plan ids are unique across plugins. Throws CatalogError.
+  static std::shared_ptr<const Registry> build(
+      const std::vector<plugin_host::PluginSharedPtr>& plugins);
+
+  /// The GET /v2/catalog body, serialized once.
+  const std::string& body() const noexcept { return body_; }
+  /// Strong entity tag of body().
+  const std::string& etag() const noexcept { return etag_; }
+  /// The plan, or nullptr when the service or plan id is unknown or they do not belong together.
+  const PlanEntry* find_plan(const std::string& service_id, const std::string& plan_id) const;
+  /// True if a service with this id exists.
+  bool has_service(const std::string& service_id) const;
+  /// The loaded plugin with this name, or nullptr.
+  plugin_host::PluginSharedPtr plugin_named(const std::string& name) const;
+  /// The loaded plugins, in load order.
+  const std::vector<plugin_host::PluginSharedPtr>& plugins() const noexcept { return plugins_; }
+
+ private:
+  std::vector<plugin_host::PluginSharedPtr> plugins_;
+  std::map<std::pair<std::string, std::string>, PlanEntry> plans_;
+  std::map<std::string, std::string> service_files_;
+  std::string body_;
+  std::string etag_;
+};
+
+}  // namespace osbd::catalog

@@ -1,0 +1,282 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace osbd::config {
+namespace {
+
+using nlohmann::json;
+
+// Context for messages: "FILE: KEY: reason".
+struct Where {
+  const std::string& file;
+  std::string key;
+
+  [[noreturn]] void fail(const std::string& reason) const {
+    throw ConfigError(file + ": " + (key.empty() ? std::string() : key + ": ") + reason);
+  }
+  Where child(const std::string& name) const {
+    return {file, key.empty() ? name : key + "." + name};
+  }
+};
+
+void require_map(const YAML::Node& node, const Where& where) {
+  if (!node.IsMap()) {
+    where.fail("expected a mapping");
+  }
+}
+
+void reject_unknown_keys(const YAML::Node& node, const Where& where,
+                         const std::set<std::string>& known) {
+  for (const auto& item : node) {
+    const auto key = item.first.as<std::string>();
+    if (known.count(key) == 0) {
+      std::string list;
+      for (const auto& k : known) {
+        list += (list.empty() ? "" : ", ") + k;
+      }
+      where.child(key).fail("unknown key (known keys: " + list + ")");
+    }
+  }
+}
+
+std::string scalar_string(const YAML::Node& node, const Where& where) {
+  if (!node.IsScalar()) {
+    where.fail("expected a string");
+  }
+  return node.Scalar();
+}
+
+bool scalar_bool(const YAML::Node& node, const Where& where) {
+  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+  if (text == "true") {
+    return true;
+  }
+  if (text == "false") {
+    return false;
+  }
+  where.fail("expected true or false");
+}
+
+uint64_t scalar_uint(const YAML::Node& node, const Where& where, uint64_t min, uint64_t max) {
+  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    where.fail("expected an integer");
+  }
+  if (value < min || value > max) {
+    where.fail("must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return value;
+}
+
+std::string read_secret_file(const std::string& path, const Where& where) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    where.fail("cannot read '" + path + "'");
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string secret = buffer.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
+    secret.pop_back();
+  }
+  return secret;
+}
+
+// Plugin subtrees go to plugins as JSON. Plain YAML scalars take their natural JSON type;
+// quoted scalars stay strings, so an operator can force "0123" to be text.
+json to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) {
+        out.push_back(to_json(item));
+      }
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& item : node) {
+        out[item.first.as<std::string>()] = to_json(item.second);
+      }
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") {
+    return text;
+  }
+  if (text == "true" || text == "false") {
+    return text == "true";
+  }
+  if (text == "null" || text == "~") {
+    return nullptr;
+  }
+  if (!text.empty()) {
+    int64_t i = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+    if (ec == std::errc() && end == text.data() + text.size()) {
+      return i;
+    }
+    double d = 0;
+    auto [dend, dec] = std::from_chars(text.data(), text.data() + text.size(), d);
+    if (dec == std::errc() && dend == text.data() + text.size()) {
+      return d;
+    }
+  }
+  return text;
+}
+
+void read_auth(const YAML::Node& node, const Where& where, BasicCredentials& out) {
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"username", "password", "password_file"});
+  if (!node["username"]) {
+    where.child("username").fail("required");
+  }
+  out.username = scalar_string(node["username"], where.child("username"));
+  if (out.username.empty() || out.username.find(':') != std::string::npos) {
+    where.child("username").fail("must be non-empty and contain no ':'");
+  }
+  if (node["password"] && node["password_file"]) {
+    where.fail("give password or password_file, not both");
+  }
+  if (node["password"]) {
+    out.password = scalar_string(node["password"], where.child("password"));
+  } else if (node["password_file"]) {
+    const Where file_where = where.child("password_file");
+    out.password = read_secret_file(scalar_string(node["password_file"], file_where), file_where);
+  } else {
+    where.fail("password or password_file is required");
+  }
+  if (out.password.empty()) {
+    where.child("password").fail("must not be empty");
+  }
+}
+
+void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
+  require_map(node, where);
+  reject_unknown_keys(
+      node, where, {"max_body_bytes", "io_threads", "worker_threads", "request_timeout_seconds"});
+  if (node["max_body_bytes"]) {
+    cfg.max_body_bytes = static_cast<std::size_t>(
+        scalar_uint(node["max_body_bytes"], where.child("max_body_bytes"), 1024, 64u << 20));
+  }
+  if (node["io_threads"]) {
+    cfg.io_threads =
+        static_cast<unsigned>(scalar_uint(node["io_threads"], where.child("io_threads"), 1, 64));
+  }
+  if (node["worker_threads"]) {
+    cfg.worker_threads = static_cast<unsigned>(
+        scalar_uint(node["worker_threads"], where.child("worker_threads"), 1, 256));
+  }
+  if (node["request_timeout_seconds"]) {
+    cfg.request_timeout_seconds = static_cast<unsigned>(scalar_uint(
+        node["request_timeout_seconds"], where.child("request_timeout_seconds"), 1, 3600));
+  }
+}
+
+}  // namespace
+
+ListenAddress parse_listen(const std::string& text, const std::string& what) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw ConfigError(what + ": expected HOST:PORT, got '" + text + "'");
+  }
+  ListenAddress out;
+  out.host = text.substr(0, colon);
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  const std::string port = text.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    throw ConfigError(what + ": invalid port '" + port + "'");
+  }
+  out.port = static_cast<uint16_t>(value);
+  return out;
+}
+
+BrokerConfig load_file(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(path + ": cannot read the file");
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path + ": invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " +
+                      e.msg);
+  }
+  BrokerConfig cfg;
+  cfg.source = path;
+  const Where where{path, ""};
+  require_map(root, where);
+  reject_unknown_keys(
+      root, where,
+      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "limits", "osb", "plugins"});
+  if (root["listen"]) {
+    cfg.listen =
+        parse_listen(scalar_string(root["listen"], where.child("listen")), path + ": listen");
+  }
+  if (root["data_dir"]) {
+    cfg.data_dir = scalar_string(root["data_dir"], where.child("data_dir"));
+  }
+  if (root["plugin_dir"]) {
+    cfg.plugin_dir = scalar_string(root["plugin_dir"], where.child("plugin_dir"));
+  }
+  if (root["log_level"]) {
+    const Where w = where.child("log_level");
+    if (!log::parse_level(scalar_string(root["log_level"], w), cfg.log_level)) {
+      w.fail("expected debug, info, warn or error");
+    }
+  }
+  if (!root["auth"]) {
+    where.child("auth").fail("required (username and password of the platform)");
+  }
+  read_auth(root["auth"], where.child("auth"), cfg.auth);
+  if (root["limits"]) {
+    read_limits(root["limits"], where.child("limits"), cfg);
+  }
+  if (root["osb"]) {
+    const Where w = where.child("osb");
+    require_map(root["osb"], w);
+    reject_unknown_keys(root["osb"], w, {"accept_context_only"});
+    if (root["osb"]["accept_context_only"]) {
+      cfg.accept_context_only =
+          scalar_bool(root["osb"]["accept_context_only"], w.child("accept_context_only"));
+    }
+  }
+  if (root["plugins"]) {
+    const Where w = where.child("plugins");
+    const YAML::Node& plugins = root["plugins"];
+    if (!plugins.IsNull()) {
+      require_map(plugins, w);
+      for (const auto& item : plugins) {
+        const auto name = item.first.as<std::string>();
+        json sub = to_json(item.second);
+        if (sub.is_null()) {
+          sub = json::object();
+        }
+        if (!sub.is_object()) {
+          w.child(name).fail("expected a mapping (the plugin's configuration)");
+        }
+        cfg.plugins[name] = std::move(sub);
+      }
+    }
+  }
+  return cfg;
+}
+
+}  // namespace osbd::config

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "log/log.hpp"
+
+namespace osbd::config {
+
+/// A start-up configuration error; the message names the file and the key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Where the HTTP listener binds.
+struct ListenAddress {
+  std::string host = "127.0.0.1";  ///< IPv4/IPv6 literal or "localhost"
+  uint16_t port = 8080;            ///< 0 lets the kernel choose
+};
+
+/// One username/password pair accepted with HTTP Basic authentication.
+struct BasicCredentials {
+  std::string username;  ///< non-empty
+  std::string password;  ///< non-empty; never logged
+};
+
+/// The whole broker configuration, after defaults and command-line overrides.
+struct BrokerConfig {
+  std::string source;                          ///< file it was read from, for messages
+  ListenAddress listen;                        ///< OSB listener
+  std::string data_dir = "./var";              ///< state store directory
+  std::string plugin_dir = "./build/plugins";  ///< every *.so in it is loaded
+  log::Level log_level = log::Level::info;     ///< minimum log level
+  BasicCredentials auth;                       ///< platform credentials
+  std::size_t max_body_bytes = 1024 * 1024;    ///< larger request bodies get 413
+  unsigned io_threads = 2;                     ///< threads running the HTTP sessions
+  unsigned worker_threads = 8;                 ///< threads running store and plugin calls
+  unsigned request_timeout_seconds = 60;       ///< read/write timeout of one request
+  /// Accept provision/update requests that carry only `context`, without the deprecated
+  /// organization_guid and space_guid fields.
+  bool accept_context_only = false;
+  nlohmann::json plugins = nlohmann::json::object();  ///< plugin name → its config subtree
+};
+
+/// Reads and validates a YAML config file. Throws ConfigError naming the file and key on unknown
+/// keys, wrong types, out-of-range values or an unreadable password file.
+BrokerConfig load_file(const std::string& path);
+
+/// Parses "HOST:PORT" or "[V6]:PORT". Throws ConfigError naming `what` on malformed input.
+ListenAddress parse_listen(const std::string& text, const std::string& what);
+
+}  // namespace osbd::config

@@ -1,0 +1,201 @@
+#include "http/server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+#include "log/log.hpp"
+
+namespace osbd::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+/// One connection: read a request, hand it to the handler, write the reply, repeat.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Server> server, Handler& handler,
+          const ServerOptions& options)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        handler_(handler),
+        options_(options) {}
+
+  ~Session() { server_->remove_session(this); }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  /// Closes the connection now if it waits for a request; otherwise after the current reply.
+  void shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->close_after_reply_ = true;
+      if (!self->busy_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(options_.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    stream_.expires_after(options_.timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == net::error::bad_descriptor) {
+      return do_close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      // The rest of the body is still on the wire: answer, then close rather than drain it.
+      close_after_reply_ = true;
+      const unsigned version = parser_->get().version();
+      return write(handler_.too_large(version == 0 ? 11 : version, options_.max_body_bytes));
+    }
+    if (ec) {
+      // Malformed HTTP: there is no request to answer in OSB terms; close.
+      log::debug("http read failed", {{"error", ec.message()}});
+      return do_close();
+    }
+    busy_ = true;
+    Request request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    handler_.handle(std::move(request), [self = shared_from_this()](Response&& response) {
+      auto shared = std::make_shared<Response>(std::move(response));
+      net::post(self->stream_.get_executor(), [self, shared] { self->write(std::move(*shared)); });
+    });
+  }
+
+  void write(Response&& response) {
+    busy_ = true;
+    if (close_after_reply_ || server_->stopping()) {
+      keep_alive_ = false;
+    }
+    response.keep_alive(keep_alive_);
+    response.prepare_payload();
+    response_ = std::make_unique<Response>(std::move(response));
+    stream_.expires_after(options_.timeout);
+    bhttp::async_write(
+        stream_, *response_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    busy_ = false;
+    response_.reset();
+    if (ec) {
+      return do_close();
+    }
+    if (!keep_alive_ || close_after_reply_ || server_->stopping()) {
+      return do_close();
+    }
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Server> server_;
+  Handler& handler_;
+  const ServerOptions& options_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::unique_ptr<Response> response_;
+  bool keep_alive_ = false;
+  bool busy_ = false;
+  bool close_after_reply_ = false;
+};
+
+Server::Server(net::io_context& ioc, const tcp::endpoint& endpoint, Handler& handler,
+               ServerOptions options)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), handler_(handler), options_(options) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void Server::start() {
+  do_accept();
+}
+
+void Server::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                           if (ec) {
+                             if (ec != net::error::operation_aborted && !self->stopping()) {
+                               log::warn("accept failed", {{"error", ec.message()}});
+                               self->do_accept();
+                             }
+                             return;
+                           }
+                           if (self->stopping()) {
+                             return;
+                           }
+                           auto session = std::make_shared<Session>(std::move(socket), self,
+                                                                    self->handler_, self->options_);
+                           self->add_session(session);
+                           session->run();
+                           self->do_accept();
+                         });
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) {
+    return;
+  }
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    self->acceptor_.close(ec);
+  });
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    for (const auto& [ptr, weak] : by_address_) {
+      if (auto s = weak.lock()) {
+        live.push_back(std::move(s));
+      }
+    }
+  }
+  for (const auto& s : live) {
+    s->shutdown();
+  }
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
+
+std::size_t Server::open_sessions() const {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  return by_address_.size();
+}
+
+void Server::add_session(const std::shared_ptr<Session>& s) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  by_address_[s.get()] = s;
+}
+
+void Server::remove_session(Session* s) {
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  by_address_.erase(s);
+}
+
+}  // namespace osbd::http

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "http/types.hpp"
+
+namespace osbd::http {
+
+class Session;
+
+/// Limits of one connection.
+struct ServerOptions {
+  std::size_t max_body_bytes = 1024 * 1024;  ///< larger bodies get handler.too_large()
+  std::size_t max_header_bytes = 16 * 1024;  ///< larger headers close the connection
+  std::chrono::seconds timeout{60};          ///< per read and per write
+};
+
+/// An HTTP/1.1 listener: accepts connections and runs one Session per connection (keep-alive,
+/// one request at a time). Owned through shared_ptr because sessions refer back to it.
+class Server : public std::enable_shared_from_this<Server> {
+ public:
+  /// Binds and listens; throws boost::system::system_error with the address on failure.
+  Server(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
+         Handler& handler, ServerOptions options);
+
+  /// Starts accepting.
+  void start();
+  /// Stops accepting, closes idle connections and lets busy ones finish their response.
+  void stop();
+  /// The bound endpoint (the real port when bound to port 0).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  /// Connections still open.
+  std::size_t open_sessions() const;
+
+  /// Called by sessions as they start and end.
+  void add_session(const std::shared_ptr<Session>& s);
+  /// Called by sessions as they start and end.
+  void remove_session(Session* s);
+  /// True once stop() was called.
+  bool stopping() const noexcept { return stopping_.load(); }
+
+ private:
+  void do_accept();
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Handler& handler_;
+  ServerOptions options_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex sessions_mutex_;
+  std::map<Session*, std::weak_ptr<Session>> by_address_;
+};
+
+}  // namespace osbd::http

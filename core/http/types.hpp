@@ -1,0 +1,27 @@
+#pragma once
+
+#include <functional>
+
+#include <boost/beast/http.hpp>
+
+namespace osbd::http {
+
+/// A request as read from the wire (body kept as text).
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+/// A response ready to be written.
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+/// Completes a request; may be called from any thread, exactly once.
+using Reply = std::function<void(Response&&)>;
+
+/// Answers requests. handle() runs on an I/O thread and must not block: slow work (the state
+/// store, plugin calls) goes to a worker pool, which calls reply when done.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  /// Handles one request; reply is called exactly once with the response.
+  virtual void handle(Request&& request, Reply reply) = 0;
+  /// Builds the response for a request whose body exceeded the configured limit.
+  virtual Response too_large(unsigned version, std::size_t limit) = 0;
+};
+
+}  // namespace osbd::http

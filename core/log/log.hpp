@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace osbd::log {
+
+/// Severity of a log line.
+enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+
+/// Lines below this level are dropped; default info.
+void set_min_level(Level level) noexcept;
+
+/// Writes one JSON object per line to stderr: {"time","level","msg", ...fields}. Thread-safe.
+/// Callers never pass secrets; the fields are written as given.
+void write(Level level, std::string_view message, const nlohmann::json& fields = {});
+
+/// Shorthand for write(Level::info, ...).
+inline void info(std::string_view message, const nlohmann::json& fields = {}) {
+  write(Level::info, message, fields);
+}
+/// Shorthand for write(Level::warn, ...).
+inline void warn(std::string_view message, const nlohmann::json& fields = {}) {
+  write(Level::warn, message, fields);
+}
+/// Shorthand for write(Level::error, ...).
+inline void error(std::string_view message, const nlohmann::json& fields = {}) {
+  write(Level::error, message, fields);
+}
+/// Shorthand for write(Level::debug, ...).
+inline void debug(std::string_view message, const nlohmann::json& fields = {}) {
+  write(Level::debug, message, fields);
+}
+
+/// Parses "debug" | "info" | "warn" | "error"; false if unknown.
+bool parse_level(std::string_view text, Level& out) noexcept;
+
+}  // namespace osbd::log

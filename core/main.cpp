@@ -1,0 +1,228 @@
+// osbd: an Open Service Broker API v2.17 server whose service offerings come from plugins.
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/broker.hpp"
+#include "api/lifecycle.hpp"
+#include "catalog/registry.hpp"
+#include "config/config.hpp"
+#include "http/server.hpp"
+#include "log/log.hpp"
+#include "plugin_host/loader.hpp"
+#include "state/store.hpp"
+#include "version.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+
+struct Args {
+  std::string config;
+  std::optional<std::string> listen;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> plugin_dir;
+  bool check_config = false;
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(
+      out,
+      "usage: osbd --config FILE [--listen HOST:PORT] [--data-dir DIR] [--plugin-dir DIR]\n"
+      "            [--check-config]\n"
+      "       osbd --version\n"
+      "\n"
+      "  --config FILE       YAML configuration (see config/osbd.yaml)\n"
+      "  --listen HOST:PORT  overrides 'listen' (port 0 picks a free port)\n"
+      "  --data-dir DIR      overrides 'data_dir' (state store location)\n"
+      "  --plugin-dir DIR    overrides 'plugin_dir' (every *.so in it is loaded)\n"
+      "  --check-config      load the config and every plugin, validate the catalog,\n"
+      "                      print a summary and exit (non-zero with the reason)\n");
+}
+
+// Returns an exit code to stop with, or nullopt to go on.
+std::optional<int> parse_args(int argc, char** argv, Args& args) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* name) -> std::optional<std::string> {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "osbd: %s needs a value\n", name);
+        return std::nullopt;
+      }
+      return std::string(argv[++i]);
+    };
+    if (a == "--version") {
+      std::printf("osbd %s (plugin ABI %d.%d, OSB API 2.13-2.17)\n", osbd::kVersion,
+                  OSB_PLUGIN_ABI_VERSION_MAJOR, OSB_PLUGIN_ABI_VERSION_MINOR);
+      return 0;
+    }
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    if (a == "--check-config") {
+      args.check_config = true;
+    } else if (a == "--config") {
+      auto v = value("--config");
+      if (!v) {
+        return kExitUsage;
+      }
+      args.config = *v;
+    } else if (a == "--listen") {
+      args.listen = value("--listen");
+      if (!args.listen) {
+        return kExitUsage;
+      }
+    } else if (a == "--data-dir") {
+      args.data_dir = value("--data-dir");
+      if (!args.data_dir) {
+        return kExitUsage;
+      }
+    } else if (a == "--plugin-dir") {
+      args.plugin_dir = value("--plugin-dir");
+      if (!args.plugin_dir) {
+        return kExitUsage;
+      }
+    } else {
+      std::fprintf(stderr, "osbd: unknown argument '%s'\n", a.c_str());
+      usage(stderr);
+      return kExitUsage;
+    }
+  }
+  if (args.config.empty()) {
+    std::fprintf(stderr, "osbd: --config FILE is required\n");
+    usage(stderr);
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+int serve(const osbd::config::BrokerConfig& cfg,
+          const std::shared_ptr<const osbd::catalog::Registry>& registry) {
+  auto store = osbd::state::open_sqlite_store(cfg.data_dir);
+  osbd::api::Lifecycle lifecycle(*store, registry,
+                                 osbd::api::LifecycleOptions{cfg.accept_context_only});
+  if (const int failed = lifecycle.recover(); failed > 0) {
+    osbd::log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
+  }
+
+  net::io_context ioc(static_cast<int>(cfg.io_threads));
+  net::thread_pool workers(cfg.worker_threads);
+  osbd::api::BrokerOptions options;
+  options.credentials.push_back(cfg.auth);
+  osbd::api::Broker broker(options, lifecycle, registry, workers);
+
+  osbd::http::ServerOptions server_options;
+  server_options.max_body_bytes = cfg.max_body_bytes;
+  server_options.timeout = std::chrono::seconds(cfg.request_timeout_seconds);
+  const net::ip::tcp::endpoint endpoint(
+      net::ip::make_address(cfg.listen.host == "localhost" ? std::string("127.0.0.1")
+                                                           : cfg.listen.host),
+      cfg.listen.port);
+  auto server = std::make_shared<osbd::http::Server>(ioc, endpoint, broker, server_options);
+  server->start();
+  const auto bound = server->local_endpoint();
+  osbd::log::info("listening", {{"address", bound.address().to_string()},
+                                {"port", bound.port()},
+                                {"data_dir", cfg.data_dir},
+                                {"plugins", registry->plugins().size()}});
+
+  // Stop accepting on SIGINT/SIGTERM, let in-flight requests finish, then leave run().
+  auto guard = net::make_work_guard(ioc);
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::steady_timer drain_timer(ioc);
+  std::function<void()> wait_drained = [&] {
+    if (server->open_sessions() == 0) {
+      guard.reset();
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](const boost::system::error_code&) { wait_drained(); });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) {
+      return;
+    }
+    osbd::log::info("stopping", {{"signal", signo}});
+    server->stop();
+    wait_drained();
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < cfg.io_threads; ++i) {
+    threads.emplace_back([&ioc] { ioc.run(); });
+  }
+  ioc.run();
+  for (auto& t : threads) {
+    t.join();
+  }
+  workers.join();
+  osbd::log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (auto code = parse_args(argc, argv, args)) {
+    return *code;
+  }
+  osbd::config::BrokerConfig cfg;
+  try {
+    cfg = osbd::config::load_file(args.config);
+    if (args.listen) {
+      cfg.listen = osbd::config::parse_listen(*args.listen, "--listen");
+    }
+    if (args.data_dir) {
+      cfg.data_dir = *args.data_dir;
+    }
+    if (args.plugin_dir) {
+      cfg.plugin_dir = *args.plugin_dir;
+    }
+  } catch (const osbd::config::ConfigError& e) {
+    std::fprintf(stderr, "osbd: %s\n", e.what());
+    return kExitConfig;
+  }
+  osbd::log::set_min_level(cfg.log_level);
+
+  std::shared_ptr<const osbd::catalog::Registry> registry;
+  try {
+    const auto plugins = osbd::plugin_host::load_plugin_dir(cfg.plugin_dir, cfg.plugins);
+    registry = osbd::catalog::Registry::build(plugins);
+  } catch (const std::exception& e) {
+    // Plugin and catalog errors already name the file, the symbol or field and the versions.
+    std::fprintf(stderr, "osbd: %s\n", e.what());
+    return kExitConfig;
+  }
+  if (args.check_config) {
+    std::printf("osbd: configuration %s is valid: %zu plugin(s)\n", args.config.c_str(),
+                registry->plugins().size());
+    for (const auto& p : registry->plugins()) {
+      std::printf("  %s %s (%s, ABI %s) from %s\n", p->name().c_str(), p->version().c_str(),
+                  p->vendor().c_str(), p->abi_version().c_str(), p->file().c_str());
+    }
+    return 0;
+  }
+  try {
+    return serve(cfg, registry);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "osbd: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,154 @@
+#include "plugin_host/loader.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <set>
+
+#include <boost/dll/shared_library.hpp>
+
+#include "plugin_host/host_context.hpp"
+
+namespace osbd::plugin_host {
+namespace {
+
+// The 1.0 table ends with the poll slot; anything shorter predates the ABI.
+constexpr std::size_t kMinPluginTableSize =
+    offsetof(osb_plugin_v1, poll) + sizeof(osb_operation_fn);
+
+std::string version_text(uint32_t major, uint32_t minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+const std::string kHostVersion =
+    version_text(OSB_PLUGIN_ABI_VERSION_MAJOR, OSB_PLUGIN_ABI_VERSION_MINOR);
+
+void check_table(const std::string& file, const osb_plugin_v1* table) {
+  if (table == nullptr) {
+    throw PluginLoadError(file +
+                          ": entry symbol '" OSB_PLUGIN_ENTRY_SYMBOL
+                          "' returned no plugin table (the plugin refused this host, ABI " +
+                          kHostVersion + ")");
+  }
+  const std::string plugin_version = version_text(table->abi_major, table->abi_minor);
+  if (table->abi_major != OSB_PLUGIN_ABI_VERSION_MAJOR) {
+    throw PluginLoadError(file + ": plugin ABI major version mismatch: plugin " + plugin_version +
+                          ", host " + kHostVersion + " (rebuild the plugin against this SDK)");
+  }
+  if (table->abi_minor > OSB_PLUGIN_ABI_VERSION_MINOR) {
+    throw PluginLoadError(file + ": plugin ABI version " + plugin_version +
+                          " is newer than the host's " + kHostVersion +
+                          " (upgrade osbd or build the plugin against an older SDK)");
+  }
+  if (table->struct_size < kMinPluginTableSize) {
+    throw PluginLoadError(file + ": plugin table struct_size " +
+                          std::to_string(table->struct_size) + " is smaller than the ABI " +
+                          plugin_version + " layout (" + std::to_string(kMinPluginTableSize) +
+                          " bytes)");
+  }
+  if (table->name == nullptr || *table->name == '\0') {
+    throw PluginLoadError(file + ": plugin table field 'name' is empty");
+  }
+  const std::pair<const char*, bool> slots[] = {
+      {"create", table->create != nullptr},
+      {"destroy", table->destroy != nullptr},
+      {"get_catalog", table->get_catalog != nullptr},
+      {"provision", table->provision != nullptr},
+      {"deprovision", table->deprovision != nullptr},
+      {"update", table->update != nullptr},
+      {"bind", table->bind != nullptr},
+      {"unbind", table->unbind != nullptr},
+      {"poll", table->poll != nullptr},
+  };
+  for (const auto& [slot, present] : slots) {
+    if (!present) {
+      throw PluginLoadError(file + ": plugin table field '" + slot + "' is NULL");
+    }
+  }
+}
+
+}  // namespace
+
+PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs) {
+  auto library = std::make_shared<boost::dll::shared_library>();
+  boost::dll::fs::error_code ec;
+  library->load(std::filesystem::absolute(file), ec,
+                boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  if (ec) {
+    const char* detail = dlerror();
+    throw PluginLoadError(file + ": cannot load library: " +
+                          (detail != nullptr ? std::string(detail) : ec.message()));
+  }
+  if (!library->has(OSB_PLUGIN_ENTRY_SYMBOL)) {
+    throw PluginLoadError(file +
+                          ": missing entry symbol '" OSB_PLUGIN_ENTRY_SYMBOL
+                          "' (declare the plugin with OSB_DECLARE_PLUGIN, host ABI " +
+                          kHostVersion + ")");
+  }
+  auto entry = library->get<const osb_plugin_v1*(const osb_host_v1*)>(OSB_PLUGIN_ENTRY_SYMBOL);
+  auto host = make_host_context(file);
+  const osb_plugin_v1* table = entry(&host->table);
+  check_table(file, table);
+  host->context.plugin_name = table->name;
+
+  const std::string name = table->name;
+  nlohmann::json config = nlohmann::json::object();
+  if (configs.is_object() && configs.contains(name)) {
+    config = configs.at(name);
+  }
+  const std::string config_text = config.dump();
+  osb_call call;
+  osb_backend* backend =
+      table->create(&host->table, osb_buffer{config_text.data(), config_text.size()}, &call);
+  if (backend == nullptr) {
+    throw PluginLoadError(file + " (" + name + "): create failed: " +
+                          (call.has_error && !call.error.empty()
+                               ? call.error
+                               : std::string("no description given (a plugin bug)")));
+  }
+  return std::make_shared<const Plugin>(file, std::move(library), table, std::move(host), backend);
+}
+
+std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
+                                             const nlohmann::json& configs) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw PluginLoadError(dir + ": plugin directory does not exist or is not a directory");
+  }
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".so") {
+      files.push_back(entry.path().string());
+    }
+  }
+  if (ec) {
+    throw PluginLoadError(dir + ": cannot list the plugin directory: " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<PluginSharedPtr> plugins;
+  std::set<std::string> names;
+  for (const auto& file : files) {
+    auto plugin = load_plugin(file, configs);
+    for (const auto& other : plugins) {
+      if (other->name() == plugin->name()) {
+        throw PluginLoadError(file + ": plugin name '" + plugin->name() + "' is already used by " +
+                              other->file());
+      }
+    }
+    names.insert(plugin->name());
+    plugins.push_back(std::move(plugin));
+  }
+  if (configs.is_object()) {
+    for (const auto& [name, value] : configs.items()) {
+      if (names.count(name) == 0) {
+        throw PluginLoadError("plugins." + name +
+                              ": configuration given for a plugin that is not in " + dir);
+      }
+    }
+  }
+  return plugins;
+}
+
+}  // namespace osbd::plugin_host

@@ -1,0 +1,121 @@
+#include "plugin_host/plugin.hpp"
+
+#include <boost/dll/shared_library.hpp>
+
+#include "plugin_host/host_context.hpp"
+
+namespace osbd::plugin_host {
+
+const char* to_string(Operation op) noexcept {
+  switch (op) {
+    case Operation::get_catalog:
+      return "get_catalog";
+    case Operation::provision:
+      return "provision";
+    case Operation::deprovision:
+      return "deprovision";
+    case Operation::update:
+      return "update";
+    case Operation::bind:
+      return "bind";
+    case Operation::unbind:
+      return "unbind";
+    case Operation::poll:
+      return "poll";
+  }
+  return "?";
+}
+
+Plugin::Plugin(std::string file, std::shared_ptr<boost::dll::shared_library> library,
+               const osb_plugin_v1* table, std::unique_ptr<HostContextData> host,
+               osb_backend* backend)
+    : file_(std::move(file)),
+      library_(std::move(library)),
+      table_(table),
+      host_(std::move(host)),
+      backend_(backend),
+      name_(table->name),
+      version_(table->version != nullptr ? table->version : ""),
+      vendor_(table->vendor != nullptr ? table->vendor : "") {}
+
+Plugin::~Plugin() {
+  // The backend goes first, while its library is still mapped; library_ is released last.
+  if (backend_ != nullptr) {
+    table_->destroy(backend_);
+  }
+}
+
+std::string Plugin::abi_version() const {
+  return std::to_string(table_->abi_major) + "." + std::to_string(table_->abi_minor);
+}
+
+CallResult Plugin::call(Operation op, const nlohmann::json& request) const {
+  osb_operation_fn fn = nullptr;
+  switch (op) {
+    case Operation::get_catalog:
+      fn = table_->get_catalog;
+      break;
+    case Operation::provision:
+      fn = table_->provision;
+      break;
+    case Operation::deprovision:
+      fn = table_->deprovision;
+      break;
+    case Operation::update:
+      fn = table_->update;
+      break;
+    case Operation::bind:
+      fn = table_->bind;
+      break;
+    case Operation::unbind:
+      fn = table_->unbind;
+      break;
+    case Operation::poll:
+      fn = table_->poll;
+      break;
+  }
+  const std::string what = "plugin " + name_ + " " + to_string(op);
+  CallResult out;
+  const std::string text = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  osb_call call;
+  const osb_status status = fn(backend_, osb_buffer{text.data(), text.size()}, &call);
+  switch (status) {
+    case OSB_STATUS_OK:
+    case OSB_STATUS_IN_PROGRESS:
+    case OSB_STATUS_BAD_REQUEST:
+    case OSB_STATUS_UNPROCESSABLE:
+    case OSB_STATUS_ASYNC_REQUIRED:
+    case OSB_STATUS_REQUIRES_APP:
+    case OSB_STATUS_BACKEND_ERROR:
+    case OSB_STATUS_INTERNAL_ERROR:
+      out.status = status;
+      break;
+    default:
+      out.status = OSB_STATUS_INTERNAL_ERROR;
+      out.description = what + " returned unknown status " + std::to_string(status);
+      return out;
+  }
+  if (call.has_result && !call.result.empty()) {
+    auto parsed = nlohmann::json::parse(call.result, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      out.status = OSB_STATUS_INTERNAL_ERROR;
+      out.description = what + " returned a result that is not a JSON object";
+      return out;
+    }
+    out.body = std::move(parsed);
+  }
+  const bool failed = status != OSB_STATUS_OK && status != OSB_STATUS_IN_PROGRESS;
+  if (failed) {
+    out.description = call.has_error && !call.error.empty()
+                          ? call.error
+                          : what + " failed without a description (a plugin bug)";
+  }
+  if (status == OSB_STATUS_IN_PROGRESS && op != Operation::poll &&
+      !(out.body.contains("operation") && out.body["operation"].is_string())) {
+    out.status = OSB_STATUS_INTERNAL_ERROR;
+    out.description = what + " answered in progress without an operation token";
+  }
+  return out;
+}
+
+}  // namespace osbd::plugin_host

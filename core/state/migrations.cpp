@@ -1,0 +1,149 @@
+#include "state/migrations.hpp"
+
+#include <array>
+#include <chrono>
+#include <string>
+
+namespace osbd::state::sqlite {
+
+namespace {
+
+// JSON columns hold json::dump() text, or SQL NULL for a JSON null. Enum columns hold the
+// to_string() spellings from records.hpp; they carry no CHECK constraint so that a later build can
+// add a spelling without rebuilding the table.
+//
+// operations keeps an explicit INTEGER PRIMARY KEY (seq): it is the insertion order that breaks
+// ties between operations created in the same millisecond, and unlike an implicit rowid it is
+// never renumbered by VACUUM. Operations have no foreign key to instances or bindings because
+// last_operation must still answer after a deprovision or unbind removed the resource.
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE instances (
+  id                   TEXT    NOT NULL PRIMARY KEY,
+  service_id           TEXT    NOT NULL,
+  plan_id              TEXT    NOT NULL,
+  plugin               TEXT    NOT NULL,
+  organization_guid    TEXT    NOT NULL DEFAULT '',
+  space_guid           TEXT    NOT NULL DEFAULT '',
+  parameters           TEXT,
+  context              TEXT,
+  originating_identity TEXT,
+  maintenance_info     TEXT,
+  dashboard_url        TEXT    NOT NULL DEFAULT '',
+  metadata             TEXT,
+  plugin_state         TEXT,
+  status               TEXT    NOT NULL,
+  active_operation     TEXT    NOT NULL DEFAULT '',
+  last_operation       TEXT    NOT NULL DEFAULT '',
+  created_at_ms        INTEGER NOT NULL,
+  updated_at_ms        INTEGER NOT NULL
+);
+
+CREATE TABLE bindings (
+  instance_id      TEXT    NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+  id               TEXT    NOT NULL,
+  service_id       TEXT    NOT NULL,
+  plan_id          TEXT    NOT NULL,
+  app_guid         TEXT    NOT NULL DEFAULT '',
+  parameters       TEXT,
+  context          TEXT,
+  bind_resource    TEXT,
+  response         TEXT,
+  plugin_state     TEXT,
+  status           TEXT    NOT NULL,
+  active_operation TEXT    NOT NULL DEFAULT '',
+  last_operation   TEXT    NOT NULL DEFAULT '',
+  created_at_ms    INTEGER NOT NULL,
+  updated_at_ms    INTEGER NOT NULL,
+  PRIMARY KEY (instance_id, id)
+);
+
+CREATE TABLE operations (
+  seq              INTEGER PRIMARY KEY,
+  id               TEXT    NOT NULL UNIQUE,
+  instance_id      TEXT    NOT NULL,
+  binding_id       TEXT    NOT NULL DEFAULT '',
+  kind             TEXT    NOT NULL,
+  state            TEXT    NOT NULL,
+  description      TEXT    NOT NULL DEFAULT '',
+  async            INTEGER NOT NULL DEFAULT 0,
+  plugin_operation TEXT    NOT NULL DEFAULT '',
+  request          TEXT,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  created_at_ms    INTEGER NOT NULL,
+  updated_at_ms    INTEGER NOT NULL,
+  deadline_ms      INTEGER NOT NULL DEFAULT 0
+);
+
+-- latest_operation: every index entry ends in seq, so ties on created_at_ms resolve by insertion.
+CREATE INDEX operations_latest ON operations (instance_id, binding_id, created_at_ms);
+
+-- Recovery after a restart scans only the unfinished operations, a small part of the table.
+CREATE INDEX operations_unfinished ON operations (created_at_ms) WHERE state = 'in progress';
+)sql";
+
+constexpr std::array kMigrations = {
+    Migration{1, kMigration1},
+};
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void check_known(Database& db, int current) {
+  const int latest = latest_schema_version();
+  if (current > latest) {
+    db.fail("database schema version " + std::to_string(current) +
+            " is newer than this osbd build supports (version " + std::to_string(latest) +
+            "); refusing to open it");
+  }
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() noexcept {
+  return kMigrations;
+}
+
+int latest_schema_version() noexcept {
+  return kMigrations.back().version;
+}
+
+int current_schema_version(Database& db) {
+  Statement st(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+               "read schema version");
+  if (!st.step()) {
+    return 0;
+  }
+  return static_cast<int>(st.integer(0));
+}
+
+void migrate(Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)",
+      "create schema_migrations");
+  const int at_open = current_schema_version(db);
+  check_known(db, at_open);
+
+  for (const Migration& m : kMigrations) {
+    if (at_open >= m.version) {
+      continue;
+    }
+    Transaction tx(db);
+    // Re-read under the write lock: another process opening the same file may have applied this
+    // migration since the check above.
+    const int current = current_schema_version(db);
+    check_known(db, current);
+    if (current >= m.version) {
+      continue;
+    }
+    db.exec(m.sql, "apply schema migration " + std::to_string(m.version));
+    Statement st(db, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (:v, :at)",
+                 "record schema migration");
+    st.bind(":v", static_cast<int64_t>(m.version)).bind(":at", now_ms()).run();
+    tx.commit();
+  }
+}
+
+}  // namespace osbd::state::sqlite

@@ -1,0 +1,657 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "state/migrations.hpp"
+#include "state/sqlite_db.hpp"
+#include "state/store.hpp"
+
+namespace osbd::state {
+
+namespace {
+
+using nlohmann::json;
+using sqlite::Database;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// Column lists shared by every SELECT of a record; the readers below take columns in this order.
+constexpr const char* kInstanceColumns =
+    "id, service_id, plan_id, plugin, organization_guid, space_guid, parameters, context, "
+    "originating_identity, maintenance_info, dashboard_url, metadata, plugin_state, status, "
+    "active_operation, last_operation, created_at_ms, updated_at_ms";
+
+constexpr const char* kBindingColumns =
+    "instance_id, id, service_id, plan_id, app_guid, parameters, context, bind_resource, "
+    "response, plugin_state, status, active_operation, last_operation, created_at_ms, "
+    "updated_at_ms";
+
+constexpr const char* kOperationColumns =
+    "id, instance_id, binding_id, kind, state, description, async, plugin_operation, request, "
+    "attempts, created_at_ms, updated_at_ms, deadline_ms";
+
+std::string select_from(const char* columns, const char* rest) {
+  return std::string("SELECT ") + columns + " " + rest;
+}
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Creates data_dir (owner-only) if missing and the database file with mode 0600, before SQLite
+// touches it: SQLite gives its -wal and -shm files the mode of the database file, and bindings
+// hold credentials.
+std::string prepare_files(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  if (data_dir.empty()) {
+    throw StoreError("osbd state store: data directory is empty");
+  }
+  const fs::path dir(data_dir);
+  std::error_code ec;
+  const auto st = fs::status(dir, ec);
+  if (!fs::exists(st)) {
+    if (dir.has_parent_path()) {
+      fs::create_directories(dir.parent_path(), ec);
+      if (ec) {
+        throw StoreError("osbd state store " + data_dir +
+                         ": cannot create data directory: " + ec.message());
+      }
+    }
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      // mkdir's mode is filtered through the umask; the directory must be exactly owner-only.
+      ::chmod(dir.c_str(), 0700);
+    } else if (errno != EEXIST) {
+      throw StoreError("osbd state store " + data_dir +
+                       ": cannot create data directory: " + errno_text(errno));
+    }
+  } else if (!fs::is_directory(st)) {
+    throw StoreError("osbd state store " + data_dir + ": data directory is not a directory");
+  }
+
+  const std::string path = (dir / "osbd.db").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw StoreError("osbd state store " + path +
+                     ": cannot open database file: " + errno_text(errno));
+  }
+  struct stat sb {};
+  const bool too_open = ::fstat(fd, &sb) == 0 && (sb.st_mode & 0077) != 0;
+  const int chmod_rc = too_open ? ::fchmod(fd, 0600) : 0;
+  const int chmod_errno = errno;
+  ::close(fd);
+  if (chmod_rc != 0) {
+    throw StoreError("osbd state store " + path +
+                     ": cannot restrict database file to its owner: " + errno_text(chmod_errno));
+  }
+  return path;
+}
+
+void configure(Database& db) {
+  // busy_timeout first: switching to WAL needs a lock another process may hold.
+  db.exec("PRAGMA busy_timeout = 5000", "set busy_timeout");
+  {
+    Statement st(db, "PRAGMA journal_mode = WAL", "enable WAL");
+    if (!st.step() || st.text(0) != "wal") {
+      db.fail("cannot enable WAL journal mode");
+    }
+  }
+  db.exec("PRAGMA synchronous = FULL", "set synchronous");
+  db.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+  Statement st(db, "PRAGMA foreign_keys", "check foreign keys");
+  if (!st.step() || st.integer(0) != 1) {
+    db.fail("this SQLite build cannot enforce foreign keys");
+  }
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::string path) : db_(std::move(path)) {
+    configure(db_);
+    sqlite::migrate(db_);
+  }
+
+  int schema_version() override {
+    std::lock_guard lock(mu_);
+    return sqlite::current_schema_version(db_);
+  }
+
+  BeginResult begin_create_instance(const InstanceRecord& instance,
+                                    const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement ins(db_,
+                  "INSERT INTO instances (id, service_id, plan_id, plugin, organization_guid, "
+                  "space_guid, parameters, context, originating_identity, maintenance_info, "
+                  "dashboard_url, metadata, plugin_state, status, active_operation, "
+                  "last_operation, created_at_ms, updated_at_ms) VALUES (:id, :service_id, "
+                  ":plan_id, :plugin, :organization_guid, :space_guid, :parameters, :context, "
+                  ":originating_identity, :maintenance_info, :dashboard_url, :metadata, "
+                  ":plugin_state, :status, :active_operation, :last_operation, :created_at_ms, "
+                  ":updated_at_ms) ON CONFLICT (id) DO NOTHING",
+                  "create instance");
+    bind_instance(ins, instance, ResourceStatus::creating, op.id);
+    ins.run();
+    if (db_.changes() == 0) {
+      return BeginResult::exists;
+    }
+    insert_operation(op, instance.id, "");
+    tx.commit();
+    return BeginResult::started;
+  }
+
+  BeginResult begin_instance_operation(const std::string& instance_id, const OperationRecord& op,
+                                       ResourceStatus new_status, bool check_bindings) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    // The decision is this one conditional write; the reads below only explain a refusal.
+    Statement upd(db_,
+                  "UPDATE instances SET status = :status, active_operation = :op, "
+                  "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+                  "WHERE id = :id AND active_operation = '' AND (:check = 0 OR NOT EXISTS "
+                  "(SELECT 1 FROM bindings WHERE instance_id = :id AND active_operation <> ''))",
+                  "begin instance operation");
+    upd.bind(":status", to_string(new_status))
+        .bind(":op", op.id)
+        .bind(":at", op.created_at_ms)
+        .bind(":id", instance_id)
+        .bind_bool(":check", check_bindings)
+        .run();
+    if (db_.changes() == 0) {
+      return instance_exists(instance_id) ? BeginResult::busy : BeginResult::missing;
+    }
+    insert_operation(op, instance_id, "");
+    tx.commit();
+    return BeginResult::started;
+  }
+
+  void finish_instance_operation(const InstanceRecord& instance,
+                                 const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    // Only the operation that holds the instance may end it: a late finish of an operation that
+    // was already given up on must not clear the marker of the one running now.
+    Statement upd(db_,
+                  "UPDATE instances SET service_id = :service_id, plan_id = :plan_id, "
+                  "plugin = :plugin, organization_guid = :organization_guid, "
+                  "space_guid = :space_guid, parameters = :parameters, context = :context, "
+                  "originating_identity = :originating_identity, "
+                  "maintenance_info = :maintenance_info, dashboard_url = :dashboard_url, "
+                  "metadata = :metadata, plugin_state = :plugin_state, status = :status, "
+                  "active_operation = :active_operation, last_operation = :last_operation, "
+                  "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
+                  "WHERE id = :id AND active_operation = :finishing",
+                  "finish instance operation");
+    bind_instance(upd, instance, instance.status, "");
+    upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
+    upsert_operation(op, instance.id, "");
+    tx.commit();
+  }
+
+  void delete_instance(const std::string& instance_id, const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement del(db_, "DELETE FROM instances WHERE id = :id", "delete instance");
+    del.bind(":id", instance_id).run();
+    upsert_operation(op, instance_id, "");
+    tx.commit();
+  }
+
+  BeginResult begin_create_binding(const BindingRecord& binding,
+                                   const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    // One conditional insert decides: it writes only when the instance is ready and idle and the
+    // binding id is free.
+    Statement ins(db_,
+                  "INSERT INTO bindings (instance_id, id, service_id, plan_id, app_guid, "
+                  "parameters, context, bind_resource, response, plugin_state, status, "
+                  "active_operation, last_operation, created_at_ms, updated_at_ms) "
+                  "SELECT :instance_id, :id, :service_id, :plan_id, :app_guid, :parameters, "
+                  ":context, :bind_resource, :response, :plugin_state, :status, "
+                  ":active_operation, :last_operation, :created_at_ms, :updated_at_ms "
+                  "WHERE EXISTS (SELECT 1 FROM instances WHERE id = :instance_id AND "
+                  "status = 'ready' AND active_operation = '') "
+                  "ON CONFLICT (instance_id, id) DO NOTHING",
+                  "create binding");
+    bind_binding(ins, binding, ResourceStatus::creating, op.id);
+    ins.run();
+    if (db_.changes() == 0) {
+      return explain_create_binding_refusal(binding.instance_id, binding.id);
+    }
+    insert_operation(op, binding.instance_id, binding.id);
+    tx.commit();
+    return BeginResult::started;
+  }
+
+  BeginResult begin_binding_operation(const std::string& instance_id, const std::string& binding_id,
+                                      const OperationRecord& op,
+                                      ResourceStatus new_status) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement upd(db_,
+                  "UPDATE bindings SET status = :status, active_operation = :op, "
+                  "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+                  "WHERE instance_id = :instance_id AND id = :id AND active_operation = '' "
+                  "AND NOT EXISTS (SELECT 1 FROM instances WHERE id = :instance_id AND "
+                  "active_operation <> '')",
+                  "begin binding operation");
+    upd.bind(":status", to_string(new_status))
+        .bind(":op", op.id)
+        .bind(":at", op.created_at_ms)
+        .bind(":instance_id", instance_id)
+        .bind(":id", binding_id)
+        .run();
+    if (db_.changes() == 0) {
+      return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
+    }
+    insert_operation(op, instance_id, binding_id);
+    tx.commit();
+    return BeginResult::started;
+  }
+
+  void finish_binding_operation(const BindingRecord& binding, const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    // See finish_instance_operation for why the write is conditional.
+    Statement upd(db_,
+                  "UPDATE bindings SET service_id = :service_id, plan_id = :plan_id, "
+                  "app_guid = :app_guid, parameters = :parameters, context = :context, "
+                  "bind_resource = :bind_resource, response = :response, "
+                  "plugin_state = :plugin_state, status = :status, "
+                  "active_operation = :active_operation, last_operation = :last_operation, "
+                  "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
+                  "WHERE instance_id = :instance_id AND id = :id AND active_operation = :finishing",
+                  "finish binding operation");
+    bind_binding(upd, binding, binding.status, "");
+    upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
+    upsert_operation(op, binding.instance_id, binding.id);
+    tx.commit();
+  }
+
+  void delete_binding(const std::string& instance_id, const std::string& binding_id,
+                      const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement del(db_, "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id",
+                  "delete binding");
+    del.bind(":instance_id", instance_id).bind(":id", binding_id).run();
+    upsert_operation(op, instance_id, binding_id);
+    tx.commit();
+  }
+
+  void discard_instance(const std::string& instance_id, const std::string& op_id) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement del(db_, "DELETE FROM instances WHERE id = :id AND active_operation = :op",
+                  "discard instance");
+    del.bind(":id", instance_id).bind(":op", op_id).run();
+    delete_operation_row(op_id);
+    tx.commit();
+  }
+
+  void discard_binding(const std::string& instance_id, const std::string& binding_id,
+                       const std::string& op_id) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement del(db_,
+                  "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id "
+                  "AND active_operation = :op",
+                  "discard binding");
+    del.bind(":instance_id", instance_id).bind(":id", binding_id).bind(":op", op_id).run();
+    delete_operation_row(op_id);
+    tx.commit();
+  }
+
+  void update_operation(const OperationRecord& op) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    upsert_operation(op, op.instance_id, op.binding_id);
+    tx.commit();
+  }
+
+  std::optional<InstanceRecord> get_instance(const std::string& instance_id) override {
+    std::lock_guard lock(mu_);
+    const auto sql = select_from(kInstanceColumns, "FROM instances WHERE id = :id");
+    Statement st(db_, sql.c_str(), "read instance");
+    st.bind(":id", instance_id);
+    if (!st.step()) {
+      return std::nullopt;
+    }
+    return read_instance(st);
+  }
+
+  std::optional<BindingRecord> get_binding(const std::string& instance_id,
+                                           const std::string& binding_id) override {
+    std::lock_guard lock(mu_);
+    const auto sql =
+        select_from(kBindingColumns, "FROM bindings WHERE instance_id = :instance_id AND id = :id");
+    Statement st(db_, sql.c_str(), "read binding");
+    st.bind(":instance_id", instance_id).bind(":id", binding_id);
+    if (!st.step()) {
+      return std::nullopt;
+    }
+    return read_binding(st);
+  }
+
+  std::optional<OperationRecord> get_operation(const std::string& operation_id) override {
+    std::lock_guard lock(mu_);
+    const auto sql = select_from(kOperationColumns, "FROM operations WHERE id = :id");
+    Statement st(db_, sql.c_str(), "read operation");
+    st.bind(":id", operation_id);
+    if (!st.step()) {
+      return std::nullopt;
+    }
+    return read_operation(st);
+  }
+
+  std::optional<OperationRecord> latest_operation(const std::string& instance_id,
+                                                  const std::string& binding_id) override {
+    std::lock_guard lock(mu_);
+    // seq breaks ties between operations created in the same millisecond: the later insert wins.
+    const auto sql = select_from(kOperationColumns,
+                                 "FROM operations WHERE instance_id = :instance_id AND "
+                                 "binding_id = :binding_id ORDER BY created_at_ms DESC, seq DESC "
+                                 "LIMIT 1");
+    Statement st(db_, sql.c_str(), "read latest operation");
+    st.bind(":instance_id", instance_id).bind(":binding_id", binding_id);
+    if (!st.step()) {
+      return std::nullopt;
+    }
+    return read_operation(st);
+  }
+
+  std::vector<BindingRecord> list_bindings(const std::string& instance_id) override {
+    std::lock_guard lock(mu_);
+    const auto sql =
+        select_from(kBindingColumns,
+                    "FROM bindings WHERE instance_id = :instance_id ORDER BY created_at_ms, rowid");
+    Statement st(db_, sql.c_str(), "list bindings");
+    st.bind(":instance_id", instance_id);
+    std::vector<BindingRecord> out;
+    while (st.step()) {
+      out.push_back(read_binding(st));
+    }
+    return out;
+  }
+
+  std::vector<InstanceRecord> list_instances() override {
+    std::lock_guard lock(mu_);
+    const auto sql = select_from(kInstanceColumns, "FROM instances ORDER BY created_at_ms, rowid");
+    Statement st(db_, sql.c_str(), "list instances");
+    std::vector<InstanceRecord> out;
+    while (st.step()) {
+      out.push_back(read_instance(st));
+    }
+    return out;
+  }
+
+  std::vector<OperationRecord> list_unfinished_operations() override {
+    std::lock_guard lock(mu_);
+    // The state literal (not a parameter) lets SQLite use the partial index operations_unfinished.
+    const auto sql = select_from(kOperationColumns,
+                                 "FROM operations WHERE state = 'in progress' "
+                                 "ORDER BY created_at_ms, seq");
+    Statement st(db_, sql.c_str(), "list unfinished operations");
+    std::vector<OperationRecord> out;
+    while (st.step()) {
+      out.push_back(read_operation(st));
+    }
+    return out;
+  }
+
+ private:
+  // --- encoding ------------------------------------------------------------------------------
+
+  // JSON null is stored as SQL NULL; everything else as its compact text.
+  std::optional<std::string> encode(const json& value, const char* column) const {
+    if (value.is_null()) {
+      return std::nullopt;
+    }
+    try {
+      return value.dump();
+    } catch (const json::exception&) {
+      // The exception text may quote the offending bytes, which can be credentials.
+      db_.fail(std::string("cannot store ") + column + ": not encodable as JSON (invalid UTF-8)");
+    }
+  }
+
+  json decode(const Statement& st, int i, const char* column) const {
+    const auto text = st.optional_text(i);
+    if (!text) {
+      return json();
+    }
+    json value = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+      // The parser's message quotes the text it read, so it is not passed on.
+      db_.fail(std::string("column ") + column + " does not hold valid JSON");
+    }
+    return value;
+  }
+
+  ResourceStatus decode_status(const Statement& st, int i) const {
+    const auto v = parse_resource_status(st.text(i));
+    if (!v) {
+      db_.fail("column status holds an unknown resource status");
+    }
+    return *v;
+  }
+
+  void bind_instance(Statement& st, const InstanceRecord& r, ResourceStatus status,
+                     const std::string& active_operation) const {
+    st.bind(":id", r.id)
+        .bind(":service_id", r.service_id)
+        .bind(":plan_id", r.plan_id)
+        .bind(":plugin", r.plugin)
+        .bind(":organization_guid", r.organization_guid)
+        .bind(":space_guid", r.space_guid)
+        .bind_nullable(":parameters", encode(r.parameters, "instances.parameters"))
+        .bind_nullable(":context", encode(r.context, "instances.context"))
+        .bind_nullable(":originating_identity",
+                       encode(r.originating_identity, "instances.originating_identity"))
+        .bind_nullable(":maintenance_info",
+                       encode(r.maintenance_info, "instances.maintenance_info"))
+        .bind(":dashboard_url", r.dashboard_url)
+        .bind_nullable(":metadata", encode(r.metadata, "instances.metadata"))
+        .bind_nullable(":plugin_state", encode(r.plugin_state, "instances.plugin_state"))
+        .bind(":status", to_string(status))
+        .bind(":active_operation", active_operation)
+        .bind(":last_operation", active_operation)
+        .bind(":created_at_ms", r.created_at_ms)
+        .bind(":updated_at_ms", r.updated_at_ms);
+  }
+
+  void bind_binding(Statement& st, const BindingRecord& r, ResourceStatus status,
+                    const std::string& active_operation) const {
+    st.bind(":instance_id", r.instance_id)
+        .bind(":id", r.id)
+        .bind(":service_id", r.service_id)
+        .bind(":plan_id", r.plan_id)
+        .bind(":app_guid", r.app_guid)
+        .bind_nullable(":parameters", encode(r.parameters, "bindings.parameters"))
+        .bind_nullable(":context", encode(r.context, "bindings.context"))
+        .bind_nullable(":bind_resource", encode(r.bind_resource, "bindings.bind_resource"))
+        .bind_nullable(":response", encode(r.response, "bindings.response"))
+        .bind_nullable(":plugin_state", encode(r.plugin_state, "bindings.plugin_state"))
+        .bind(":status", to_string(status))
+        .bind(":active_operation", active_operation)
+        .bind(":last_operation", active_operation)
+        .bind(":created_at_ms", r.created_at_ms)
+        .bind(":updated_at_ms", r.updated_at_ms);
+  }
+
+  // The operation row's instance_id and binding_id are taken from the resource the method acts
+  // on, so latest_operation finds the row under the resource it belongs to.
+  void bind_operation(Statement& st, const OperationRecord& op, const std::string& instance_id,
+                      const std::string& binding_id) const {
+    st.bind(":id", op.id)
+        .bind(":instance_id", instance_id)
+        .bind(":binding_id", binding_id)
+        .bind(":kind", to_string(op.kind))
+        .bind(":state", to_string(op.state))
+        .bind(":description", op.description)
+        .bind_bool(":async", op.async)
+        .bind(":plugin_operation", op.plugin_operation)
+        .bind_nullable(":request", encode(op.request, "operations.request"))
+        .bind(":attempts", static_cast<int64_t>(op.attempts))
+        .bind(":created_at_ms", op.created_at_ms)
+        .bind(":updated_at_ms", op.updated_at_ms)
+        .bind(":deadline_ms", op.deadline_ms);
+  }
+
+  static constexpr const char* kInsertOperation =
+      "INSERT INTO operations (id, instance_id, binding_id, kind, state, description, async, "
+      "plugin_operation, request, attempts, created_at_ms, updated_at_ms, deadline_ms) "
+      "VALUES (:id, :instance_id, :binding_id, :kind, :state, :description, :async, "
+      ":plugin_operation, :request, :attempts, :created_at_ms, :updated_at_ms, :deadline_ms)";
+
+  // A new operation id must be new: a clash is a broken id generator and fails the transaction.
+  void insert_operation(const OperationRecord& op, const std::string& instance_id,
+                        const std::string& binding_id) {
+    Statement st(db_, kInsertOperation, "record operation");
+    bind_operation(st, op, instance_id, binding_id);
+    st.run();
+  }
+
+  void delete_operation_row(const std::string& op_id) {
+    Statement del(db_, "DELETE FROM operations WHERE id = :id", "delete operation");
+    del.bind(":id", op_id).run();
+  }
+
+  // An upsert (not INSERT OR REPLACE) keeps the row's seq, and with it its place in the order.
+  void upsert_operation(const OperationRecord& op, const std::string& instance_id,
+                        const std::string& binding_id) {
+    const std::string sql = std::string(kInsertOperation) +
+                            " ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, "
+                            "binding_id = excluded.binding_id, kind = excluded.kind, "
+                            "state = excluded.state, description = excluded.description, "
+                            "async = excluded.async, plugin_operation = excluded.plugin_operation, "
+                            "request = excluded.request, attempts = excluded.attempts, "
+                            "created_at_ms = excluded.created_at_ms, "
+                            "updated_at_ms = excluded.updated_at_ms, "
+                            "deadline_ms = excluded.deadline_ms";
+    Statement st(db_, sql.c_str(), "write operation");
+    bind_operation(st, op, instance_id, binding_id);
+    st.run();
+  }
+
+  // --- decoding ------------------------------------------------------------------------------
+
+  InstanceRecord read_instance(const Statement& st) const {
+    InstanceRecord r;
+    r.id = st.text(0);
+    r.service_id = st.text(1);
+    r.plan_id = st.text(2);
+    r.plugin = st.text(3);
+    r.organization_guid = st.text(4);
+    r.space_guid = st.text(5);
+    r.parameters = decode(st, 6, "instances.parameters");
+    r.context = decode(st, 7, "instances.context");
+    r.originating_identity = decode(st, 8, "instances.originating_identity");
+    r.maintenance_info = decode(st, 9, "instances.maintenance_info");
+    r.dashboard_url = st.text(10);
+    r.metadata = decode(st, 11, "instances.metadata");
+    r.plugin_state = decode(st, 12, "instances.plugin_state");
+    r.status = decode_status(st, 13);
+    r.active_operation = st.text(14);
+    r.last_operation = st.text(15);
+    r.created_at_ms = st.integer(16);
+    r.updated_at_ms = st.integer(17);
+    return r;
+  }
+
+  BindingRecord read_binding(const Statement& st) const {
+    BindingRecord r;
+    r.instance_id = st.text(0);
+    r.id = st.text(1);
+    r.service_id = st.text(2);
+    r.plan_id = st.text(3);
+    r.app_guid = st.text(4);
+    r.parameters = decode(st, 5, "bindings.parameters");
+    r.context = decode(st, 6, "bindings.context");
+    r.bind_resource = decode(st, 7, "bindings.bind_resource");
+    r.response = decode(st, 8, "bindings.response");
+    r.plugin_state = decode(st, 9, "bindings.plugin_state");
+    r.status = decode_status(st, 10);
+    r.active_operation = st.text(11);
+    r.last_operation = st.text(12);
+    r.created_at_ms = st.integer(13);
+    r.updated_at_ms = st.integer(14);
+    return r;
+  }
+
+  OperationRecord read_operation(const Statement& st) const {
+    OperationRecord r;
+    r.id = st.text(0);
+    r.instance_id = st.text(1);
+    r.binding_id = st.text(2);
+    const auto kind = parse_operation_kind(st.text(3));
+    if (!kind) {
+      db_.fail("column operations.kind holds an unknown operation kind");
+    }
+    r.kind = *kind;
+    const auto state = parse_operation_state(st.text(4));
+    if (!state) {
+      db_.fail("column operations.state holds an unknown operation state");
+    }
+    r.state = *state;
+    r.description = st.text(5);
+    r.async = st.integer(6) != 0;
+    r.plugin_operation = st.text(7);
+    r.request = decode(st, 8, "operations.request");
+    r.attempts = static_cast<int>(st.integer(9));
+    r.created_at_ms = st.integer(10);
+    r.updated_at_ms = st.integer(11);
+    r.deadline_ms = st.integer(12);
+    return r;
+  }
+
+  // --- refusals ------------------------------------------------------------------------------
+
+  bool instance_exists(const std::string& instance_id) {
+    Statement st(db_, "SELECT 1 FROM instances WHERE id = :id", "read instance");
+    st.bind(":id", instance_id);
+    return st.step();
+  }
+
+  bool binding_exists(const std::string& instance_id, const std::string& binding_id) {
+    Statement st(db_, "SELECT 1 FROM bindings WHERE instance_id = :instance_id AND id = :id",
+                 "read binding");
+    st.bind(":instance_id", instance_id).bind(":id", binding_id);
+    return st.step();
+  }
+
+  // Runs inside the refused transaction, so it sees exactly the state the insert saw. A binding
+  // that exists is reported as such even while the instance is busy: the caller then compares it
+  // with the request, and an identical repeat of a finished bind is not a conflict.
+  BeginResult explain_create_binding_refusal(const std::string& instance_id,
+                                             const std::string& binding_id) {
+    Statement st(db_, "SELECT status, active_operation FROM instances WHERE id = :id",
+                 "read instance");
+    st.bind(":id", instance_id);
+    if (!st.step() || st.text(0) != to_string(ResourceStatus::ready)) {
+      return BeginResult::missing;
+    }
+    if (binding_exists(instance_id, binding_id)) {
+      return BeginResult::exists;
+    }
+    return BeginResult::busy;
+  }
+
+  std::mutex mu_;
+  Database db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir) {
+  return std::make_unique<SqliteStore>(prepare_files(data_dir));
+}
+
+}  // namespace osbd::state

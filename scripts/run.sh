@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (installs what is missing), builds osbd and its plugins, and runs
+# the broker in the foreground with config/osbd.yaml (state in ./var). Ctrl-C stops it cleanly.
+# Extra arguments go to osbd, e.g. scripts/run.sh --listen 127.0.0.1:9090
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+if [ ! -f build/build.ninja ]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build build --target runtime -j "$(nproc)"
+
+config=config/osbd.yaml
+listen=$(sed -n 's/^listen: *//p' "$config")
+for ((i = 1; i <= $#; i++)); do
+  if [ "${!i}" = "--listen" ]; then j=$((i + 1)); listen=${!j}; fi
+done
+user=$(sed -n '/^auth:/,/^[a-z]/s/^  username: *//p' "$config")
+password=$(sed -n '/^auth:/,/^[a-z]/s/^  password: *//p' "$config")
+cat <<MSG
+
+osbd is starting: OSB API at http://$listen/v2/catalog
+Basic credentials: $user / $password   (from $config)
+Try:  curl -u $user:$password -H 'X-Broker-API-Version: 2.17' http://$listen/v2/catalog
+
+MSG
+exec build/bin/osbd --config "$config" "$@"

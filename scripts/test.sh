@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (installs what is missing), then builds osbd and runs every test:
+#   1. format check (.clang-format)
+#   2. g++ build, warnings as errors, all tests
+#   3. clang++ build, warnings as errors, all tests
+#   4. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
+# Set OSBD_TEST_QUICK=1 to run only step 2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+run_suite() {
+  local dir=$1; shift
+  step "configure $dir ($*)"
+  cmake -S "$root" -B "$root/$dir" -G Ninja "$@" >"$root/$dir.configure.log" 2>&1 \
+    || { cat "$root/$dir.configure.log"; return 1; }
+  step "build $dir"
+  cmake --build "$root/$dir" -j "$jobs"
+  step "test $dir"
+  ctest --test-dir "$root/$dir" --output-on-failure -j "$jobs" --timeout 300
+}
+
+step "format check"
+bash scripts/check-format.sh
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
+
+if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
+  run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+    -DOSBD_SANITIZE=address,undefined
+fi
+step "all test suites passed"

@@ -1,0 +1,436 @@
+// The OSB lifecycle against the real osbd binary and the real example plugin, over HTTP.
+
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "broker_process.hpp"
+#include "http_client.hpp"
+
+namespace osbd::test {
+namespace {
+
+using nlohmann::json;
+namespace http = boost::beast::http;
+
+constexpr const char* kService = "9bf6d9ad-db1c-479b-ba8e-648564c66a55";
+constexpr const char* kSyncPlan = "700556d0-4a22-4ed7-8a5c-004d693b5286";
+constexpr const char* kAsyncPlan = "234546ec-7332-4da8-86fd-58acefc3580b";
+
+class BrokerHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override { broker_.start(); }
+
+  HttpResult call(http::verb method, const std::string& target, const std::string& body = "",
+                  std::map<std::string, std::string> headers = {}) {
+    headers.emplace("Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword));
+    headers.emplace("X-Broker-API-Version", "2.17");
+    if (!body.empty()) {
+      headers.emplace("Content-Type", "application/json");
+    }
+    return http_request(broker_.port(), method, target, body, headers);
+  }
+
+  static json provision_body(const std::string& plan = kSyncPlan,
+                             json parameters = json::object()) {
+    return {{"service_id", kService},
+            {"plan_id", plan},
+            {"organization_guid", "org-1"},
+            {"space_guid", "space-1"},
+            {"context", {{"platform", "cloudfoundry"}, {"organization_guid", "org-1"}}},
+            {"parameters", parameters}};
+  }
+  static json bind_body(const std::string& plan = kSyncPlan) {
+    return {{"service_id", kService}, {"plan_id", plan}, {"app_guid", "app-1"}};
+  }
+  static std::string instance(const std::string& id) { return "/v2/service_instances/" + id; }
+  static std::string binding(const std::string& iid, const std::string& bid) {
+    return instance(iid) + "/service_bindings/" + bid;
+  }
+  static std::string delete_query(const std::string& plan = kSyncPlan) {
+    return std::string("?service_id=") + kService + "&plan_id=" + plan;
+  }
+
+  // Polls last_operation until it leaves "in progress".
+  json wait_for(const std::string& last_operation_url) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = call(http::verb::get, last_operation_url);
+      if (r.status != 200 || r.json().value("state", "") != "in progress") {
+        json out = r.json();
+        if (out.is_discarded()) {
+          out = json::object();
+        }
+        out["http_status"] = r.status;
+        return out;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return {{"http_status", 0}};
+  }
+
+  BrokerProcess broker_;
+};
+
+TEST_F(BrokerHttpTest, CatalogServesTheExamplePluginWithEtag) {
+  auto r = call(http::verb::get, "/v2/catalog");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.headers["Content-Type"], "application/json");
+  const json body = r.json();
+  ASSERT_EQ(body.at("services").size(), 1u);
+  const auto& svc = body["services"][0];
+  EXPECT_EQ(svc["id"], kService);
+  EXPECT_EQ(svc["plans"].size(), 2u);
+  const std::string etag = r.headers["ETag"];
+  ASSERT_FALSE(etag.empty());
+  auto cached = call(http::verb::get, "/v2/catalog", "", {{"If-None-Match", etag}});
+  EXPECT_EQ(cached.status, 304u);
+}
+
+TEST_F(BrokerHttpTest, RejectsMissingOrWrongCredentials) {
+  auto none = http_request(broker_.port(), http::verb::get, "/v2/catalog", "",
+                           {{"X-Broker-API-Version", "2.17"}});
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(none.json()["error"], "Unauthorized");
+  EXPECT_FALSE(none.json()["description"].get<std::string>().empty());
+  EXPECT_EQ(none.headers["WWW-Authenticate"], "Basic realm=\"osbd\"");
+  auto wrong = http_request(broker_.port(), http::verb::get, "/v2/catalog", "",
+                            {{"X-Broker-API-Version", "2.17"},
+                             {"Authorization", basic_auth(BrokerProcess::kUser, "guess")}});
+  EXPECT_EQ(wrong.status, 401u);
+  EXPECT_EQ(broker_.log().find(BrokerProcess::kPassword), std::string::npos);
+}
+
+TEST_F(BrokerHttpTest, ApiVersionHeaderIsRequiredAndChecked) {
+  const auto auth = basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword);
+  for (const char* bad : {"", "2.12", "2.18", "3.0", "two"}) {
+    auto r = http_request(broker_.port(), http::verb::get, "/v2/catalog", "",
+                          {{"Authorization", auth}, {"X-Broker-API-Version", bad}});
+    EXPECT_EQ(r.status, 412u) << "version '" << bad << "'";
+    EXPECT_EQ(r.json()["error"], "PreconditionFailed");
+  }
+  for (const char* good : {"2.13", "2.14", "2.15", "2.16", "2.17"}) {
+    auto r = http_request(broker_.port(), http::verb::get, "/v2/catalog", "",
+                          {{"Authorization", auth}, {"X-Broker-API-Version", good}});
+    EXPECT_EQ(r.status, 200u) << "version " << good;
+  }
+}
+
+TEST_F(BrokerHttpTest, EchoesRequestIdentity) {
+  auto r = call(http::verb::get, "/v2/catalog", "", {{"X-Broker-API-Request-Identity", "req-77"}});
+  EXPECT_EQ(r.headers["X-Broker-API-Request-Identity"], "req-77");
+  auto e = call(http::verb::get, instance("nope") + "/last_operation", "",
+                {{"X-Broker-API-Request-Identity", "req-78"}});
+  EXPECT_EQ(e.headers["X-Broker-API-Request-Identity"], "req-78");
+}
+
+TEST_F(BrokerHttpTest, SyncLifecycleWithSpecStatusCodes) {
+  const std::string iid = "inst-sync-1";
+  auto p = call(http::verb::put, instance(iid), provision_body().dump());
+  ASSERT_EQ(p.status, 201u) << p.body;
+  EXPECT_TRUE(p.json().is_object());
+
+  // Identical repeat: 200; different attributes: 409.
+  EXPECT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 200u);
+  auto conflict =
+      call(http::verb::put, instance(iid), provision_body(kSyncPlan, {{"size", 3}}).dump());
+  EXPECT_EQ(conflict.status, 409u);
+  EXPECT_EQ(conflict.json()["error"], "Conflict");
+
+  auto lo = call(http::verb::get, instance(iid) + "/last_operation");
+  EXPECT_EQ(lo.status, 200u);
+  EXPECT_EQ(lo.json()["state"], "succeeded");
+
+  auto fetched = call(http::verb::get, instance(iid));
+  EXPECT_EQ(fetched.status, 200u);
+  EXPECT_EQ(fetched.json()["plan_id"], kSyncPlan);
+
+  auto b = call(http::verb::put, binding(iid, "bind-1"), bind_body().dump());
+  ASSERT_EQ(b.status, 201u) << b.body;
+  const json creds = b.json()["credentials"];
+  ASSERT_TRUE(creds.is_object());
+  auto again = call(http::verb::put, binding(iid, "bind-1"), bind_body().dump());
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_EQ(again.json()["credentials"], creds);  // the same credentials, not new ones
+  json other_app = bind_body();
+  other_app["app_guid"] = "app-2";
+  EXPECT_EQ(call(http::verb::put, binding(iid, "bind-1"), other_app.dump()).status, 409u);
+
+  auto b2 = call(http::verb::put, binding(iid, "bind-2"), bind_body().dump());
+  ASSERT_EQ(b2.status, 201u);
+  EXPECT_NE(b2.json()["credentials"], creds);  // unique per binding
+
+  auto fb = call(http::verb::get, binding(iid, "bind-1"));
+  EXPECT_EQ(fb.status, 200u);
+  EXPECT_EQ(fb.json()["credentials"], creds);
+
+  EXPECT_EQ(call(http::verb::delete_, binding(iid, "bind-1") + delete_query()).status, 200u);
+  EXPECT_EQ(call(http::verb::delete_, binding(iid, "bind-1") + delete_query()).status, 410u);
+  EXPECT_EQ(call(http::verb::get, binding(iid, "bind-1")).status, 404u);
+  EXPECT_EQ(call(http::verb::delete_, binding(iid, "bind-2") + delete_query()).status, 200u);
+
+  auto d = call(http::verb::delete_, instance(iid) + delete_query());
+  EXPECT_EQ(d.status, 200u);
+  EXPECT_EQ(d.body, "{}");
+  EXPECT_EQ(call(http::verb::delete_, instance(iid) + delete_query()).status, 410u);
+  EXPECT_EQ(call(http::verb::get, instance(iid)).status, 404u);
+}
+
+TEST_F(BrokerHttpTest, MalformedAndInvalidRequestsGet400AndChangeNothing) {
+  const std::string iid = "inst-bad";
+  struct Case {
+    std::string body;
+    std::string why;
+  };
+  json no_plan = provision_body();
+  no_plan.erase("plan_id");
+  json no_org = provision_body();
+  no_org.erase("organization_guid");
+  json wrong_type = provision_body();
+  wrong_type["parameters"] = "size=3";
+  json unknown_service = provision_body();
+  unknown_service["service_id"] = "no-such-service";
+  json unknown_plan = provision_body("no-such-plan");
+  json bad_param = provision_body(kSyncPlan, {{"size", "huge"}});
+  json extra_param = provision_body(kSyncPlan, {{"colour", "red"}});
+  const std::vector<Case> cases = {
+      {"{not json", "malformed JSON"},
+      {"[1,2]", "not an object"},
+      {"", "empty body"},
+      {no_plan.dump(), "missing plan_id"},
+      {no_org.dump(), "missing organization_guid"},
+      {wrong_type.dump(), "parameters not an object"},
+      {unknown_service.dump(), "unknown service"},
+      {unknown_plan.dump(), "unknown plan"},
+      {bad_param.dump(), "parameter of the wrong type"},
+      {extra_param.dump(), "unknown parameter"},
+  };
+  for (const auto& c : cases) {
+    auto r = call(http::verb::put, instance(iid), c.body, {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 400u) << c.why << ": " << r.body;
+    EXPECT_FALSE(r.json().value("description", "").empty()) << c.why;
+    EXPECT_EQ(call(http::verb::get, instance(iid)).status, 404u) << c.why;
+  }
+  // Nothing was created, so a correct request still creates the instance.
+  EXPECT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
+  // Missing query parameters on DELETE.
+  EXPECT_EQ(call(http::verb::delete_, instance(iid)).status, 400u);
+  EXPECT_EQ(call(http::verb::delete_, instance(iid) + "?service_id=" + kService).status, 400u);
+  // Content type other than JSON.
+  EXPECT_EQ(call(http::verb::put, instance("x"), provision_body().dump(),
+                 {{"Content-Type", "text/plain"}})
+                .status,
+            400u);
+  // Unknown fields are ignored.
+  json extra = provision_body();
+  extra["x-vendor-field"] = {{"a", 1}};
+  EXPECT_EQ(call(http::verb::put, instance("inst-extra"), extra.dump()).status, 201u);
+}
+
+TEST_F(BrokerHttpTest, OversizedBodyGets413) {
+  json big = provision_body();
+  big["parameters"] = {{"blob", std::string(70000, 'x')}};
+  auto r = call(http::verb::put, instance("inst-big"), big.dump());
+  EXPECT_EQ(r.status, 413u);
+  EXPECT_EQ(r.json()["error"], "PayloadTooLarge");
+  EXPECT_EQ(call(http::verb::get, instance("inst-big")).status, 404u);
+}
+
+TEST_F(BrokerHttpTest, HostileIdsArePercentDecodedStoredVerbatimAndHarmless) {
+  const std::string hostile = "x'); DROP TABLE instances; --/../../etc/passwd";
+  std::string encoded;
+  for (unsigned char c : hostile) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%%%02X", c);
+    encoded += buf;
+  }
+  ASSERT_EQ(call(http::verb::put, instance(encoded), provision_body().dump()).status, 201u);
+  EXPECT_EQ(call(http::verb::get, instance(encoded)).status, 200u);
+  EXPECT_EQ(call(http::verb::put, instance("plain-after"), provision_body().dump()).status, 201u);
+  EXPECT_EQ(call(http::verb::delete_, instance(encoded) + delete_query()).status, 200u);
+  // Control characters and over-long ids are refused.
+  EXPECT_EQ(call(http::verb::put, instance("a%0Ab"), provision_body().dump()).status, 400u);
+  EXPECT_EQ(call(http::verb::put, instance(std::string(300, 'a')), provision_body().dump()).status,
+            400u);
+  EXPECT_EQ(call(http::verb::put, instance("bad%zz"), provision_body().dump()).status, 400u);
+  // Unknown routes and methods.
+  EXPECT_EQ(call(http::verb::get, "/v2/nothing").status, 404u);
+  EXPECT_EQ(call(http::verb::post, "/v2/catalog").status, 405u);
+}
+
+TEST_F(BrokerHttpTest, UnknownResourcesGive404Or410) {
+  EXPECT_EQ(call(http::verb::get, instance("ghost")).status, 404u);
+  EXPECT_EQ(call(http::verb::get, instance("ghost") + "/last_operation").status, 404u);
+  EXPECT_EQ(call(http::verb::delete_, instance("ghost") + delete_query()).status, 410u);
+  EXPECT_EQ(call(http::verb::put, binding("ghost", "b"), bind_body().dump()).status, 404u);
+  EXPECT_EQ(call(http::verb::delete_, binding("ghost", "b") + delete_query()).status, 410u);
+  EXPECT_EQ(call(http::verb::get, binding("ghost", "b") + "/last_operation").status, 404u);
+}
+
+TEST_F(BrokerHttpTest, AsyncPlanRequiresAcceptsIncompleteThenCompletes) {
+  const std::string iid = "inst-async";
+  auto refused = call(http::verb::put, instance(iid), provision_body(kAsyncPlan).dump());
+  EXPECT_EQ(refused.status, 422u);
+  EXPECT_EQ(refused.json()["error"], "AsyncRequired");
+  EXPECT_EQ(call(http::verb::get, instance(iid) + "/last_operation").status, 404u);
+
+  auto p = call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
+                provision_body(kAsyncPlan).dump());
+  ASSERT_EQ(p.status, 202u) << p.body;
+  const std::string op = p.json()["operation"];
+  // Identical repeat while running: 202 with the same operation.
+  auto repeat = call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
+                     provision_body(kAsyncPlan).dump());
+  EXPECT_EQ(repeat.status, 202u);
+  EXPECT_EQ(repeat.json()["operation"], op);
+  // While provisioning: fetch gives 404, last_operation in progress with Retry-After.
+  EXPECT_EQ(call(http::verb::get, instance(iid)).status, 404u);
+  auto running = call(http::verb::get, instance(iid) + "/last_operation?operation=" + op);
+  EXPECT_EQ(running.json()["state"], "in progress");
+  EXPECT_FALSE(running.headers["Retry-After"].empty());
+
+  EXPECT_EQ(wait_for(instance(iid) + "/last_operation?operation=" + op)["state"], "succeeded");
+  EXPECT_EQ(call(http::verb::get, instance(iid)).status, 200u);
+
+  auto b = call(http::verb::put, binding(iid, "b1") + "?accepts_incomplete=true",
+                bind_body(kAsyncPlan).dump());
+  ASSERT_EQ(b.status, 202u) << b.body;
+  EXPECT_FALSE(b.json().contains("credentials"));
+  EXPECT_EQ(wait_for(binding(iid, "b1") + "/last_operation")["state"], "succeeded");
+  auto fetched = call(http::verb::get, binding(iid, "b1"));
+  EXPECT_EQ(fetched.status, 200u);
+  EXPECT_TRUE(fetched.json()["credentials"].is_object());
+
+  auto u = call(http::verb::delete_,
+                binding(iid, "b1") + delete_query(kAsyncPlan) + "&accepts_incomplete=true");
+  ASSERT_EQ(u.status, 202u);
+  EXPECT_EQ(wait_for(binding(iid, "b1") + "/last_operation")["http_status"], 410);
+
+  auto d = call(http::verb::delete_,
+                instance(iid) + delete_query(kAsyncPlan) + "&accepts_incomplete=true");
+  ASSERT_EQ(d.status, 202u);
+  const std::string dop = d.json()["operation"];
+  auto d2 = call(http::verb::delete_,
+                 instance(iid) + delete_query(kAsyncPlan) + "&accepts_incomplete=true");
+  EXPECT_EQ(d2.status, 202u);
+  EXPECT_EQ(d2.json()["operation"], dop);
+  EXPECT_EQ(wait_for(instance(iid) + "/last_operation?operation=" + dop)["http_status"], 410);
+}
+
+TEST_F(BrokerHttpTest, ConcurrentDeletesOfOneInstanceChangeItOnce) {
+  const std::string iid = "inst-race";
+  ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
+  std::atomic<int> ok{0};
+  std::atomic<int> gone{0};
+  std::atomic<int> busy{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = call(http::verb::delete_, instance(iid) + delete_query());
+      (r.status == 200 ? ok : r.status == 410 ? gone : r.status == 422 ? busy : other)++;
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok + gone + busy, 8);
+}
+
+TEST_F(BrokerHttpTest, UpdateChangesPlanAndParameters) {
+  const std::string iid = "inst-upd";
+  ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
+  json upd = {{"service_id", kService}, {"parameters", {{"size", 4}}}};
+  auto r = call(http::verb::patch, instance(iid), upd.dump());
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(call(http::verb::get, instance(iid)).json()["parameters"]["size"], 4);
+  json bad = {{"service_id", kService}, {"parameters", {{"size", 99}}}};
+  EXPECT_EQ(call(http::verb::patch, instance(iid), bad.dump()).status, 400u);
+  EXPECT_EQ(call(http::verb::get, instance(iid)).json()["parameters"]["size"], 4);
+}
+
+TEST_F(BrokerHttpTest, SigtermFinishesAndExitsZero) {
+  ASSERT_EQ(call(http::verb::put, instance("before-stop"), provision_body().dump()).status, 201u);
+  EXPECT_EQ(broker_.stop(SIGTERM), 0);
+  EXPECT_NE(broker_.log().find("\"msg\":\"stopped\""), std::string::npos);
+}
+
+TEST_F(BrokerHttpTest, SecretsNeverReachTheLog) {
+  auto p = call(http::verb::put, instance("inst-log"), provision_body().dump());
+  ASSERT_EQ(p.status, 201u);
+  auto b = call(http::verb::put, binding("inst-log", "b"), bind_body().dump());
+  ASSERT_EQ(b.status, 201u);
+  const std::string password = b.json()["credentials"].value("password", "");
+  ASSERT_FALSE(password.empty());
+  const std::string log = broker_.log();
+  EXPECT_EQ(log.find(password), std::string::npos);
+  EXPECT_EQ(log.find(BrokerProcess::kPassword), std::string::npos);
+  EXPECT_EQ(log.find("Authorization"), std::string::npos);
+}
+
+// kill -9 between provision and bind: what was acknowledged is still there after a restart,
+// and an operation cut off mid-flight ends as failed rather than in progress forever.
+TEST(BrokerCrash, AcknowledgedStateSurvivesKill9) {
+  BrokerProcess broker;
+  broker.start();
+  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
+    return http_request(
+        broker.port(), m, target, body,
+        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+         {"X-Broker-API-Version", "2.17"}});
+  };
+  const json body = {{"service_id", kService},
+                     {"plan_id", kSyncPlan},
+                     {"organization_guid", "o"},
+                     {"space_guid", "s"}};
+  ASSERT_EQ(call(http::verb::put, "/v2/service_instances/crash-1", body.dump()).status, 201u);
+  const json async_body = {{"service_id", kService},
+                           {"plan_id", kAsyncPlan},
+                           {"organization_guid", "o"},
+                           {"space_guid", "s"}};
+  auto a = call(http::verb::put, "/v2/service_instances/crash-2?accepts_incomplete=true",
+                async_body.dump());
+  ASSERT_EQ(a.status, 202u);
+  broker.kill_now();
+
+  broker.start();
+  EXPECT_EQ(call(http::verb::get, "/v2/service_instances/crash-1").status, 200u);
+  EXPECT_EQ(call(http::verb::put, "/v2/service_instances/crash-1", body.dump()).status, 200u);
+  const json bind = {{"service_id", kService}, {"plan_id", kSyncPlan}};
+  auto b = call(http::verb::put, "/v2/service_instances/crash-1/service_bindings/b1", bind.dump());
+  EXPECT_EQ(b.status, 201u) << b.body;
+  // The async provision was acknowledged with 202: it is still known and reaches a final state.
+  auto lo = call(http::verb::get, "/v2/service_instances/crash-2/last_operation");
+  EXPECT_EQ(lo.status, 200u);
+  const std::string state = lo.json().value("state", "");
+  EXPECT_TRUE(state == "in progress" || state == "succeeded" || state == "failed") << state;
+}
+
+TEST(BrokerCommandLine, CheckConfigVersionAndErrors) {
+  BrokerProcess broker;
+  std::string out;
+  EXPECT_EQ(broker.run_once({"--version"}, out), 0);
+  EXPECT_NE(out.find("osbd "), std::string::npos);
+  EXPECT_EQ(broker.run_once({"--config", broker.config_path(), "--check-config"}, out), 0);
+  EXPECT_NE(out.find("org.osbd.example"), std::string::npos) << out;
+  EXPECT_NE(broker.run_once({"--bogus"}, out), 0);
+  EXPECT_NE(broker.run_once({"--config", "/nonexistent.yaml", "--check-config"}, out), 0);
+  EXPECT_NE(out.find("/nonexistent.yaml: cannot read"), std::string::npos) << out;
+}
+
+TEST(BrokerCommandLine, BadPluginStopsStartUpWithTheMessage) {
+  BrokerSetup setup;
+  setup.plugin_dir = OSBD_FIXTURE_DIR "/abi_major_mismatch";
+  setup.plugins_yaml = "";
+  BrokerProcess broker(setup);
+  std::string out;
+  EXPECT_NE(broker.run_once({"--config", broker.config_path()}, out), 0);
+  EXPECT_NE(out.find("ABI major version mismatch: plugin 2.0, host 1.0"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace osbd::test

@@ -1,0 +1,155 @@
+#include "config/config.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace osbd::config {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/osbd-config-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::string error_of(const std::string& yaml) {
+    try {
+      load_file(write("c.yaml", yaml));
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  std::string dir_;
+};
+
+constexpr const char* kMinimal = "auth:\n  username: u\n  password: p\n";
+
+TEST_F(ConfigTest, ReadsEveryKey) {
+  const auto path = write("full.yaml", R"(listen: 0.0.0.0:9090
+data_dir: /var/lib/osbd
+plugin_dir: /usr/lib/osbd/plugins
+log_level: debug
+auth:
+  username: platform
+  password: secret
+limits:
+  max_body_bytes: 4096
+  io_threads: 3
+  worker_threads: 5
+  request_timeout_seconds: 7
+osb:
+  accept_context_only: true
+plugins:
+  org.osbd.example:
+    async_seconds: 3
+    name: "0123"
+    ratio: 1.5
+    flags: [a, true]
+)");
+  const BrokerConfig cfg = load_file(path);
+  EXPECT_EQ(cfg.listen.host, "0.0.0.0");
+  EXPECT_EQ(cfg.listen.port, 9090);
+  EXPECT_EQ(cfg.data_dir, "/var/lib/osbd");
+  EXPECT_EQ(cfg.plugin_dir, "/usr/lib/osbd/plugins");
+  EXPECT_EQ(cfg.log_level, log::Level::debug);
+  EXPECT_EQ(cfg.auth.username, "platform");
+  EXPECT_EQ(cfg.auth.password, "secret");
+  EXPECT_EQ(cfg.max_body_bytes, 4096u);
+  EXPECT_EQ(cfg.io_threads, 3u);
+  EXPECT_EQ(cfg.worker_threads, 5u);
+  EXPECT_EQ(cfg.request_timeout_seconds, 7u);
+  EXPECT_TRUE(cfg.accept_context_only);
+  const auto& p = cfg.plugins.at("org.osbd.example");
+  EXPECT_EQ(p.at("async_seconds"), 3);
+  EXPECT_EQ(p.at("name"), "0123");  // quoted scalars stay strings
+  EXPECT_DOUBLE_EQ(p.at("ratio").get<double>(), 1.5);
+  EXPECT_EQ(p.at("flags"), (nlohmann::json{"a", true}));
+}
+
+TEST_F(ConfigTest, DefaultsApplyToAMinimalFile) {
+  const BrokerConfig cfg = load_file(write("min.yaml", kMinimal));
+  EXPECT_EQ(cfg.listen.host, "127.0.0.1");
+  EXPECT_EQ(cfg.listen.port, 8080);
+  EXPECT_EQ(cfg.max_body_bytes, 1024u * 1024u);
+  EXPECT_TRUE(cfg.plugins.empty());
+}
+
+TEST_F(ConfigTest, UnknownKeysAreNamed) {
+  EXPECT_NE(error_of(std::string(kMinimal) + "listn: 1.2.3.4:5\n").find("listn: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "limits:\n  max_bodi_bytes: 5\n")
+                .find("limits.max_bodi_bytes: unknown key"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, WrongTypesAreNamed) {
+  EXPECT_NE(error_of(std::string(kMinimal) + "limits:\n  worker_threads: many\n")
+                .find("limits.worker_threads: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "limits:\n  io_threads: 0\n")
+                .find("limits.io_threads: must be between 1 and 64"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "osb:\n  accept_context_only: maybe\n")
+                .find("osb.accept_context_only: expected true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "log_level: loud\n").find("log_level"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "listen: nowhere\n").find("expected HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "plugins:\n  x: [1]\n").find("plugins.x"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, AuthIsRequiredAndValidated) {
+  EXPECT_NE(error_of("listen: 127.0.0.1:1\n").find("auth: required"), std::string::npos);
+  EXPECT_NE(error_of("auth:\n  username: u\n").find("password or password_file is required"),
+            std::string::npos);
+  EXPECT_NE(error_of("auth:\n  username: 'a:b'\n  password: p\n").find("auth.username"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, PasswordFileIsReadAndTrimmed) {
+  const auto secret = write("pw", "s3cret\n");
+  const BrokerConfig cfg =
+      load_file(write("c.yaml", "auth:\n  username: u\n  password_file: " + secret + "\n"));
+  EXPECT_EQ(cfg.auth.password, "s3cret");
+  const std::string err = error_of("auth:\n  username: u\n  password_file: " + dir_ + "/missing\n");
+  EXPECT_NE(err.find("auth.password_file: cannot read"), std::string::npos);
+}
+
+TEST_F(ConfigTest, SecretsNeverAppearInErrors) {
+  const std::string err = error_of("auth:\n  username: u\n  password: hunter2\nbogus: 1\n");
+  EXPECT_FALSE(err.empty());
+  EXPECT_EQ(err.find("hunter2"), std::string::npos);
+}
+
+TEST_F(ConfigTest, MalformedYamlGivesTheLine) {
+  EXPECT_NE(error_of("auth: [\n").find("invalid YAML at line"), std::string::npos);
+  EXPECT_NE(error_of("- a\n- b\n").find("expected a mapping"), std::string::npos);
+}
+
+TEST(ParseListen, AcceptsHostPortAndBracketedV6) {
+  EXPECT_EQ(parse_listen("127.0.0.1:0", "x").port, 0);
+  EXPECT_EQ(parse_listen("[::1]:8443", "x").host, "::1");
+  EXPECT_THROW(parse_listen("127.0.0.1:70000", "x"), ConfigError);
+  EXPECT_THROW(parse_listen(":80", "x"), ConfigError);
+}
+
+}  // namespace
+}  // namespace osbd::config
