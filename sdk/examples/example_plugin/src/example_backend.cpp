@@ -1,0 +1,331 @@
+#include "example_backend.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <osb/sdk/config.hpp>
+#include <osb/sdk/result.hpp>
+
+namespace osb_example {
+
+using osb::sdk::OperationKind;
+using osb::sdk::PollResult;
+using osb::sdk::Result;
+
+namespace {
+
+constexpr double max_async_seconds = 86400.0;
+
+constexpr std::string_view async_required_message =
+    "the plan \"async\" works only asynchronously; the platform must allow accepts_incomplete";
+
+bool is_cli_friendly(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!allowed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// FNV-1a, 64 bit. Names and URLs are derived from ids instead of containing them, so that
+// whatever characters a platform puts into an id never reach a user name or a URL.
+std::string hash_hex(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
+  return buffer;
+}
+
+std::string_view plan_name(Plan plan) {
+  return plan == Plan::sync ? "sync" : "async";
+}
+
+std::optional<Plan> plan_from_name(const nlohmann::json& name) {
+  if (name == "sync") {
+    return Plan::sync;
+  }
+  if (name == "async") {
+    return Plan::async;
+  }
+  return std::nullopt;
+}
+
+// The plan a request names, else the one recorded in the state this plugin returned earlier
+// ({"plan": "sync"|"async", ...}), else sync.
+Plan plan_of(std::string_view plan_id, const nlohmann::json& state) {
+  if (std::optional<Plan> plan = plan_from_id(plan_id)) {
+    return *plan;
+  }
+  if (state.is_object() && state.contains("plan")) {
+    if (std::optional<Plan> plan = plan_from_name(state["plan"])) {
+      return *plan;
+    }
+  }
+  return Plan::sync;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An operation token is "<kind>:<deadline in ms since the epoch>:<nonce>". It carries everything
+// poll() needs, so a poll still works after the broker (and with it the plugin) restarted.
+struct Token {
+  OperationKind kind;
+  std::int64_t deadline_ms;
+};
+
+std::optional<Token> parse_token(std::string_view text) {
+  const std::size_t first = text.find(':');
+  const std::size_t second = first == std::string_view::npos ? first : text.find(':', first + 1);
+  if (second == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::optional<OperationKind> kind =
+      osb::sdk::operation_kind_from_string(text.substr(0, first));
+  std::int64_t deadline = 0;
+  const char* begin = text.data() + first + 1;
+  const char* end = text.data() + second;
+  const auto [ptr, ec] = std::from_chars(begin, end, deadline);
+  if (!kind || ec != std::errc() || ptr != end) {
+    return std::nullopt;
+  }
+  return Token{*kind, deadline};
+}
+
+}  // namespace
+
+Settings Settings::from_json(const nlohmann::json& config) {
+  osb::sdk::ConfigReader reader(config);
+  Settings settings;
+  const double seconds = reader.number("async_seconds", 2.0);
+  if (!std::isfinite(seconds) || seconds < 0.0 || seconds > max_async_seconds) {
+    osb::sdk::ConfigReader::fail("async_seconds", "must be a number from 0 to 86400");
+  }
+  settings.async_duration = std::chrono::milliseconds(std::llround(seconds * 1000.0));
+  settings.service_name = reader.string("service_name", settings.service_name);
+  if (!is_cli_friendly(settings.service_name)) {
+    osb::sdk::ConfigReader::fail("service_name",
+                                 "must be a non-empty name of letters, digits, '-' and '.'");
+  }
+  settings.fail_provision = reader.boolean("fail_provision", false);
+  reader.reject_unknown_keys();
+  return settings;
+}
+
+ExampleBackend::ExampleBackend(const nlohmann::json& config, osb::sdk::Host& host)
+    : settings_(Settings::from_json(config)), host_(host) {
+  host_.info("example backend ready; asynchronous operations take " +
+             std::to_string(settings_.async_duration.count()) + " ms");
+}
+
+nlohmann::json ExampleBackend::catalog() {
+  return make_catalog(settings_.service_name);
+}
+
+Result ExampleBackend::provision(const osb::sdk::ProvisionRequest& request) {
+  if (request.service_id != service_id) {
+    return Result::bad_request("unknown service_id \"" + request.service_id + "\"");
+  }
+  const std::optional<Plan> plan = plan_from_id(request.plan_id);
+  if (!plan) {
+    return Result::bad_request("unknown plan_id \"" + request.plan_id + "\"");
+  }
+  const Parameters parameters = read_parameters(request.parameters);
+  if (!parameters.error.empty()) {
+    return Result::bad_request(parameters.error);
+  }
+  if (settings_.fail_provision) {
+    return Result::backend_error("configured to fail");
+  }
+  if (*plan == Plan::async && !request.accepts_incomplete) {
+    return Result::async_required(std::string(async_required_message));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  instances_[request.instance_id] = Instance{*plan, parameters.size.value_or(default_size)};
+  host_.info("provisioning instance " + request.instance_id + " on plan " +
+             std::string(plan_name(*plan)));
+  if (*plan == Plan::async) {
+    return Result::in_progress(new_token_locked(OperationKind::provision));
+  }
+  return Result::ok(instance_result_locked(request.instance_id));
+}
+
+Result ExampleBackend::deprovision(const osb::sdk::DeprovisionRequest& request) {
+  const Plan plan = plan_of(request.plan_id, request.instance_state);
+  if (plan == Plan::async && !request.accepts_incomplete) {
+    return Result::async_required(std::string(async_required_message));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  host_.info("deprovisioning instance " + request.instance_id);
+  if (plan == Plan::async) {
+    // The instance goes away when the operation finishes, in poll().
+    return Result::in_progress(new_token_locked(OperationKind::deprovision));
+  }
+  remove_instance_locked(request.instance_id);
+  return Result::ok();
+}
+
+Result ExampleBackend::update(const osb::sdk::UpdateRequest& request) {
+  if (!request.service_id.empty() && request.service_id != service_id) {
+    return Result::bad_request("unknown service_id \"" + request.service_id + "\"");
+  }
+  std::optional<Plan> new_plan;
+  if (!request.plan_id.empty()) {
+    new_plan = plan_from_id(request.plan_id);
+    if (!new_plan) {
+      return Result::bad_request("unknown plan_id \"" + request.plan_id + "\"");
+    }
+  }
+  const Parameters parameters = read_parameters(request.parameters);
+  if (!parameters.error.empty()) {
+    return Result::bad_request(parameters.error);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  // What the instance was: from memory, else from the state the broker kept for it.
+  Instance instance{plan_of(request.previous_plan_id, request.instance_state), default_size};
+  if (auto it = instances_.find(request.instance_id); it != instances_.end()) {
+    instance = it->second;
+  } else if (request.instance_state.is_object() &&
+             request.instance_state.value("size", nlohmann::json()).is_number_integer()) {
+    instance.size = request.instance_state["size"].get<std::int64_t>();
+  }
+  instance.plan = new_plan.value_or(instance.plan);
+  instance.size = parameters.size.value_or(instance.size);
+  instances_[request.instance_id] = instance;
+  host_.info("updated instance " + request.instance_id + " to plan " +
+             std::string(plan_name(instance.plan)) + ", size " + std::to_string(instance.size));
+  return Result::ok(instance_result_locked(request.instance_id));
+}
+
+Result ExampleBackend::bind(const osb::sdk::BindRequest& request) {
+  if (request.service_id != service_id) {
+    return Result::bad_request("unknown service_id \"" + request.service_id + "\"");
+  }
+  const std::optional<Plan> plan = plan_from_id(request.plan_id);
+  if (!plan) {
+    return Result::bad_request("unknown plan_id \"" + request.plan_id + "\"");
+  }
+  if (!request.parameters.empty()) {
+    return Result::bad_request("unknown parameter \"" + request.parameters.begin().key() +
+                               "\"; bindings of this service take no parameters");
+  }
+  if (*plan == Plan::async && !request.accepts_incomplete) {
+    return Result::async_required(std::string(async_required_message));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Credentials are made now; on the async plan they are handed out when poll() finishes.
+  nlohmann::json result = binding_result_locked(request.instance_id, request.binding_id);
+  host_.info("binding " + request.binding_id + " to instance " + request.instance_id);
+  if (*plan == Plan::async) {
+    return Result::in_progress(new_token_locked(OperationKind::bind));
+  }
+  return Result::ok(std::move(result));
+}
+
+Result ExampleBackend::unbind(const osb::sdk::UnbindRequest& request) {
+  const Plan plan = plan_of(request.plan_id, request.instance_state);
+  if (plan == Plan::async && !request.accepts_incomplete) {
+    return Result::async_required(std::string(async_required_message));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  host_.info("unbinding " + request.binding_id + " from instance " + request.instance_id);
+  if (plan == Plan::async) {
+    return Result::in_progress(new_token_locked(OperationKind::unbind));
+  }
+  bindings_.erase(request.binding_id);
+  return Result::ok();
+}
+
+Result ExampleBackend::poll(const osb::sdk::PollRequest& request) {
+  const std::optional<Token> token = parse_token(request.operation);
+  if (!token || token->kind != request.kind) {
+    return PollResult::failed("unknown operation \"" + request.operation + "\"");
+  }
+  if (now_ms() < token->deadline_ms) {
+    return PollResult::in_progress(std::string(osb::sdk::to_string(request.kind)) + " in progress");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  switch (request.kind) {
+    case OperationKind::provision:
+    case OperationKind::update:
+      // After a restart the instance is no longer in memory; it is recreated with defaults.
+      instances_.try_emplace(
+          request.instance_id,
+          Instance{plan_of(request.plan_id, request.instance_state), default_size});
+      return PollResult::succeeded(instance_result_locked(request.instance_id));
+    case OperationKind::deprovision:
+      remove_instance_locked(request.instance_id);
+      return PollResult::succeeded();
+    case OperationKind::bind:
+      return PollResult::succeeded(binding_result_locked(request.instance_id, request.binding_id));
+    case OperationKind::unbind:
+      bindings_.erase(request.binding_id);
+      return PollResult::succeeded();
+  }
+  return PollResult::failed("unknown operation kind");
+}
+
+nlohmann::json ExampleBackend::instance_result_locked(const std::string& instance_id) {
+  const Instance& instance = instances_[instance_id];
+  return {{"dashboard_url", "https://example.invalid/dashboard/" + hash_hex(instance_id)},
+          {"instance_state", {{"plan", plan_name(instance.plan)}, {"size", instance.size}}}};
+}
+
+nlohmann::json ExampleBackend::binding_result_locked(const std::string& instance_id,
+                                                     const std::string& binding_id) {
+  auto it = bindings_.find(binding_id);
+  if (it == bindings_.end() || it->second.instance_id != instance_id) {
+    Binding binding{instance_id, "u" + hash_hex(binding_id), random_password_locked()};
+    it = bindings_.insert_or_assign(binding_id, std::move(binding)).first;
+  }
+  const Binding& binding = it->second;
+  const std::string uri = "example://" + binding.username + ":" + binding.password +
+                          "@example.invalid/" + hash_hex(instance_id);
+  return {{"credentials",
+           {{"username", binding.username}, {"password", binding.password}, {"uri", uri}}},
+          {"binding_state", {{"username", binding.username}}}};
+}
+
+void ExampleBackend::remove_instance_locked(const std::string& instance_id) {
+  instances_.erase(instance_id);
+  for (auto it = bindings_.begin(); it != bindings_.end();) {
+    it = it->second.instance_id == instance_id ? bindings_.erase(it) : std::next(it);
+  }
+}
+
+std::string ExampleBackend::new_token_locked(OperationKind kind) {
+  char nonce[9];
+  std::snprintf(nonce, sizeof nonce, "%08x", static_cast<unsigned>(random_()));
+  return std::string(osb::sdk::to_string(kind)) + ":" +
+         std::to_string(now_ms() + settings_.async_duration.count()) + ":" + nonce;
+}
+
+std::string ExampleBackend::random_password_locked() {
+  static constexpr std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::string password(32, ' ');
+  for (char& c : password) {
+    c = alphabet[pick(random_)];
+  }
+  return password;
+}
+
+}  // namespace osb_example
