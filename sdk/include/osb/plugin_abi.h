@@ -9,6 +9,9 @@
  *   - The plugin's OSB_PLUGIN_ABI_VERSION_MINOR must be <= the host's.
  *   - osb_host_v1 and osb_plugin_v1 only grow at the end within one major version; slots are never
  *     removed or reordered. Both carry struct_size so either side can tell which slots exist.
+ *   - struct_size, abi_major and abi_minor are the first three fields of both tables in every
+ *     major version, so that either side can always read the other's version and say why it
+ *     refuses it.
  *   - Changing this file requires a version bump; a test hashes it against a committed value.
  *
  * Data
@@ -68,37 +71,48 @@ typedef struct osb_buffer {
   size_t size;
 } osb_buffer;
 
-/** Outcome of a plugin function. Values are stable across minor versions; new ones are appended. */
-typedef enum osb_status {
-  /** Done; the result (if any) was set with set_result. */
-  OSB_STATUS_OK = 0,
-  /** Accepted and still running; the result carries {"operation": "<plugin token>"}. */
-  OSB_STATUS_IN_PROGRESS = 1,
-  /** Request or parameters invalid (HTTP 400). Nothing was changed. */
-  OSB_STATUS_BAD_REQUEST = 2,
-  /** Valid but cannot be done for this instance or plan (HTTP 422). Nothing was changed. */
-  OSB_STATUS_UNPROCESSABLE = 3,
-  /** The plan only works asynchronously and the platform did not allow it (422 AsyncRequired). */
-  OSB_STATUS_ASYNC_REQUIRED = 4,
-  /** The binding needs an app_guid the request lacks (422 RequiresApp). */
-  OSB_STATUS_REQUIRES_APP = 5,
-  /** The backend failed or is unreachable (HTTP 500 / failed operation). Safe to retry. */
-  OSB_STATUS_BACKEND_ERROR = 6,
-  /** A bug or unexpected condition inside the plugin (HTTP 500). */
-  OSB_STATUS_INTERNAL_ERROR = 7
-} osb_status;
+/**
+ * Outcome of a plugin function: one of the OSB_STATUS_* values. A fixed-width integer, not an
+ * enum, so its size never depends on compiler flags and the host can range-check what it gets.
+ * Values are stable across minor versions; new ones are appended.
+ */
+typedef int32_t osb_status;
 
-/** Severity of a log line sent to the host. */
-typedef enum osb_log_level {
-  OSB_LOG_DEBUG = 0,
-  OSB_LOG_INFO = 1,
-  OSB_LOG_WARN = 2,
-  OSB_LOG_ERROR = 3
-} osb_log_level;
+/** Done; the result (if any) was set with set_result. */
+#define OSB_STATUS_OK ((osb_status)0)
+/** Accepted and still running; the result carries {"operation": "<plugin token>"}. */
+#define OSB_STATUS_IN_PROGRESS ((osb_status)1)
+/** Request or parameters invalid (HTTP 400). Nothing was changed. */
+#define OSB_STATUS_BAD_REQUEST ((osb_status)2)
+/** Valid but cannot be done for this instance or plan (HTTP 422). Nothing was changed. */
+#define OSB_STATUS_UNPROCESSABLE ((osb_status)3)
+/** The plan only works asynchronously and the platform did not allow it (422 AsyncRequired). */
+#define OSB_STATUS_ASYNC_REQUIRED ((osb_status)4)
+/** The binding needs an app_guid the request lacks (422 RequiresApp). */
+#define OSB_STATUS_REQUIRES_APP ((osb_status)5)
+/** The backend failed or is unreachable (HTTP 502 / failed operation). Safe to retry. */
+#define OSB_STATUS_BACKEND_ERROR ((osb_status)6)
+/** A bug or unexpected condition inside the plugin (HTTP 500). */
+#define OSB_STATUS_INTERNAL_ERROR ((osb_status)7)
+
+/** Severity of a log line sent to the host: one of the OSB_LOG_* values. */
+typedef int32_t osb_log_level;
+
+/** Detail for debugging. */
+#define OSB_LOG_DEBUG ((osb_log_level)0)
+/** Normal operation. */
+#define OSB_LOG_INFO ((osb_log_level)1)
+/** Something unexpected that was handled. */
+#define OSB_LOG_WARN ((osb_log_level)2)
+/** Something failed. */
+#define OSB_LOG_ERROR ((osb_log_level)3)
 
 /** Opaque: the host's per-plugin context. OWNERSHIP: host; valid until the plugin is unloaded. */
 typedef struct osb_host_context osb_host_context;
-/** Opaque: one call in progress; results are reported against it. OWNERSHIP: host; valid for the call. */
+/**
+ * Opaque: one call in progress; results are reported against it.
+ * OWNERSHIP: host; valid for the duration of the call only.
+ */
 typedef struct osb_call osb_call;
 /** Opaque: a plugin's backend object. OWNERSHIP: plugin; freed only by its destroy(). */
 typedef struct osb_backend osb_backend;
@@ -148,7 +162,8 @@ typedef struct osb_plugin_v1 {
 
   /**
    * Creates a backend from the plugin's configuration subtree (a JSON object, "{}" when the
-   * operator gave none). Returns NULL on failure after calling host->set_error(call, ...).
+   * operator gave none). host is the same table that was passed to the entry point. Returns NULL
+   * on failure after calling host->set_error(call, ...).
    */
   osb_backend* (*create)(const osb_host_v1* host, osb_buffer config_json, osb_call* call);
   /** Releases a backend created by create(). Called once, after every other call returned. */
@@ -158,7 +173,10 @@ typedef struct osb_plugin_v1 {
   osb_operation_fn get_catalog;
   /** Provisions an instance. Result: {dashboard_url?, metadata?, instance_state?, operation?}. */
   osb_operation_fn provision;
-  /** Deprovisions an instance; succeeds for unknown or half-created instances. Result: {operation?}. */
+  /**
+   * Deprovisions an instance; succeeds for unknown or half-created instances.
+   * Result: {operation?}.
+   */
   osb_operation_fn deprovision;
   /** Updates plan, parameters or context. Result: {dashboard_url?, instance_state?, operation?}. */
   osb_operation_fn update;

