@@ -372,6 +372,68 @@ TEST_F(BrokerHttpTest, SecretsNeverReachTheLog) {
   EXPECT_EQ(log.find("Authorization"), std::string::npos);
 }
 
+// SIGTERM while a request is inside a (slow) plugin call: the request still gets its answer,
+// what it promised is stored, and osbd exits 0.
+TEST(BrokerShutdown, SigtermLetsInFlightRequestsFinish) {
+  BrokerSetup setup;
+  setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    sync_delay_ms: 1500\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  const auto auth = basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword);
+  const json body = {{"service_id", kService},
+                     {"plan_id", kSyncPlan},
+                     {"organization_guid", "o"},
+                     {"space_guid", "s"}};
+  HttpResult slow;
+  std::thread client([&] {
+    slow = http_request(broker.port(), http::verb::put, "/v2/service_instances/slow-1", body.dump(),
+                        {{"Authorization", auth}, {"X-Broker-API-Version", "2.17"}});
+  });
+  // Wait until the request is inside the plugin, then ask osbd to stop.
+  for (int i = 0; i < 100 && broker.log().find("provisioning instance slow-1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(broker.log().find("provisioning instance slow-1"), std::string::npos);
+  const int code = broker.stop(SIGTERM);
+  client.join();
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(slow.status, 201u) << slow.body;
+  broker.start();
+  auto again = http_request(broker.port(), http::verb::get, "/v2/service_instances/slow-1", "",
+                            {{"Authorization", auth}, {"X-Broker-API-Version", "2.17"}});
+  EXPECT_EQ(again.status, 200u);
+}
+
+// A backend failure (5xx) keeps the instance as failed, so the platform's orphan-mitigation
+// DELETE reaches the plugin and then forgets it.
+TEST(BrokerFailures, BackendFailureThenOrphanMitigation) {
+  BrokerSetup setup;
+  setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    fail_provision: true\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
+    return http_request(
+        broker.port(), m, target, body,
+        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+         {"X-Broker-API-Version", "2.17"}});
+  };
+  const json body = {{"service_id", kService},
+                     {"plan_id", kSyncPlan},
+                     {"organization_guid", "o"},
+                     {"space_guid", "s"}};
+  auto p = call(http::verb::put, "/v2/service_instances/f-1", body.dump());
+  EXPECT_EQ(p.status, 502u);
+  EXPECT_EQ(p.json()["error"], "BackendError");
+  EXPECT_EQ(p.json()["description"], "configured to fail");
+  EXPECT_EQ(call(http::verb::get, "/v2/service_instances/f-1").status, 404u);
+  auto lo = call(http::verb::get, "/v2/service_instances/f-1/last_operation");
+  EXPECT_EQ(lo.json()["state"], "failed");
+  const std::string q = std::string("?service_id=") + kService + "&plan_id=" + kSyncPlan;
+  EXPECT_EQ(call(http::verb::delete_, "/v2/service_instances/f-1" + q).status, 200u);
+  EXPECT_EQ(call(http::verb::delete_, "/v2/service_instances/f-1" + q).status, 410u);
+}
+
 // kill -9 between provision and bind: what was acknowledged is still there after a restart,
 // and an operation cut off mid-flight ends as failed rather than in progress forever.
 TEST(BrokerCrash, AcknowledgedStateSurvivesKill9) {

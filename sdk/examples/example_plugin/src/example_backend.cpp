@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include <osb/sdk/config.hpp>
@@ -125,6 +126,11 @@ Settings Settings::from_json(const nlohmann::json& config) {
                                  "must be a non-empty name of letters, digits, '-' and '.'");
   }
   settings.fail_provision = reader.boolean("fail_provision", false);
+  const double delay_ms = reader.number("sync_delay_ms", 0.0);
+  if (!std::isfinite(delay_ms) || delay_ms < 0.0 || delay_ms > 60000.0) {
+    osb::sdk::ConfigReader::fail("sync_delay_ms", "must be a number from 0 to 60000");
+  }
+  settings.sync_delay = std::chrono::milliseconds(std::llround(delay_ms));
   reader.reject_unknown_keys();
   return settings;
 }
@@ -156,6 +162,10 @@ Result ExampleBackend::provision(const osb::sdk::ProvisionRequest& request) {
   }
   if (*plan == Plan::async && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
+  }
+  if (*plan == Plan::sync && settings_.sync_delay.count() > 0) {
+    // Stands in for the time a real backend takes; outside the lock, as real I/O would be.
+    std::this_thread::sleep_for(settings_.sync_delay);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   instances_[request.instance_id] = Instance{*plan, parameters.size.value_or(default_size)};

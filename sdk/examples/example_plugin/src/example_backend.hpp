@@ -20,6 +20,7 @@ struct Settings {
   std::chrono::milliseconds async_duration{2000};  ///< "async_seconds"
   std::string service_name{default_service_name};  ///< "service_name"
   bool fail_provision = false;                     ///< "fail_provision"
+  std::chrono::milliseconds sync_delay{0};         ///< "sync_delay_ms": simulated backend latency
 
   /// Reads config; throws osb::sdk::ConfigError naming the key for unknown keys or bad values.
   static Settings from_json(const nlohmann::json& config);
