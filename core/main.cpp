@@ -1,7 +1,9 @@
 // osbd: an Open Service Broker API v2.17 server whose service offerings come from plugins.
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -154,12 +156,38 @@ int serve(const osbd::config::BrokerConfig& cfg,
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([&](const boost::system::error_code&) { wait_drained(); });
   };
+  // Acknowledged asynchronous operations advance even when no platform polls; one sweep at a
+  // time, on the worker pool like every other store and plugin call.
+  std::atomic<bool> sweeping{false};
+  net::steady_timer poll_timer(ioc);
+  std::function<void()> schedule_poll = [&] {
+    poll_timer.expires_after(std::chrono::milliseconds(cfg.poll_interval_ms));
+    poll_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || server->stopping()) {
+        return;
+      }
+      if (!sweeping.exchange(true)) {
+        net::post(workers, [&] {
+          try {
+            lifecycle.poll_unfinished();
+          } catch (const std::exception& e) {
+            osbd::log::error("polling operations failed", {{"error", e.what()}});
+          }
+          sweeping = false;
+        });
+      }
+      schedule_poll();
+    });
+  };
+  schedule_poll();
+
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) {
       return;
     }
     osbd::log::info("stopping", {{"signal", signo}});
     server->stop();
+    poll_timer.cancel();
     wait_drained();
   });
 

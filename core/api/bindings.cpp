@@ -206,22 +206,38 @@ ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& bi
   op.attempts = 1;
   op.created_at_ms = now;
   op.updated_at_ms = now;
-  switch (store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting)) {
+  BeginResult began =
+      store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
+  if (began == BeginResult::busy) {
+    auto fresh = store_.get_binding(instance_id, binding_id);
+    auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
+    if (running && running->kind == OperationKind::unbind && running->async && async_ok) {
+      return detail::accepted(running->id);
+    }
+    if (running && running->kind == OperationKind::bind && running->async && async_ok) {
+      // OSB: an unbind during an in-flight asynchronous bind stops the bind and cleans up.
+      std::lock_guard<std::mutex> lock(stripe(instance_id));
+      state::OperationRecord stopped = *running;
+      stopped.state = OperationState::failed;
+      stopped.description = "stopped by an unbind request";
+      stopped.updated_at_ms = now;
+      op.request["previous_status"] = state::to_string(ResourceStatus::failed);
+      began = store_.supersede_binding_operation(instance_id, binding_id, stopped, op,
+                                                 ResourceStatus::deleting);
+    }
+  }
+  switch (began) {
     case BeginResult::started:
       break;
     case BeginResult::missing:
       return gone();
-    default: {
-      auto fresh = store_.get_binding(instance_id, binding_id);
-      auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
-      if (running && running->kind == OperationKind::unbind && running->async && async_ok) {
-        return detail::accepted(running->id);
-      }
+    default:
       return detail::concurrency_error("another operation is in progress on this binding");
-    }
   }
-  binding->active_operation = op.id;
-  binding->last_operation = op.id;
+  binding = store_.get_binding(instance_id, binding_id);
+  if (!binding) {
+    return detail::concurrency_error("the binding changed while the request ran; retry");
+  }
   const json call = {{"instance_id", instance_id},
                      {"binding_id", binding_id},
                      {"service_id", binding->service_id},

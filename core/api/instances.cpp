@@ -354,7 +354,28 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
       async_ok && plan != nullptr && plan->maximum_polling_duration() > 0) {
     op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
   }
-  switch (store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true)) {
+  BeginResult began =
+      store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
+  if (began == BeginResult::busy) {
+    auto fresh = store_.get_instance(instance_id);
+    auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
+    if (running && running->kind == OperationKind::deprovision && running->async && async_ok) {
+      return detail::accepted(running->id);
+    }
+    if (running && running->kind == OperationKind::provision && running->async && async_ok) {
+      // OSB: a DELETE during an in-flight asynchronous create stops the create and cleans up.
+      // The stripe keeps a poller from finishing the create at the same moment.
+      std::lock_guard<std::mutex> lock(stripe(instance_id));
+      state::OperationRecord stopped = *running;
+      stopped.state = OperationState::failed;
+      stopped.description = "stopped by a deprovision request";
+      stopped.updated_at_ms = now;
+      op.request["previous_status"] = state::to_string(ResourceStatus::failed);
+      began =
+          store_.supersede_instance_operation(instance_id, stopped, op, ResourceStatus::deleting);
+    }
+  }
+  switch (began) {
     case BeginResult::started:
       break;
     case BeginResult::missing: {
@@ -362,17 +383,13 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
       gone.status = 410;
       return gone;
     }
-    default: {
-      auto fresh = store_.get_instance(instance_id);
-      auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
-      if (running && running->kind == OperationKind::deprovision && running->async && async_ok) {
-        return detail::accepted(running->id);
-      }
+    default:
       return detail::concurrency_error("another operation is in progress on this instance");
-    }
   }
-  instance->active_operation = op.id;
-  instance->last_operation = op.id;
+  instance = store_.get_instance(instance_id);
+  if (!instance) {
+    return detail::concurrency_error("the instance changed while the request ran; retry");
+  }
   const json call = {{"instance_id", instance_id},
                      {"service_id", instance->service_id},
                      {"plan_id", instance->plan_id},

@@ -231,6 +231,24 @@ ApiReply Lifecycle::last_operation_reply(const state::OperationRecord& op,
   return r;
 }
 
+int Lifecycle::poll_unfinished() {
+  int finished = 0;
+  for (auto& op : store_.list_unfinished_operations()) {
+    if (!op.async || op.plugin_operation.empty()) {
+      continue;  // a plugin call is still running for it on another worker
+    }
+    if (op.binding_id.empty()) {
+      poll_instance_operation(op);
+    } else {
+      poll_binding_operation(op);
+    }
+    if (op.state != OperationState::in_progress) {
+      ++finished;
+    }
+  }
+  return finished;
+}
+
 int Lifecycle::recover() {
   int failed = 0;
   const Outcome interrupted{OperationState::failed, json::object(),

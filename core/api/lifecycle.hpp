@@ -71,6 +71,11 @@ class Lifecycle {
   /// nothing stays in progress forever. Returns how many it failed.
   int recover();
 
+  /// Polls every acknowledged asynchronous operation once, so operations finish (and deadlines
+  /// apply) even when the platform does not poll, including those resumed after a restart.
+  /// Returns how many reached a final state.
+  int poll_unfinished();
+
  private:
   std::mutex& stripe(const std::string& key);
   plugin_host::PluginSharedPtr plugin_for(const std::string& name) const;

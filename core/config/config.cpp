@@ -167,8 +167,9 @@ void read_auth(const YAML::Node& node, const Where& where, BasicCredentials& out
 
 void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
   require_map(node, where);
-  reject_unknown_keys(
-      node, where, {"max_body_bytes", "io_threads", "worker_threads", "request_timeout_seconds"});
+  reject_unknown_keys(node, where,
+                      {"max_body_bytes", "io_threads", "worker_threads", "request_timeout_seconds",
+                       "poll_interval_ms"});
   if (node["max_body_bytes"]) {
     cfg.max_body_bytes = static_cast<std::size_t>(
         scalar_uint(node["max_body_bytes"], where.child("max_body_bytes"), 1024, 64u << 20));
@@ -184,6 +185,10 @@ void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) 
   if (node["request_timeout_seconds"]) {
     cfg.request_timeout_seconds = static_cast<unsigned>(scalar_uint(
         node["request_timeout_seconds"], where.child("request_timeout_seconds"), 1, 3600));
+  }
+  if (node["poll_interval_ms"]) {
+    cfg.poll_interval_ms = static_cast<unsigned>(
+        scalar_uint(node["poll_interval_ms"], where.child("poll_interval_ms"), 50, 600000));
   }
 }
 

@@ -171,6 +171,32 @@ class SqliteStore final : public Store {
     return BeginResult::started;
   }
 
+  BeginResult supersede_instance_operation(const std::string& instance_id,
+                                           const OperationRecord& superseded,
+                                           const OperationRecord& op,
+                                           ResourceStatus new_status) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement upd(db_,
+                  "UPDATE instances SET status = :status, active_operation = :op, "
+                  "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+                  "WHERE id = :id AND active_operation = :superseded",
+                  "supersede instance operation");
+    upd.bind(":status", to_string(new_status))
+        .bind(":op", op.id)
+        .bind(":at", op.created_at_ms)
+        .bind(":id", instance_id)
+        .bind(":superseded", superseded.id)
+        .run();
+    if (db_.changes() == 0) {
+      return instance_exists(instance_id) ? BeginResult::busy : BeginResult::missing;
+    }
+    upsert_operation(superseded, instance_id, "");
+    insert_operation(op, instance_id, "");
+    tx.commit();
+    return BeginResult::started;
+  }
+
   void finish_instance_operation(const InstanceRecord& instance,
                                  const OperationRecord& op) override {
     std::lock_guard lock(mu_);
@@ -251,6 +277,35 @@ class SqliteStore final : public Store {
     if (db_.changes() == 0) {
       return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
     }
+    insert_operation(op, instance_id, binding_id);
+    tx.commit();
+    return BeginResult::started;
+  }
+
+  BeginResult supersede_binding_operation(const std::string& instance_id,
+                                          const std::string& binding_id,
+                                          const OperationRecord& superseded,
+                                          const OperationRecord& op,
+                                          ResourceStatus new_status) override {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_);
+    Statement upd(
+        db_,
+        "UPDATE bindings SET status = :status, active_operation = :op, "
+        "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+        "WHERE instance_id = :instance_id AND id = :id AND active_operation = :superseded",
+        "supersede binding operation");
+    upd.bind(":status", to_string(new_status))
+        .bind(":op", op.id)
+        .bind(":at", op.created_at_ms)
+        .bind(":instance_id", instance_id)
+        .bind(":id", binding_id)
+        .bind(":superseded", superseded.id)
+        .run();
+    if (db_.changes() == 0) {
+      return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
+    }
+    upsert_operation(superseded, instance_id, binding_id);
     insert_operation(op, instance_id, binding_id);
     tx.commit();
     return BeginResult::started;

@@ -40,6 +40,14 @@ class Store {
                                                const OperationRecord& op, ResourceStatus new_status,
                                                bool check_bindings) = 0;
 
+  /// Replaces the instance's active operation `superseded` by `op`, atomically: `superseded` is
+  /// written as given (normally failed) and `op` becomes active with new_status. This is how a
+  /// DELETE stops an in-flight create. busy if `superseded` is no longer the active operation.
+  virtual BeginResult supersede_instance_operation(const std::string& instance_id,
+                                                   const OperationRecord& superseded,
+                                                   const OperationRecord& op,
+                                                   ResourceStatus new_status) = 0;
+
   /// Ends the instance's active operation: writes the instance row as given (active_operation is
   /// cleared by the store) and the operation row, atomically.
   virtual void finish_instance_operation(const InstanceRecord& instance,
@@ -66,6 +74,13 @@ class Store {
                                               const std::string& binding_id,
                                               const OperationRecord& op,
                                               ResourceStatus new_status) = 0;
+
+  /// Replaces the binding's active operation; see supersede_instance_operation.
+  virtual BeginResult supersede_binding_operation(const std::string& instance_id,
+                                                  const std::string& binding_id,
+                                                  const OperationRecord& superseded,
+                                                  const OperationRecord& op,
+                                                  ResourceStatus new_status) = 0;
 
   /// Ends the binding's active operation: writes the binding row as given (active_operation
   /// cleared) and the operation row, atomically.

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -341,6 +343,79 @@ TEST_F(BrokerHttpTest, ConcurrentDeletesOfOneInstanceChangeItOnce) {
   EXPECT_EQ(ok + gone + busy, 8);
 }
 
+TEST_F(BrokerHttpTest, DeleteDuringAsyncProvisionStopsItAndCleansUp) {
+  const std::string iid = "inst-halt";
+  auto p = call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
+                provision_body(kAsyncPlan).dump());
+  ASSERT_EQ(p.status, 202u);
+  const std::string create_op = p.json()["operation"];
+  // Without accepts_incomplete the delete would have to be synchronous: refused, nothing changes.
+  EXPECT_EQ(call(http::verb::delete_, instance(iid) + delete_query(kAsyncPlan)).status, 422u);
+  auto d = call(http::verb::delete_,
+                instance(iid) + delete_query(kAsyncPlan) + "&accepts_incomplete=true");
+  ASSERT_EQ(d.status, 202u) << d.body;
+  const std::string delete_op = d.json()["operation"];
+  EXPECT_NE(delete_op, create_op);
+  auto created = call(http::verb::get, instance(iid) + "/last_operation?operation=" + create_op);
+  EXPECT_EQ(created.json()["state"], "failed");
+  EXPECT_EQ(created.json()["description"], "stopped by a deprovision request");
+  EXPECT_EQ(wait_for(instance(iid) + "/last_operation")["http_status"], 410);
+  EXPECT_EQ(call(http::verb::get, instance(iid)).status, 404u);
+}
+
+TEST_F(BrokerHttpTest, AsyncOperationsFinishWithoutBeingPolled) {
+  const std::string iid = "inst-unpolled";
+  ASSERT_EQ(call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
+                 provision_body(kAsyncPlan).dump())
+                .status,
+            202u);
+  bool ready = false;
+  for (int i = 0; i < 60 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ready = call(http::verb::get, instance(iid)).status == 200;  // fetch never polls
+  }
+  EXPECT_TRUE(ready);
+}
+
+// Many conflicting mutations fired at one instance at once: each is either applied whole or
+// refused with 422 ConcurrencyError and changes nothing.
+TEST_F(BrokerHttpTest, ConcurrentConflictingUpdatesAreAppliedWholeOrRefused) {
+  const std::string iid = "inst-storm";
+  ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
+  constexpr int kRequests = 48;
+  std::vector<unsigned> statuses(kRequests);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRequests; ++i) {
+    threads.emplace_back([&, i] {
+      const json upd = {{"service_id", kService}, {"parameters", {{"size", 1 + i % 10}}}};
+      auto r = call(http::verb::patch, instance(iid), upd.dump());
+      statuses[i] = r.status;
+      if (r.status == 422) {
+        EXPECT_EQ(r.json()["error"], "ConcurrencyError");
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  std::set<int> applied;
+  int refused = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    EXPECT_TRUE(statuses[i] == 200 || statuses[i] == 422) << statuses[i];
+    if (statuses[i] == 200) {
+      applied.insert(1 + i % 10);
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_FALSE(applied.empty());
+  const int size = call(http::verb::get, instance(iid)).json()["parameters"]["size"];
+  EXPECT_EQ(applied.count(size), 1u) << "final size " << size << " was never acknowledged";
+  EXPECT_EQ(call(http::verb::get, instance(iid) + "/last_operation").json()["state"], "succeeded");
+  std::printf("concurrent updates: %zu distinct applied, %d refused with ConcurrencyError\n",
+              applied.size(), refused);
+}
+
 TEST_F(BrokerHttpTest, UpdateChangesPlanAndParameters) {
   const std::string iid = "inst-upd";
   ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
@@ -465,11 +540,50 @@ TEST(BrokerCrash, AcknowledgedStateSurvivesKill9) {
   const json bind = {{"service_id", kService}, {"plan_id", kSyncPlan}};
   auto b = call(http::verb::put, "/v2/service_instances/crash-1/service_bindings/b1", bind.dump());
   EXPECT_EQ(b.status, 201u) << b.body;
-  // The async provision was acknowledged with 202: it is still known and reaches a final state.
-  auto lo = call(http::verb::get, "/v2/service_instances/crash-2/last_operation");
+  // The async provision was acknowledged with 202: the restarted broker resumes polling it on
+  // its own and it completes, without the platform asking.
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    ready = call(http::verb::get, "/v2/service_instances/crash-2").status == 200;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(ready);
+  EXPECT_EQ(call(http::verb::get, "/v2/service_instances/crash-2/last_operation").json()["state"],
+            "succeeded");
+}
+
+// kill -9 while a synchronous provision is inside the plugin: the platform never got an answer,
+// so after the restart the operation is failed (not in progress forever) and the platform's
+// orphan-mitigation DELETE cleans up.
+TEST(BrokerCrash, InterruptedSyncOperationEndsFailed) {
+  BrokerSetup setup;
+  setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    sync_delay_ms: 3000\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  const auto auth = basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword);
+  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
+    return http_request(broker.port(), m, target, body,
+                        {{"Authorization", auth}, {"X-Broker-API-Version", "2.17"}});
+  };
+  const json body = {{"service_id", kService},
+                     {"plan_id", kSyncPlan},
+                     {"organization_guid", "o"},
+                     {"space_guid", "s"}};
+  std::thread client([&] { call(http::verb::put, "/v2/service_instances/cut-1", body.dump()); });
+  for (int i = 0; i < 100 && broker.log().find("provisioning instance cut-1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  broker.kill_now();
+  client.join();
+  broker.start();
+  auto lo = call(http::verb::get, "/v2/service_instances/cut-1/last_operation");
   EXPECT_EQ(lo.status, 200u);
-  const std::string state = lo.json().value("state", "");
-  EXPECT_TRUE(state == "in progress" || state == "succeeded" || state == "failed") << state;
+  EXPECT_EQ(lo.json()["state"], "failed");
+  EXPECT_NE(lo.json().value("description", "").find("interrupted by a broker restart"),
+            std::string::npos);
+  const std::string q = std::string("?service_id=") + kService + "&plan_id=" + kSyncPlan;
+  EXPECT_EQ(call(http::verb::delete_, "/v2/service_instances/cut-1" + q).status, 200u);
 }
 
 TEST(BrokerCommandLine, CheckConfigVersionAndErrors) {

@@ -69,6 +69,7 @@ class BrokerProcess {
                                 << "auth:\n  username: " << kUser << "\n  password: " << kPassword
                                 << "\n"
                                 << "limits:\n  max_body_bytes: " << setup_.max_body_bytes << "\n"
+                                << "  poll_interval_ms: 200\n"
                                 << setup_.plugins_yaml << setup_.extra_yaml;
   }
   ~BrokerProcess() { kill_now(); }
