@@ -41,7 +41,7 @@ struct BrokerConfig {
   unsigned io_threads = 2;                     ///< threads running the HTTP sessions
   unsigned worker_threads = 8;                 ///< threads running store and plugin calls
   unsigned request_timeout_seconds = 60;       ///< read/write timeout of one request
-  unsigned poll_interval_ms = 1000;  ///< how often unfinished async operations are polled
+  unsigned poll_interval_ms = 1000;            ///< how often unfinished async operations are polled
   /// Accept provision/update requests that carry only `context`, without the deprecated
   /// organization_guid and space_guid fields.
   bool accept_context_only = false;
