@@ -64,6 +64,19 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
   if (instance->service_id != service_id || instance->plan_id != plan_id) {
     return error_reply(400, "BadRequest", "service_id and plan_id must be those of the instance");
   }
+  if (!predecessor.empty()) {
+    // OSB 2.17 binding rotation: only on rotatable plans, from a live binding of this instance.
+    if (!plan->binding_rotatable()) {
+      return error_reply(400, "BadRequest",
+                         "the plan does not allow binding rotation (binding_rotatable is false)");
+    }
+    auto previous = store_.get_binding(instance_id, predecessor);
+    if (predecessor == binding_id || !previous || previous->status != ResourceStatus::ready) {
+      return error_reply(400, "BadRequest",
+                         "predecessor_binding_id must name another existing binding of this "
+                         "instance");
+    }
+  }
   const bool async_ok = detail::accepts_incomplete(request);
   const json attrs = {{"service_id", service_id},
                       {"plan_id", plan_id},

@@ -41,6 +41,10 @@ bool PlanEntry::plan_updateable() const {
   return flag(plan, "plan_updateable", flag(service, "plan_updateable", false));
 }
 
+bool PlanEntry::binding_rotatable() const {
+  return flag(plan, "binding_rotatable", false);
+}
+
 bool PlanEntry::allow_context_updates() const {
   return flag(service, "allow_context_updates", false);
 }

@@ -28,6 +28,8 @@ struct PlanEntry {
   bool bindable() const;
   /// Plan `plan_updateable`, else the service's, else false.
   bool plan_updateable() const;
+  /// Plan `binding_rotatable`, default false.
+  bool binding_rotatable() const;
   /// Service `allow_context_updates`, default false.
   bool allow_context_updates() const;
   /// Plan maintenance_info.version, "" if none.

@@ -416,6 +416,51 @@ TEST_F(BrokerHttpTest, ConcurrentConflictingUpdatesAreAppliedWholeOrRefused) {
               applied.size(), refused);
 }
 
+TEST_F(BrokerHttpTest, MaintenanceInfoMustMatchThePlan) {
+  json old_version = provision_body();
+  old_version["maintenance_info"] = {{"version", "0.9.0"}};
+  auto r = call(http::verb::put, instance("inst-mi"), old_version.dump());
+  EXPECT_EQ(r.status, 422u);
+  EXPECT_EQ(r.json()["error"], "MaintenanceInfoConflict");
+  json current = provision_body();
+  current["maintenance_info"] = {{"version", "1.0.0"}};
+  EXPECT_EQ(call(http::verb::put, instance("inst-mi"), current.dump()).status, 201u);
+  const json upgrade = {{"service_id", kService}, {"maintenance_info", {{"version", "2.0.0"}}}};
+  auto u = call(http::verb::patch, instance("inst-mi"), upgrade.dump());
+  EXPECT_EQ(u.status, 422u);
+  EXPECT_EQ(u.json()["error"], "MaintenanceInfoConflict");
+}
+
+TEST_F(BrokerHttpTest, BindingRotationNeedsALivePredecessorOnARotatablePlan) {
+  const std::string iid = "inst-rot";
+  ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
+  auto first = call(http::verb::put, binding(iid, "b-old"), bind_body().dump());
+  ASSERT_EQ(first.status, 201u);
+  json rotate = bind_body();
+  rotate["predecessor_binding_id"] = "b-old";
+  auto second = call(http::verb::put, binding(iid, "b-new"), rotate.dump());
+  ASSERT_EQ(second.status, 201u) << second.body;
+  EXPECT_NE(second.json()["credentials"], first.json()["credentials"]);
+  // Both stay valid in parallel until deleted.
+  EXPECT_EQ(call(http::verb::get, binding(iid, "b-old")).status, 200u);
+  EXPECT_EQ(call(http::verb::get, binding(iid, "b-new")).status, 200u);
+  rotate["predecessor_binding_id"] = "b-missing";
+  EXPECT_EQ(call(http::verb::put, binding(iid, "b-3"), rotate.dump()).status, 400u);
+  EXPECT_EQ(call(http::verb::get, binding(iid, "b-3")).status, 404u);
+  // The async plan is not rotatable.
+  const std::string aid = "inst-rot-async";
+  auto p = call(http::verb::put, instance(aid) + "?accepts_incomplete=true",
+                provision_body(kAsyncPlan).dump());
+  ASSERT_EQ(p.status, 202u);
+  ASSERT_EQ(wait_for(instance(aid) + "/last_operation")["state"], "succeeded");
+  json async_rotate = bind_body(kAsyncPlan);
+  async_rotate["predecessor_binding_id"] = "anything";
+  auto refused =
+      call(http::verb::put, binding(aid, "b") + "?accepts_incomplete=true", async_rotate.dump());
+  EXPECT_EQ(refused.status, 400u);
+  EXPECT_NE(refused.json().value("description", "").find("binding_rotatable"), std::string::npos);
+}
+
 TEST_F(BrokerHttpTest, UpdateChangesPlanAndParameters) {
   const std::string iid = "inst-upd";
   ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);

@@ -46,6 +46,8 @@ nlohmann::json make_catalog(const std::string& service_name) {
       {"name", "sync"},
       {"description", "Answers every request immediately"},
       {"free", true},
+      {"binding_rotatable", true},
+      {"maintenance_info", {{"version", "1.0.0"}, {"description", "Initial release"}}},
       {"metadata", {{"displayName", "Synchronous"}, {"bullets", {"Instant provisioning"}}}},
       {"schemas", plan_schemas()}};
   nlohmann::json async_plan = {
