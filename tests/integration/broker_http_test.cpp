@@ -9,74 +9,12 @@
 
 #include <gtest/gtest.h>
 
-#include "broker_process.hpp"
-#include "http_client.hpp"
+#include "broker_fixture.hpp"
 
 namespace osbd::test {
 namespace {
 
-using nlohmann::json;
-namespace http = boost::beast::http;
-
-constexpr const char* kService = "9bf6d9ad-db1c-479b-ba8e-648564c66a55";
-constexpr const char* kSyncPlan = "700556d0-4a22-4ed7-8a5c-004d693b5286";
-constexpr const char* kAsyncPlan = "234546ec-7332-4da8-86fd-58acefc3580b";
-
-class BrokerHttpTest : public ::testing::Test {
- protected:
-  void SetUp() override { broker_.start(); }
-
-  HttpResult call(http::verb method, const std::string& target, const std::string& body = "",
-                  std::map<std::string, std::string> headers = {}) {
-    headers.emplace("Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword));
-    headers.emplace("X-Broker-API-Version", "2.17");
-    if (!body.empty()) {
-      headers.emplace("Content-Type", "application/json");
-    }
-    return http_request(broker_.port(), method, target, body, headers);
-  }
-
-  static json provision_body(const std::string& plan = kSyncPlan,
-                             json parameters = json::object()) {
-    return {{"service_id", kService},
-            {"plan_id", plan},
-            {"organization_guid", "org-1"},
-            {"space_guid", "space-1"},
-            {"context", {{"platform", "cloudfoundry"}, {"organization_guid", "org-1"}}},
-            {"parameters", parameters}};
-  }
-  static json bind_body(const std::string& plan = kSyncPlan) {
-    return {{"service_id", kService}, {"plan_id", plan}, {"app_guid", "app-1"}};
-  }
-  static std::string instance(const std::string& id) { return "/v2/service_instances/" + id; }
-  static std::string binding(const std::string& iid, const std::string& bid) {
-    return instance(iid) + "/service_bindings/" + bid;
-  }
-  static std::string delete_query(const std::string& plan = kSyncPlan) {
-    return std::string("?service_id=") + kService + "&plan_id=" + plan;
-  }
-
-  // Polls last_operation until it leaves "in progress".
-  json wait_for(const std::string& last_operation_url) {
-    for (int i = 0; i < 200; ++i) {
-      auto r = call(http::verb::get, last_operation_url);
-      if (r.status != 200 || r.json().value("state", "") != "in progress") {
-        json out = r.json();
-        if (out.is_discarded()) {
-          out = json::object();
-        }
-        out["http_status"] = r.status;
-        return out;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return {{"http_status", 0}};
-  }
-
-  BrokerProcess broker_;
-};
-
-TEST_F(BrokerHttpTest, CatalogServesTheExamplePluginWithEtag) {
+TEST_F(BrokerHttpTest, B21_B22_B25_CatalogServesTheExamplePluginWithEtag) {
   auto r = call(http::verb::get, "/v2/catalog");
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.headers["Content-Type"], "application/json");
@@ -91,7 +29,7 @@ TEST_F(BrokerHttpTest, CatalogServesTheExamplePluginWithEtag) {
   EXPECT_EQ(cached.status, 304u);
 }
 
-TEST_F(BrokerHttpTest, RejectsMissingOrWrongCredentials) {
+TEST_F(BrokerHttpTest, A9_A10_RejectsMissingOrWrongCredentials) {
   auto none = http_request(broker_.port(), http::verb::get, "/v2/catalog", "",
                            {{"X-Broker-API-Version", "2.17"}});
   EXPECT_EQ(none.status, 401u);
@@ -105,7 +43,7 @@ TEST_F(BrokerHttpTest, RejectsMissingOrWrongCredentials) {
   EXPECT_EQ(broker_.log().find(BrokerProcess::kPassword), std::string::npos);
 }
 
-TEST_F(BrokerHttpTest, ApiVersionHeaderIsRequiredAndChecked) {
+TEST_F(BrokerHttpTest, A3_A4_ApiVersionHeaderIsRequiredAndChecked) {
   const auto auth = basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword);
   for (const char* bad : {"", "2.12", "2.18", "3.0", "two"}) {
     auto r = http_request(broker_.port(), http::verb::get, "/v2/catalog", "",
@@ -120,7 +58,7 @@ TEST_F(BrokerHttpTest, ApiVersionHeaderIsRequiredAndChecked) {
   }
 }
 
-TEST_F(BrokerHttpTest, EchoesRequestIdentity) {
+TEST_F(BrokerHttpTest, A7_EchoesRequestIdentity) {
   auto r = call(http::verb::get, "/v2/catalog", "", {{"X-Broker-API-Request-Identity", "req-77"}});
   EXPECT_EQ(r.headers["X-Broker-API-Request-Identity"], "req-77");
   auto e = call(http::verb::get, instance("nope") + "/last_operation", "",
@@ -128,7 +66,7 @@ TEST_F(BrokerHttpTest, EchoesRequestIdentity) {
   EXPECT_EQ(e.headers["X-Broker-API-Request-Identity"], "req-78");
 }
 
-TEST_F(BrokerHttpTest, SyncLifecycleWithSpecStatusCodes) {
+TEST_F(BrokerHttpTest, C34_D45_D46_D48_E56_G71_G72_G74_G78_H87_I90_I91_J96_J97_SyncLifecycle) {
   const std::string iid = "inst-sync-1";
   auto p = call(http::verb::put, instance(iid), provision_body().dump());
   ASSERT_EQ(p.status, 201u) << p.body;
@@ -180,7 +118,8 @@ TEST_F(BrokerHttpTest, SyncLifecycleWithSpecStatusCodes) {
   EXPECT_EQ(call(http::verb::get, instance(iid)).status, 404u);
 }
 
-TEST_F(BrokerHttpTest, MalformedAndInvalidRequestsGet400AndChangeNothing) {
+TEST_F(BrokerHttpTest,
+       A8_A16_A17_A18_D44_D51_J99_MalformedAndInvalidRequestsGet400AndChangeNothing) {
   const std::string iid = "inst-bad";
   struct Case {
     std::string body;
@@ -231,7 +170,7 @@ TEST_F(BrokerHttpTest, MalformedAndInvalidRequestsGet400AndChangeNothing) {
   EXPECT_EQ(call(http::verb::put, instance("inst-extra"), extra.dump()).status, 201u);
 }
 
-TEST_F(BrokerHttpTest, OversizedBodyGets413) {
+TEST_F(BrokerHttpTest, A16_OversizedBodyGets413) {
   json big = provision_body();
   big["parameters"] = {{"blob", std::string(70000, 'x')}};
   auto r = call(http::verb::put, instance("inst-big"), big.dump());
@@ -240,7 +179,7 @@ TEST_F(BrokerHttpTest, OversizedBodyGets413) {
   EXPECT_EQ(call(http::verb::get, instance("inst-big")).status, 404u);
 }
 
-TEST_F(BrokerHttpTest, HostileIdsArePercentDecodedStoredVerbatimAndHarmless) {
+TEST_F(BrokerHttpTest, A12_A20_HostileIdsArePercentDecodedStoredVerbatimAndHarmless) {
   const std::string hostile = "x'); DROP TABLE instances; --/../../etc/passwd";
   std::string encoded;
   for (unsigned char c : hostile) {
@@ -262,7 +201,7 @@ TEST_F(BrokerHttpTest, HostileIdsArePercentDecodedStoredVerbatimAndHarmless) {
   EXPECT_EQ(call(http::verb::post, "/v2/catalog").status, 405u);
 }
 
-TEST_F(BrokerHttpTest, UnknownResourcesGive404Or410) {
+TEST_F(BrokerHttpTest, E57_I91_J97_K104_L109_UnknownResourcesGive404Or410) {
   EXPECT_EQ(call(http::verb::get, instance("ghost")).status, 404u);
   EXPECT_EQ(call(http::verb::get, instance("ghost") + "/last_operation").status, 404u);
   EXPECT_EQ(call(http::verb::delete_, instance("ghost") + delete_query()).status, 410u);
@@ -271,7 +210,9 @@ TEST_F(BrokerHttpTest, UnknownResourcesGive404Or410) {
   EXPECT_EQ(call(http::verb::get, binding("ghost", "b") + "/last_operation").status, 404u);
 }
 
-TEST_F(BrokerHttpTest, AsyncPlanRequiresAcceptsIncompleteThenCompletes) {
+TEST_F(
+    BrokerHttpTest,
+    C35_C36_C42_D47_D49_E57_G73_H86_I90_J96_K102_K105_K106_L109_AsyncPlanRequiresAcceptsIncompleteThenCompletes) {
   const std::string iid = "inst-async";
   auto refused = call(http::verb::put, instance(iid), provision_body(kAsyncPlan).dump());
   EXPECT_EQ(refused.status, 422u);
@@ -321,7 +262,7 @@ TEST_F(BrokerHttpTest, AsyncPlanRequiresAcceptsIncompleteThenCompletes) {
   EXPECT_EQ(wait_for(instance(iid) + "/last_operation?operation=" + dop)["http_status"], 410);
 }
 
-TEST_F(BrokerHttpTest, ConcurrentDeletesOfOneInstanceChangeItOnce) {
+TEST_F(BrokerHttpTest, C39_J98_ConcurrentDeletesOfOneInstanceChangeItOnce) {
   const std::string iid = "inst-race";
   ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
   std::atomic<int> ok{0};
@@ -343,7 +284,7 @@ TEST_F(BrokerHttpTest, ConcurrentDeletesOfOneInstanceChangeItOnce) {
   EXPECT_EQ(ok + gone + busy, 8);
 }
 
-TEST_F(BrokerHttpTest, DeleteDuringAsyncProvisionStopsItAndCleansUp) {
+TEST_F(BrokerHttpTest, C43_DeleteDuringAsyncProvisionStopsItAndCleansUp) {
   const std::string iid = "inst-halt";
   auto p = call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
                 provision_body(kAsyncPlan).dump());
@@ -363,7 +304,7 @@ TEST_F(BrokerHttpTest, DeleteDuringAsyncProvisionStopsItAndCleansUp) {
   EXPECT_EQ(call(http::verb::get, instance(iid)).status, 404u);
 }
 
-TEST_F(BrokerHttpTest, AsyncOperationsFinishWithoutBeingPolled) {
+TEST_F(BrokerHttpTest, C35_E55_AsyncOperationsFinishWithoutBeingPolled) {
   const std::string iid = "inst-unpolled";
   ASSERT_EQ(call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
                  provision_body(kAsyncPlan).dump())
@@ -379,7 +320,7 @@ TEST_F(BrokerHttpTest, AsyncOperationsFinishWithoutBeingPolled) {
 
 // Many conflicting mutations fired at one instance at once: each is either applied whole or
 // refused with 422 ConcurrencyError and changes nothing.
-TEST_F(BrokerHttpTest, ConcurrentConflictingUpdatesAreAppliedWholeOrRefused) {
+TEST_F(BrokerHttpTest, C39_F64_ConcurrentConflictingUpdatesAreAppliedWholeOrRefused) {
   const std::string iid = "inst-storm";
   ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
   constexpr int kRequests = 48;
@@ -416,7 +357,7 @@ TEST_F(BrokerHttpTest, ConcurrentConflictingUpdatesAreAppliedWholeOrRefused) {
               applied.size(), refused);
 }
 
-TEST_F(BrokerHttpTest, MaintenanceInfoMustMatchThePlan) {
+TEST_F(BrokerHttpTest, D50_F64_MaintenanceInfoMustMatchThePlan) {
   json old_version = provision_body();
   old_version["maintenance_info"] = {{"version", "0.9.0"}};
   auto r = call(http::verb::put, instance("inst-mi"), old_version.dump());
@@ -431,7 +372,7 @@ TEST_F(BrokerHttpTest, MaintenanceInfoMustMatchThePlan) {
   EXPECT_EQ(u.json()["error"], "MaintenanceInfoConflict");
 }
 
-TEST_F(BrokerHttpTest, BindingRotationNeedsALivePredecessorOnARotatablePlan) {
+TEST_F(BrokerHttpTest, G84_BindingRotationNeedsALivePredecessorOnARotatablePlan) {
   const std::string iid = "inst-rot";
   ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
   auto first = call(http::verb::put, binding(iid, "b-old"), bind_body().dump());
@@ -461,7 +402,7 @@ TEST_F(BrokerHttpTest, BindingRotationNeedsALivePredecessorOnARotatablePlan) {
   EXPECT_NE(refused.json().value("description", "").find("binding_rotatable"), std::string::npos);
 }
 
-TEST_F(BrokerHttpTest, UpdateChangesPlanAndParameters) {
+TEST_F(BrokerHttpTest, F59_F62_F65_UpdateChangesParameters) {
   const std::string iid = "inst-upd";
   ASSERT_EQ(call(http::verb::put, instance(iid), provision_body().dump()).status, 201u);
   json upd = {{"service_id", kService}, {"parameters", {{"size", 4}}}};
@@ -527,7 +468,7 @@ TEST(BrokerShutdown, SigtermLetsInFlightRequestsFinish) {
 
 // A backend failure (5xx) keeps the instance as failed, so the platform's orphan-mitigation
 // DELETE reaches the plugin and then forgets it.
-TEST(BrokerFailures, BackendFailureThenOrphanMitigation) {
+TEST(BrokerFailures, M112_M115_BackendFailureThenOrphanMitigation) {
   BrokerSetup setup;
   setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    fail_provision: true\n";
   BrokerProcess broker(setup);
