@@ -8,7 +8,7 @@ packages=(
   g++ clang clang-format libclang-rt-14-dev
   libboost-dev libboost-system-dev libboost-filesystem-dev libboost-program-options-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
-  libgtest-dev libgmock-dev googletest
+  libgtest-dev libgmock-dev googletest json-schema-test-suite
   curl wrk procps
 )
 

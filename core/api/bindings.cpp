@@ -57,6 +57,9 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
   if (!plan->bindable()) {
     return error_reply(400, "BadRequest", "the plan is not bindable");
   }
+  if (!detail::check_parameters(plan->binding_create_schema, parameters, reply)) {
+    return reply;
+  }
   auto instance = store_.get_instance(instance_id);
   if (!instance) {
     return error_reply(404, "NotFound", "no such service instance");

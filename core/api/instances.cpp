@@ -72,6 +72,9 @@ ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& 
   if (plan == nullptr) {
     return unknown_plan(*registry_, service_id, plan_id);
   }
+  if (!detail::check_parameters(plan->instance_create_schema, parameters, reply)) {
+    return reply;
+  }
   if (maintenance_info.is_object() && maintenance_info.contains("version")) {
     if (!maintenance_info.at("version").is_string() ||
         maintenance_info.at("version").get<std::string>() != plan->maintenance_version()) {
@@ -230,6 +233,10 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
       maintenance_info.at("version") != plan->maintenance_version()) {
     return error_reply(422, "MaintenanceInfoConflict",
                        "maintenance_info.version does not match the plan's");
+  }
+  if (parameters.is_object() &&
+      !detail::check_parameters(plan->instance_update_schema, parameters, reply)) {
+    return reply;
   }
   json new_parameters = instance->parameters;
   if (parameters.is_object()) {

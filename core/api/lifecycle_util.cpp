@@ -138,6 +138,19 @@ Outcome outcome_from_poll(const plugin_host::CallResult& result) {
   return out;
 }
 
+bool check_parameters(const schema::Schema& schema, const json& parameters, ApiReply& reply) {
+  const auto violations = schema.validate(parameters, "parameters", 5);
+  if (violations.empty()) {
+    return true;
+  }
+  std::string text = "invalid parameters: ";
+  for (std::size_t i = 0; i < violations.size(); ++i) {
+    text += (i == 0 ? "" : "; ") + schema::to_string(violations[i]);
+  }
+  reply = error_reply(400, "ValidationFailed", text);
+  return false;
+}
+
 ApiReply concurrency_error(const std::string& description) {
   return error_reply(422, "ConcurrencyError", description);
 }

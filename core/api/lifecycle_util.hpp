@@ -10,6 +10,7 @@
 
 #include "api/lifecycle.hpp"
 #include "plugin_host/plugin.hpp"
+#include "schema/schema.hpp"
 
 namespace osbd::api::detail {
 
@@ -44,6 +45,11 @@ bool is_client_error(osb_status status) noexcept;
 
 /// Normalises a poll result ({state, description, ...}) into an Outcome.
 Outcome outcome_from_poll(const plugin_host::CallResult& result);
+
+/// Validates parameters against a plan schema; on violations sets a 400 naming each failing
+/// field and returns false.
+bool check_parameters(const schema::Schema& schema, const nlohmann::json& parameters,
+                      ApiReply& reply);
 
 /// 422 ConcurrencyError with a description.
 ApiReply concurrency_error(const std::string& description);

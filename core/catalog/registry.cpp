@@ -31,6 +31,26 @@ std::string who(const plugin_host::Plugin& p) {
   return p.file() + " (" + p.name() + ")";
 }
 
+// Compiles plan.schemas.<group>.<action>.parameters; a plan without it accepts anything.
+schema::Schema compile_plan_schema(const plugin_host::Plugin& plugin, const json& plan,
+                                   const char* group, const char* action) {
+  const json* node = &plan;
+  for (const char* key : {"schemas", group, action, "parameters"}) {
+    if (!node->is_object() || !node->contains(key)) {
+      return schema::Schema();
+    }
+    node = &node->at(key);
+  }
+  try {
+    // OSB requires draft-04 support; a schema naming another draft gets that draft.
+    return schema::Schema::compile(*node, schema::Draft::draft4);
+  } catch (const schema::SchemaError& e) {
+    throw CatalogError(who(plugin) + ": invalid catalog: plan '" +
+                       plan.at("name").get<std::string>() + "' schemas." + group + "." + action +
+                       ".parameters: " + e.what());
+  }
+}
+
 }  // namespace
 
 bool PlanEntry::bindable() const {
@@ -108,7 +128,13 @@ std::shared_ptr<const Registry> Registry::build(
                              "' is already a service id of " + registry->service_files_[plan_id]);
         }
         plan_ids[plan_id] = who(*plugin);
-        registry->plans_[{id, plan_id}] = PlanEntry{bare, plan, plugin};
+        registry->plans_[{id, plan_id}] =
+            PlanEntry{bare,
+                      plan,
+                      plugin,
+                      compile_plan_schema(*plugin, plan, "service_instance", "create"),
+                      compile_plan_schema(*plugin, plan, "service_instance", "update"),
+                      compile_plan_schema(*plugin, plan, "service_binding", "create")};
       }
       merged.push_back(service);
     }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugin_host/plugin.hpp"
+#include "schema/schema.hpp"
 
 namespace osbd::catalog {
 
@@ -23,6 +24,12 @@ struct PlanEntry {
   nlohmann::json service;               ///< the service offering object (without plans)
   nlohmann::json plan;                  ///< the plan object
   plugin_host::PluginSharedPtr plugin;  ///< the plugin serving it
+  /// Compiled schemas.service_instance.create.parameters (accepts anything when absent).
+  schema::Schema instance_create_schema;
+  /// Compiled schemas.service_instance.update.parameters (accepts anything when absent).
+  schema::Schema instance_update_schema;
+  /// Compiled schemas.service_binding.create.parameters (accepts anything when absent).
+  schema::Schema binding_create_schema;
 
   /// Plan `bindable`, else the service's.
   bool bindable() const;

@@ -7,10 +7,18 @@ namespace {
 
 // Character classes are spelled out for ASCII: <cctype> depends on the locale and on the sign of
 // char, and every format here is defined over ASCII only.
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
 
 /// Reads exactly `count` digits at pos into value; false if any is not a digit.
 bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int& value) {
@@ -27,7 +35,9 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int&
   return true;
 }
 
-bool is_leap_year(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool is_leap_year(int year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 int days_in_month(int year, int month) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -35,7 +45,9 @@ int days_in_month(int year, int month) {
 }
 
 // RFC 3986 character classes.
-bool is_unreserved(char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+bool is_unreserved(char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
 
 bool is_sub_delim(char c) {
   switch (c) {
@@ -255,9 +267,8 @@ bool is_date_time(std::string_view text) {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!read_digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' ||
       !read_digits(text, 5, 2, month) || text[7] != '-' || !read_digits(text, 8, 2, day) ||
-      (text[10] != 'T' && text[10] != 't') || !read_digits(text, 11, 2, hour) ||
-      text[13] != ':' || !read_digits(text, 14, 2, minute) || text[16] != ':' ||
-      !read_digits(text, 17, 2, second)) {
+      (text[10] != 'T' && text[10] != 't') || !read_digits(text, 11, 2, hour) || text[13] != ':' ||
+      !read_digits(text, 14, 2, minute) || text[16] != ':' || !read_digits(text, 17, 2, second)) {
     return false;
   }
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
@@ -283,8 +294,8 @@ bool is_date_time(std::string_view text) {
   } else if (text[pos] == '+' || text[pos] == '-') {
     int offset_hour = 0, offset_minute = 0;
     if (!read_digits(text, pos + 1, 2, offset_hour) || pos + 3 >= text.size() ||
-        text[pos + 3] != ':' || !read_digits(text, pos + 4, 2, offset_minute) ||
-        offset_hour > 23 || offset_minute > 59) {
+        text[pos + 3] != ':' || !read_digits(text, pos + 4, 2, offset_minute) || offset_hour > 23 ||
+        offset_minute > 59) {
       return false;
     }
     offset_minutes = (offset_hour * 60 + offset_minute) * (text[pos] == '+' ? 1 : -1);

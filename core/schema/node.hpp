@@ -53,13 +53,16 @@ struct Node {
   /// What kind of node: boolean schemas and $ref are special.
   enum class Kind : std::uint8_t { accept_all, reject_all, ref, keywords };
 
+  // Every keyword field holds its keyword's compiled value; an empty optional or vector, or
+  // kNoNode, means the keyword is absent.
+
   Kind kind = Kind::accept_all;  ///< accept_all also stands for {}
   std::string pointer;           ///< JSON pointer of the node in the document, for errors
   NodeId ref = kNoNode;          ///< target of a $ref node
 
-  std::uint8_t types = 0;                ///< TypeBit mask; 0 = no "type"
-  std::optional<nlohmann::json> enum_;   ///< the "enum" array
-  std::optional<nlohmann::json> const_;  ///< the "const" value
+  std::uint8_t types = 0;                     ///< TypeBit mask; 0 = no "type"
+  std::optional<nlohmann::json> enum_values;  ///< the "enum" array
+  std::optional<nlohmann::json> const_value;  ///< the "const" value
 
   std::optional<nlohmann::json> multiple_of;  ///< numbers, kept exact
   std::optional<nlohmann::json> maximum;
@@ -72,10 +75,10 @@ struct Node {
   std::optional<Pattern> pattern;
   Format format = Format::none;
 
-  NodeId items = kNoNode;            ///< schema form of "items"
-  std::vector<NodeId> tuple_items;   ///< array form of "items"
-  bool has_tuple_items = false;      ///< "items" was an array (possibly empty)
-  NodeId additional_items = kNoNode; ///< only with the array form
+  NodeId items = kNoNode;             ///< schema form of "items"
+  std::vector<NodeId> tuple_items;    ///< array form of "items"
+  bool has_tuple_items = false;       ///< "items" was an array (possibly empty)
+  NodeId additional_items = kNoNode;  ///< only with the array form
   std::optional<std::uint64_t> max_items;
   std::optional<std::uint64_t> min_items;
   bool unique_items = false;
@@ -93,10 +96,10 @@ struct Node {
   std::vector<NodeId> all_of;
   std::vector<NodeId> any_of;
   std::vector<NodeId> one_of;
-  NodeId not_ = kNoNode;
-  NodeId if_ = kNoNode;
-  NodeId then_ = kNoNode;
-  NodeId else_ = kNoNode;
+  NodeId not_schema = kNoNode;
+  NodeId if_schema = kNoNode;
+  NodeId then_schema = kNoNode;
+  NodeId else_schema = kNoNode;
 };
 
 /// A whole compiled document; immutable once compile() returns it.

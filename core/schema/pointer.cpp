@@ -105,7 +105,8 @@ std::string resolve_uri(std::string_view base_text, std::string_view reference) 
         target.path = base.path;
         target.query = ref.query ? ref.query : base.query;
       } else {
-        target.path = remove_dot_segments(ref.path[0] == '/' ? ref.path : merge_paths(base, ref.path));
+        target.path =
+            remove_dot_segments(ref.path[0] == '/' ? ref.path : merge_paths(base, ref.path));
         target.query = ref.query;
       }
       target.authority = base.authority;

@@ -144,6 +144,29 @@ TEST_F(Checklist, G70_BindMustNameTheInstancesServiceAndPlan) {
   EXPECT_EQ(call(http::verb::get, binding("bs-1", "b")).status, 404u);
 }
 
+// D44/G70: parameters are validated against the plan's JSON schema before the plugin runs; the
+// 400 names the failing field.
+TEST_F(Checklist, D44_F59_ParametersAreValidatedAgainstThePlanSchema) {
+  auto r =
+      call(http::verb::put, instance("sv-1"), provision_body(kSyncPlan, {{"size", 99}}).dump());
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.json()["error"], "ValidationFailed");
+  EXPECT_NE(r.json().value("description", "").find("parameters.size"), std::string::npos) << r.body;
+  auto t = call(http::verb::put, instance("sv-1"),
+                provision_body(kSyncPlan, {{"size", "three"}}).dump());
+  EXPECT_EQ(t.status, 400u);
+  EXPECT_NE(t.json().value("description", "").find("parameters.size"), std::string::npos);
+  EXPECT_EQ(call(http::verb::get, instance("sv-1")).status, 404u);
+  ASSERT_EQ(call(http::verb::put, instance("sv-1"), provision_body(kSyncPlan, {{"size", 3}}).dump())
+                .status,
+            201u);
+  const json upd = {{"service_id", kService}, {"parameters", {{"size", 0}}}};
+  auto u = call(http::verb::patch, instance("sv-1"), upd.dump());
+  EXPECT_EQ(u.status, 400u);
+  EXPECT_NE(u.json().value("description", "").find("parameters.size"), std::string::npos);
+  EXPECT_EQ(call(http::verb::get, instance("sv-1")).json()["parameters"]["size"], 3);
+}
+
 // M115: deprovision and unbind are safe to repeat.
 TEST_F(Checklist, M115_RepeatedDeletesAreSafe) {
   ASSERT_EQ(call(http::verb::put, instance("rd-1"), provision_body().dump()).status, 201u);
