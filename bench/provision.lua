@@ -10,7 +10,7 @@ function setup(thread)
 end
 
 function init(args)
-  prefix = "bench-" .. id .. "-" .. tostring(os.time()) .. "-"
+  prefix = "bench-" .. id .. "-" .. tostring(os.time()) .. "-" .. math.random(1000000) .. "-"
 end
 
 request = function()
