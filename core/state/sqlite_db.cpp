@@ -24,10 +24,12 @@ std::string message(const std::string& path, std::string_view what, std::string_
 
 }  // namespace
 
-Database::Database(std::string path) : path_(std::move(path)) {
-  // The store serializes every use of the connection with its own mutex, so SQLite's per-call
-  // locking would only add cost.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+Database::Database(std::string path, Access access) : path_(std::move(path)) {
+  // The store never lets two threads use one connection at a time, so SQLite's per-call locking
+  // would only add cost.
+  const int flags = SQLITE_OPEN_NOMUTEX |
+                    (access == Access::read_write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                                  : SQLITE_OPEN_READONLY);
   const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -39,8 +41,48 @@ Database::Database(std::string path) : path_(std::move(path)) {
 }
 
 Database::~Database() {
-  // Every statement is finalized by its owner before this runs, so close cannot be refused.
+  // Every Statement has given its statement back before this runs, so once the kept ones are
+  // finalized close cannot be refused.
+  for (auto& [sql, stmt] : kept_) {
+    sqlite3_finalize(stmt);
+  }
   sqlite3_close(db_);
+}
+
+sqlite3_stmt* Database::take_statement(std::string_view sql, std::string_view what) {
+  if (auto it = kept_.find(sql); it != kept_.end() && it->second != nullptr) {
+    return std::exchange(it->second, nullptr);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    fail(what, rc);
+  }
+  return stmt;
+}
+
+void Database::return_statement(std::string_view sql, sqlite3_stmt* stmt) noexcept {
+  // The result of reset repeats the statement's last error, which its user has seen already.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  // The store uses a few dozen distinct statements; the bound only guards against a caller that
+  // builds SQL text with values in it, which would otherwise grow the map without end.
+  constexpr size_t kMaxKept = 64;
+  try {
+    auto it = kept_.find(sql);
+    if (it == kept_.end() && kept_.size() < kMaxKept) {
+      it = kept_.emplace(std::string(sql), nullptr).first;
+    }
+    if (it != kept_.end() && it->second == nullptr) {
+      it->second = stmt;
+      return;
+    }
+  } catch (...) {
+    // Out of memory: the statement is simply not kept.
+  }
+  sqlite3_finalize(stmt);
 }
 
 void Database::exec(const char* sql, std::string_view what) {
@@ -61,9 +103,13 @@ bool Database::autocommit() const noexcept {
   return sqlite3_get_autocommit(db_) != 0;
 }
 
+std::string Database::describe(std::string_view what, std::string_view detail) const {
+  return message(path_, what, detail);
+}
+
 void Database::fail(std::string_view what, int rc) const {
   // sqlite3_errmsg describes the most recent failure on this connection, which is the one being
-  // reported: callers hold the store's mutex from the failing call to here.
+  // reported: no other thread uses the connection from the failing call to here.
   const char* detail = sqlite3_errcode(db_) == rc ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   throw StoreError(message(path_, what, detail));
 }
@@ -72,15 +118,11 @@ void Database::fail(std::string_view what) const {
   throw StoreError(message(path_, what, {}));
 }
 
-Statement::Statement(Database& db, const char* sql, std::string_view what) : db_(db), what_(what) {
-  const int rc = sqlite3_prepare_v2(db_.handle(), sql, -1, &stmt_, nullptr);
-  if (rc != SQLITE_OK) {
-    db_.fail(what_, rc);
-  }
-}
+Statement::Statement(Database& db, const char* sql, std::string_view what)
+    : db_(db), sql_(sql), what_(what), stmt_(db_.take_statement(sql_, what_)) {}
 
 Statement::~Statement() {
-  sqlite3_finalize(stmt_);
+  db_.return_statement(sql_, stmt_);
 }
 
 int Statement::index_of(const char* name) const {

@@ -5,11 +5,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 
+#include "state/group_commit.hpp"
 #include "state/migrations.hpp"
+#include "state/reader_pool.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/store.hpp"
 
@@ -20,7 +22,6 @@ namespace {
 using nlohmann::json;
 using sqlite::Database;
 using sqlite::Statement;
-using sqlite::Transaction;
 
 // Column lists shared by every SELECT of a record; the readers below take columns in this order.
 constexpr const char* kInstanceColumns =
@@ -110,176 +111,175 @@ void configure(Database& db) {
   }
 }
 
+// Writes go through one write connection with group commit: concurrent methods share one
+// transaction and one fsync, each in a savepoint of its own, and each returns only after that
+// transaction committed. Reads go through a small pool of read-only connections, so they answer
+// from the last committed state without waiting for a batch's fsync; a method's write is visible
+// to every read that starts after the method returned.
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::string path) : db_(std::move(path)) {
-    configure(db_);
-    sqlite::migrate(db_);
+  explicit SqliteStore(const std::string& path) : writer_(path), commit_(writer_), readers_(path) {
+    configure(writer_);
+    sqlite::migrate(writer_);
+    // One read connection now, so that a file the readers cannot use fails the open.
+    readers_.acquire();
   }
 
   int schema_version() override {
-    std::lock_guard lock(mu_);
-    return sqlite::current_schema_version(db_);
+    return read([](Database& db) { return sqlite::current_schema_version(db); });
   }
 
   BeginResult begin_create_instance(const InstanceRecord& instance,
                                     const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement ins(db_,
-                  "INSERT INTO instances (id, service_id, plan_id, plugin, organization_guid, "
-                  "space_guid, parameters, context, originating_identity, maintenance_info, "
-                  "dashboard_url, metadata, plugin_state, status, active_operation, "
-                  "last_operation, created_at_ms, updated_at_ms) VALUES (:id, :service_id, "
-                  ":plan_id, :plugin, :organization_guid, :space_guid, :parameters, :context, "
-                  ":originating_identity, :maintenance_info, :dashboard_url, :metadata, "
-                  ":plugin_state, :status, :active_operation, :last_operation, :created_at_ms, "
-                  ":updated_at_ms) ON CONFLICT (id) DO NOTHING",
-                  "create instance");
-    bind_instance(ins, instance, ResourceStatus::creating, op.id);
-    ins.run();
-    if (db_.changes() == 0) {
-      return BeginResult::exists;
-    }
-    insert_operation(op, instance.id, "");
-    tx.commit();
-    return BeginResult::started;
+    return write([&] {
+      Statement ins(writer_,
+                    "INSERT INTO instances (id, service_id, plan_id, plugin, organization_guid, "
+                    "space_guid, parameters, context, originating_identity, maintenance_info, "
+                    "dashboard_url, metadata, plugin_state, status, active_operation, "
+                    "last_operation, created_at_ms, updated_at_ms) VALUES (:id, :service_id, "
+                    ":plan_id, :plugin, :organization_guid, :space_guid, :parameters, :context, "
+                    ":originating_identity, :maintenance_info, :dashboard_url, :metadata, "
+                    ":plugin_state, :status, :active_operation, :last_operation, :created_at_ms, "
+                    ":updated_at_ms) ON CONFLICT (id) DO NOTHING",
+                    "create instance");
+      bind_instance(ins, instance, ResourceStatus::creating, op.id);
+      ins.run();
+      if (writer_.changes() == 0) {
+        return BeginResult::exists;
+      }
+      insert_operation(op, instance.id, "");
+      return BeginResult::started;
+    });
   }
 
   BeginResult begin_instance_operation(const std::string& instance_id, const OperationRecord& op,
                                        ResourceStatus new_status, bool check_bindings) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    // The decision is this one conditional write; the reads below only explain a refusal.
-    Statement upd(db_,
-                  "UPDATE instances SET status = :status, active_operation = :op, "
-                  "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
-                  "WHERE id = :id AND active_operation = '' AND (:check = 0 OR NOT EXISTS "
-                  "(SELECT 1 FROM bindings WHERE instance_id = :id AND active_operation <> ''))",
-                  "begin instance operation");
-    upd.bind(":status", to_string(new_status))
-        .bind(":op", op.id)
-        .bind(":at", op.created_at_ms)
-        .bind(":id", instance_id)
-        .bind_bool(":check", check_bindings)
-        .run();
-    if (db_.changes() == 0) {
-      return instance_exists(instance_id) ? BeginResult::busy : BeginResult::missing;
-    }
-    insert_operation(op, instance_id, "");
-    tx.commit();
-    return BeginResult::started;
+    return write([&] {
+      // The decision is this one conditional write; the reads below only explain a refusal.
+      Statement upd(writer_,
+                    "UPDATE instances SET status = :status, active_operation = :op, "
+                    "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+                    "WHERE id = :id AND active_operation = '' AND (:check = 0 OR NOT EXISTS "
+                    "(SELECT 1 FROM bindings WHERE instance_id = :id AND active_operation <> ''))",
+                    "begin instance operation");
+      upd.bind(":status", to_string(new_status))
+          .bind(":op", op.id)
+          .bind(":at", op.created_at_ms)
+          .bind(":id", instance_id)
+          .bind_bool(":check", check_bindings)
+          .run();
+      if (writer_.changes() == 0) {
+        return instance_exists(instance_id) ? BeginResult::busy : BeginResult::missing;
+      }
+      insert_operation(op, instance_id, "");
+      return BeginResult::started;
+    });
   }
 
   BeginResult supersede_instance_operation(const std::string& instance_id,
                                            const OperationRecord& superseded,
                                            const OperationRecord& op,
                                            ResourceStatus new_status) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement upd(db_,
-                  "UPDATE instances SET status = :status, active_operation = :op, "
-                  "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
-                  "WHERE id = :id AND active_operation = :superseded",
-                  "supersede instance operation");
-    upd.bind(":status", to_string(new_status))
-        .bind(":op", op.id)
-        .bind(":at", op.created_at_ms)
-        .bind(":id", instance_id)
-        .bind(":superseded", superseded.id)
-        .run();
-    if (db_.changes() == 0) {
-      return instance_exists(instance_id) ? BeginResult::busy : BeginResult::missing;
-    }
-    upsert_operation(superseded, instance_id, "");
-    insert_operation(op, instance_id, "");
-    tx.commit();
-    return BeginResult::started;
+    return write([&] {
+      Statement upd(writer_,
+                    "UPDATE instances SET status = :status, active_operation = :op, "
+                    "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+                    "WHERE id = :id AND active_operation = :superseded",
+                    "supersede instance operation");
+      upd.bind(":status", to_string(new_status))
+          .bind(":op", op.id)
+          .bind(":at", op.created_at_ms)
+          .bind(":id", instance_id)
+          .bind(":superseded", superseded.id)
+          .run();
+      if (writer_.changes() == 0) {
+        return instance_exists(instance_id) ? BeginResult::busy : BeginResult::missing;
+      }
+      upsert_operation(superseded, instance_id, "");
+      insert_operation(op, instance_id, "");
+      return BeginResult::started;
+    });
   }
 
   void finish_instance_operation(const InstanceRecord& instance,
                                  const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    // Only the operation that holds the instance may end it: a late finish of an operation that
-    // was already given up on must not clear the marker of the one running now.
-    Statement upd(db_,
-                  "UPDATE instances SET service_id = :service_id, plan_id = :plan_id, "
-                  "plugin = :plugin, organization_guid = :organization_guid, "
-                  "space_guid = :space_guid, parameters = :parameters, context = :context, "
-                  "originating_identity = :originating_identity, "
-                  "maintenance_info = :maintenance_info, dashboard_url = :dashboard_url, "
-                  "metadata = :metadata, plugin_state = :plugin_state, status = :status, "
-                  "active_operation = :active_operation, last_operation = :last_operation, "
-                  "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
-                  "WHERE id = :id AND active_operation = :finishing",
-                  "finish instance operation");
-    bind_instance(upd, instance, instance.status, "");
-    upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
-    upsert_operation(op, instance.id, "");
-    tx.commit();
+    write([&] {
+      // Only the operation that holds the instance may end it: a late finish of an operation that
+      // was already given up on must not clear the marker of the one running now.
+      Statement upd(writer_,
+                    "UPDATE instances SET service_id = :service_id, plan_id = :plan_id, "
+                    "plugin = :plugin, organization_guid = :organization_guid, "
+                    "space_guid = :space_guid, parameters = :parameters, context = :context, "
+                    "originating_identity = :originating_identity, "
+                    "maintenance_info = :maintenance_info, dashboard_url = :dashboard_url, "
+                    "metadata = :metadata, plugin_state = :plugin_state, status = :status, "
+                    "active_operation = :active_operation, last_operation = :last_operation, "
+                    "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
+                    "WHERE id = :id AND active_operation = :finishing",
+                    "finish instance operation");
+      bind_instance(upd, instance, instance.status, "");
+      upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
+      upsert_operation(op, instance.id, "");
+    });
   }
 
   void delete_instance(const std::string& instance_id, const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement del(db_, "DELETE FROM instances WHERE id = :id", "delete instance");
-    del.bind(":id", instance_id).run();
-    upsert_operation(op, instance_id, "");
-    tx.commit();
+    write([&] {
+      Statement del(writer_, "DELETE FROM instances WHERE id = :id", "delete instance");
+      del.bind(":id", instance_id).run();
+      upsert_operation(op, instance_id, "");
+    });
   }
 
   BeginResult begin_create_binding(const BindingRecord& binding,
                                    const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    // One conditional insert decides: it writes only when the instance is ready and idle and the
-    // binding id is free.
-    Statement ins(db_,
-                  "INSERT INTO bindings (instance_id, id, service_id, plan_id, app_guid, "
-                  "parameters, context, bind_resource, response, plugin_state, status, "
-                  "active_operation, last_operation, created_at_ms, updated_at_ms) "
-                  "SELECT :instance_id, :id, :service_id, :plan_id, :app_guid, :parameters, "
-                  ":context, :bind_resource, :response, :plugin_state, :status, "
-                  ":active_operation, :last_operation, :created_at_ms, :updated_at_ms "
-                  "WHERE EXISTS (SELECT 1 FROM instances WHERE id = :instance_id AND "
-                  "status = 'ready' AND active_operation = '') "
-                  "ON CONFLICT (instance_id, id) DO NOTHING",
-                  "create binding");
-    bind_binding(ins, binding, ResourceStatus::creating, op.id);
-    ins.run();
-    if (db_.changes() == 0) {
-      return explain_create_binding_refusal(binding.instance_id, binding.id);
-    }
-    insert_operation(op, binding.instance_id, binding.id);
-    tx.commit();
-    return BeginResult::started;
+    return write([&] {
+      // One conditional insert decides: it writes only when the instance is ready and idle and the
+      // binding id is free.
+      Statement ins(writer_,
+                    "INSERT INTO bindings (instance_id, id, service_id, plan_id, app_guid, "
+                    "parameters, context, bind_resource, response, plugin_state, status, "
+                    "active_operation, last_operation, created_at_ms, updated_at_ms) "
+                    "SELECT :instance_id, :id, :service_id, :plan_id, :app_guid, :parameters, "
+                    ":context, :bind_resource, :response, :plugin_state, :status, "
+                    ":active_operation, :last_operation, :created_at_ms, :updated_at_ms "
+                    "WHERE EXISTS (SELECT 1 FROM instances WHERE id = :instance_id AND "
+                    "status = 'ready' AND active_operation = '') "
+                    "ON CONFLICT (instance_id, id) DO NOTHING",
+                    "create binding");
+      bind_binding(ins, binding, ResourceStatus::creating, op.id);
+      ins.run();
+      if (writer_.changes() == 0) {
+        return explain_create_binding_refusal(binding.instance_id, binding.id);
+      }
+      insert_operation(op, binding.instance_id, binding.id);
+      return BeginResult::started;
+    });
   }
 
   BeginResult begin_binding_operation(const std::string& instance_id, const std::string& binding_id,
                                       const OperationRecord& op,
                                       ResourceStatus new_status) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement upd(db_,
-                  "UPDATE bindings SET status = :status, active_operation = :op, "
-                  "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
-                  "WHERE instance_id = :instance_id AND id = :id AND active_operation = '' "
-                  "AND NOT EXISTS (SELECT 1 FROM instances WHERE id = :instance_id AND "
-                  "active_operation <> '')",
-                  "begin binding operation");
-    upd.bind(":status", to_string(new_status))
-        .bind(":op", op.id)
-        .bind(":at", op.created_at_ms)
-        .bind(":instance_id", instance_id)
-        .bind(":id", binding_id)
-        .run();
-    if (db_.changes() == 0) {
-      return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
-    }
-    insert_operation(op, instance_id, binding_id);
-    tx.commit();
-    return BeginResult::started;
+    return write([&] {
+      Statement upd(writer_,
+                    "UPDATE bindings SET status = :status, active_operation = :op, "
+                    "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+                    "WHERE instance_id = :instance_id AND id = :id AND active_operation = '' "
+                    "AND NOT EXISTS (SELECT 1 FROM instances WHERE id = :instance_id AND "
+                    "active_operation <> '')",
+                    "begin binding operation");
+      upd.bind(":status", to_string(new_status))
+          .bind(":op", op.id)
+          .bind(":at", op.created_at_ms)
+          .bind(":instance_id", instance_id)
+          .bind(":id", binding_id)
+          .run();
+      if (writer_.changes() == 0) {
+        return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
+      }
+      insert_operation(op, instance_id, binding_id);
+      return BeginResult::started;
+    });
   }
 
   BeginResult supersede_binding_operation(const std::string& instance_id,
@@ -287,178 +287,180 @@ class SqliteStore final : public Store {
                                           const OperationRecord& superseded,
                                           const OperationRecord& op,
                                           ResourceStatus new_status) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement upd(
-        db_,
-        "UPDATE bindings SET status = :status, active_operation = :op, "
-        "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
-        "WHERE instance_id = :instance_id AND id = :id AND active_operation = :superseded",
-        "supersede binding operation");
-    upd.bind(":status", to_string(new_status))
-        .bind(":op", op.id)
-        .bind(":at", op.created_at_ms)
-        .bind(":instance_id", instance_id)
-        .bind(":id", binding_id)
-        .bind(":superseded", superseded.id)
-        .run();
-    if (db_.changes() == 0) {
-      return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
-    }
-    upsert_operation(superseded, instance_id, binding_id);
-    insert_operation(op, instance_id, binding_id);
-    tx.commit();
-    return BeginResult::started;
+    return write([&] {
+      Statement upd(
+          writer_,
+          "UPDATE bindings SET status = :status, active_operation = :op, "
+          "last_operation = :op, updated_at_ms = MAX(updated_at_ms, :at) "
+          "WHERE instance_id = :instance_id AND id = :id AND active_operation = :superseded",
+          "supersede binding operation");
+      upd.bind(":status", to_string(new_status))
+          .bind(":op", op.id)
+          .bind(":at", op.created_at_ms)
+          .bind(":instance_id", instance_id)
+          .bind(":id", binding_id)
+          .bind(":superseded", superseded.id)
+          .run();
+      if (writer_.changes() == 0) {
+        return binding_exists(instance_id, binding_id) ? BeginResult::busy : BeginResult::missing;
+      }
+      upsert_operation(superseded, instance_id, binding_id);
+      insert_operation(op, instance_id, binding_id);
+      return BeginResult::started;
+    });
   }
 
   void finish_binding_operation(const BindingRecord& binding, const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    // See finish_instance_operation for why the write is conditional.
-    Statement upd(db_,
-                  "UPDATE bindings SET service_id = :service_id, plan_id = :plan_id, "
-                  "app_guid = :app_guid, parameters = :parameters, context = :context, "
-                  "bind_resource = :bind_resource, response = :response, "
-                  "plugin_state = :plugin_state, status = :status, "
-                  "active_operation = :active_operation, last_operation = :last_operation, "
-                  "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
-                  "WHERE instance_id = :instance_id AND id = :id AND active_operation = :finishing",
-                  "finish binding operation");
-    bind_binding(upd, binding, binding.status, "");
-    upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
-    upsert_operation(op, binding.instance_id, binding.id);
-    tx.commit();
+    write([&] {
+      // See finish_instance_operation for why the write is conditional.
+      Statement upd(
+          writer_,
+          "UPDATE bindings SET service_id = :service_id, plan_id = :plan_id, "
+          "app_guid = :app_guid, parameters = :parameters, context = :context, "
+          "bind_resource = :bind_resource, response = :response, "
+          "plugin_state = :plugin_state, status = :status, "
+          "active_operation = :active_operation, last_operation = :last_operation, "
+          "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
+          "WHERE instance_id = :instance_id AND id = :id AND active_operation = :finishing",
+          "finish binding operation");
+      bind_binding(upd, binding, binding.status, "");
+      upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
+      upsert_operation(op, binding.instance_id, binding.id);
+    });
   }
 
   void delete_binding(const std::string& instance_id, const std::string& binding_id,
                       const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement del(db_, "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id",
-                  "delete binding");
-    del.bind(":instance_id", instance_id).bind(":id", binding_id).run();
-    upsert_operation(op, instance_id, binding_id);
-    tx.commit();
+    write([&] {
+      Statement del(writer_, "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id",
+                    "delete binding");
+      del.bind(":instance_id", instance_id).bind(":id", binding_id).run();
+      upsert_operation(op, instance_id, binding_id);
+    });
   }
 
   void discard_instance(const std::string& instance_id, const std::string& op_id) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement del(db_, "DELETE FROM instances WHERE id = :id AND active_operation = :op",
-                  "discard instance");
-    del.bind(":id", instance_id).bind(":op", op_id).run();
-    delete_operation_row(op_id);
-    tx.commit();
+    write([&] {
+      Statement del(writer_, "DELETE FROM instances WHERE id = :id AND active_operation = :op",
+                    "discard instance");
+      del.bind(":id", instance_id).bind(":op", op_id).run();
+      delete_operation_row(op_id);
+    });
   }
 
   void discard_binding(const std::string& instance_id, const std::string& binding_id,
                        const std::string& op_id) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    Statement del(db_,
-                  "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id "
-                  "AND active_operation = :op",
-                  "discard binding");
-    del.bind(":instance_id", instance_id).bind(":id", binding_id).bind(":op", op_id).run();
-    delete_operation_row(op_id);
-    tx.commit();
+    write([&] {
+      Statement del(writer_,
+                    "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id "
+                    "AND active_operation = :op",
+                    "discard binding");
+      del.bind(":instance_id", instance_id).bind(":id", binding_id).bind(":op", op_id).run();
+      delete_operation_row(op_id);
+    });
   }
 
   void update_operation(const OperationRecord& op) override {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    upsert_operation(op, op.instance_id, op.binding_id);
-    tx.commit();
+    write([&] { upsert_operation(op, op.instance_id, op.binding_id); });
   }
 
   std::optional<InstanceRecord> get_instance(const std::string& instance_id) override {
-    std::lock_guard lock(mu_);
-    const auto sql = select_from(kInstanceColumns, "FROM instances WHERE id = :id");
-    Statement st(db_, sql.c_str(), "read instance");
-    st.bind(":id", instance_id);
-    if (!st.step()) {
-      return std::nullopt;
-    }
-    return read_instance(st);
+    return read([&](Database& db) -> std::optional<InstanceRecord> {
+      const auto sql = select_from(kInstanceColumns, "FROM instances WHERE id = :id");
+      Statement st(db, sql.c_str(), "read instance");
+      st.bind(":id", instance_id);
+      if (!st.step()) {
+        return std::nullopt;
+      }
+      return read_instance(st);
+    });
   }
 
   std::optional<BindingRecord> get_binding(const std::string& instance_id,
                                            const std::string& binding_id) override {
-    std::lock_guard lock(mu_);
-    const auto sql =
-        select_from(kBindingColumns, "FROM bindings WHERE instance_id = :instance_id AND id = :id");
-    Statement st(db_, sql.c_str(), "read binding");
-    st.bind(":instance_id", instance_id).bind(":id", binding_id);
-    if (!st.step()) {
-      return std::nullopt;
-    }
-    return read_binding(st);
+    return read([&](Database& db) -> std::optional<BindingRecord> {
+      const auto sql = select_from(kBindingColumns,
+                                   "FROM bindings WHERE instance_id = :instance_id AND id = :id");
+      Statement st(db, sql.c_str(), "read binding");
+      st.bind(":instance_id", instance_id).bind(":id", binding_id);
+      if (!st.step()) {
+        return std::nullopt;
+      }
+      return read_binding(st);
+    });
   }
 
   std::optional<OperationRecord> get_operation(const std::string& operation_id) override {
-    std::lock_guard lock(mu_);
-    const auto sql = select_from(kOperationColumns, "FROM operations WHERE id = :id");
-    Statement st(db_, sql.c_str(), "read operation");
-    st.bind(":id", operation_id);
-    if (!st.step()) {
-      return std::nullopt;
-    }
-    return read_operation(st);
+    return read([&](Database& db) -> std::optional<OperationRecord> {
+      const auto sql = select_from(kOperationColumns, "FROM operations WHERE id = :id");
+      Statement st(db, sql.c_str(), "read operation");
+      st.bind(":id", operation_id);
+      if (!st.step()) {
+        return std::nullopt;
+      }
+      return read_operation(st);
+    });
   }
 
   std::optional<OperationRecord> latest_operation(const std::string& instance_id,
                                                   const std::string& binding_id) override {
-    std::lock_guard lock(mu_);
-    // seq breaks ties between operations created in the same millisecond: the later insert wins.
-    const auto sql = select_from(kOperationColumns,
-                                 "FROM operations WHERE instance_id = :instance_id AND "
-                                 "binding_id = :binding_id ORDER BY created_at_ms DESC, seq DESC "
-                                 "LIMIT 1");
-    Statement st(db_, sql.c_str(), "read latest operation");
-    st.bind(":instance_id", instance_id).bind(":binding_id", binding_id);
-    if (!st.step()) {
-      return std::nullopt;
-    }
-    return read_operation(st);
+    return read([&](Database& db) -> std::optional<OperationRecord> {
+      // seq breaks ties between operations created in the same millisecond: the later insert wins.
+      const auto sql = select_from(kOperationColumns,
+                                   "FROM operations WHERE instance_id = :instance_id AND "
+                                   "binding_id = :binding_id ORDER BY created_at_ms DESC, seq DESC "
+                                   "LIMIT 1");
+      Statement st(db, sql.c_str(), "read latest operation");
+      st.bind(":instance_id", instance_id).bind(":binding_id", binding_id);
+      if (!st.step()) {
+        return std::nullopt;
+      }
+      return read_operation(st);
+    });
   }
 
   std::vector<BindingRecord> list_bindings(const std::string& instance_id) override {
-    std::lock_guard lock(mu_);
-    const auto sql =
-        select_from(kBindingColumns,
-                    "FROM bindings WHERE instance_id = :instance_id ORDER BY created_at_ms, rowid");
-    Statement st(db_, sql.c_str(), "list bindings");
-    st.bind(":instance_id", instance_id);
-    std::vector<BindingRecord> out;
-    while (st.step()) {
-      out.push_back(read_binding(st));
-    }
-    return out;
+    return read([&](Database& db) -> std::vector<BindingRecord> {
+      const auto sql = select_from(
+          kBindingColumns,
+          "FROM bindings WHERE instance_id = :instance_id ORDER BY created_at_ms, rowid");
+      Statement st(db, sql.c_str(), "list bindings");
+      st.bind(":instance_id", instance_id);
+      std::vector<BindingRecord> out;
+      while (st.step()) {
+        out.push_back(read_binding(st));
+      }
+      return out;
+    });
   }
 
   std::vector<InstanceRecord> list_instances() override {
-    std::lock_guard lock(mu_);
-    const auto sql = select_from(kInstanceColumns, "FROM instances ORDER BY created_at_ms, rowid");
-    Statement st(db_, sql.c_str(), "list instances");
-    std::vector<InstanceRecord> out;
-    while (st.step()) {
-      out.push_back(read_instance(st));
-    }
-    return out;
+    return read([&](Database& db) -> std::vector<InstanceRecord> {
+      const auto sql =
+          select_from(kInstanceColumns, "FROM instances ORDER BY created_at_ms, rowid");
+      Statement st(db, sql.c_str(), "list instances");
+      std::vector<InstanceRecord> out;
+      while (st.step()) {
+        out.push_back(read_instance(st));
+      }
+      return out;
+    });
   }
 
   std::vector<OperationRecord> list_unfinished_operations() override {
-    std::lock_guard lock(mu_);
-    // The state literal (not a parameter) lets SQLite use the partial index operations_unfinished.
-    const auto sql = select_from(kOperationColumns,
-                                 "FROM operations WHERE state = 'in progress' "
-                                 "ORDER BY created_at_ms, seq");
-    Statement st(db_, sql.c_str(), "list unfinished operations");
-    std::vector<OperationRecord> out;
-    while (st.step()) {
-      out.push_back(read_operation(st));
-    }
-    return out;
+    return read([&](Database& db) -> std::vector<OperationRecord> {
+      // The state literal (not a parameter) lets SQLite use the partial index
+      // operations_unfinished.
+      const auto sql = select_from(kOperationColumns,
+                                   "FROM operations WHERE state = 'in progress' "
+                                   "ORDER BY created_at_ms, seq");
+      Statement st(db, sql.c_str(), "list unfinished operations");
+      std::vector<OperationRecord> out;
+      while (st.step()) {
+        out.push_back(read_operation(st));
+      }
+      return out;
+    });
   }
 
  private:
@@ -473,7 +475,8 @@ class SqliteStore final : public Store {
       return value.dump();
     } catch (const json::exception&) {
       // The exception text may quote the offending bytes, which can be credentials.
-      db_.fail(std::string("cannot store ") + column + ": not encodable as JSON (invalid UTF-8)");
+      writer_.fail(std::string("cannot store ") + column +
+                   ": not encodable as JSON (invalid UTF-8)");
     }
   }
 
@@ -485,7 +488,7 @@ class SqliteStore final : public Store {
     json value = json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {
       // The parser's message quotes the text it read, so it is not passed on.
-      db_.fail(std::string("column ") + column + " does not hold valid JSON");
+      st.database().fail(std::string("column ") + column + " does not hold valid JSON");
     }
     return value;
   }
@@ -493,7 +496,7 @@ class SqliteStore final : public Store {
   ResourceStatus decode_status(const Statement& st, int i) const {
     const auto v = parse_resource_status(st.text(i));
     if (!v) {
-      db_.fail("column status holds an unknown resource status");
+      st.database().fail("column status holds an unknown resource status");
     }
     return *v;
   }
@@ -569,13 +572,13 @@ class SqliteStore final : public Store {
   // A new operation id must be new: a clash is a broken id generator and fails the transaction.
   void insert_operation(const OperationRecord& op, const std::string& instance_id,
                         const std::string& binding_id) {
-    Statement st(db_, kInsertOperation, "record operation");
+    Statement st(writer_, kInsertOperation, "record operation");
     bind_operation(st, op, instance_id, binding_id);
     st.run();
   }
 
   void delete_operation_row(const std::string& op_id) {
-    Statement del(db_, "DELETE FROM operations WHERE id = :id", "delete operation");
+    Statement del(writer_, "DELETE FROM operations WHERE id = :id", "delete operation");
     del.bind(":id", op_id).run();
   }
 
@@ -591,7 +594,7 @@ class SqliteStore final : public Store {
                             "created_at_ms = excluded.created_at_ms, "
                             "updated_at_ms = excluded.updated_at_ms, "
                             "deadline_ms = excluded.deadline_ms";
-    Statement st(db_, sql.c_str(), "write operation");
+    Statement st(writer_, sql.c_str(), "write operation");
     bind_operation(st, op, instance_id, binding_id);
     st.run();
   }
@@ -648,12 +651,12 @@ class SqliteStore final : public Store {
     r.binding_id = st.text(2);
     const auto kind = parse_operation_kind(st.text(3));
     if (!kind) {
-      db_.fail("column operations.kind holds an unknown operation kind");
+      st.database().fail("column operations.kind holds an unknown operation kind");
     }
     r.kind = *kind;
     const auto state = parse_operation_state(st.text(4));
     if (!state) {
-      db_.fail("column operations.state holds an unknown operation state");
+      st.database().fail("column operations.state holds an unknown operation state");
     }
     r.state = *state;
     r.description = st.text(5);
@@ -670,13 +673,13 @@ class SqliteStore final : public Store {
   // --- refusals ------------------------------------------------------------------------------
 
   bool instance_exists(const std::string& instance_id) {
-    Statement st(db_, "SELECT 1 FROM instances WHERE id = :id", "read instance");
+    Statement st(writer_, "SELECT 1 FROM instances WHERE id = :id", "read instance");
     st.bind(":id", instance_id);
     return st.step();
   }
 
   bool binding_exists(const std::string& instance_id, const std::string& binding_id) {
-    Statement st(db_, "SELECT 1 FROM bindings WHERE instance_id = :instance_id AND id = :id",
+    Statement st(writer_, "SELECT 1 FROM bindings WHERE instance_id = :instance_id AND id = :id",
                  "read binding");
     st.bind(":instance_id", instance_id).bind(":id", binding_id);
     return st.step();
@@ -687,7 +690,7 @@ class SqliteStore final : public Store {
   // with the request, and an identical repeat of a finished bind is not a conflict.
   BeginResult explain_create_binding_refusal(const std::string& instance_id,
                                              const std::string& binding_id) {
-    Statement st(db_, "SELECT status, active_operation FROM instances WHERE id = :id",
+    Statement st(writer_, "SELECT status, active_operation FROM instances WHERE id = :id",
                  "read instance");
     st.bind(":id", instance_id);
     if (!st.step() || st.text(0) != to_string(ResourceStatus::ready)) {
@@ -699,8 +702,36 @@ class SqliteStore final : public Store {
     return BeginResult::busy;
   }
 
-  std::mutex mu_;
-  Database db_;
+  // --- connections ---------------------------------------------------------------------------
+
+  // Runs unit as one write of a group-committed batch on writer_; returns what unit returned once
+  // the batch's COMMIT did. unit must not BEGIN or COMMIT: it runs inside the batch's transaction,
+  // in a savepoint of its own.
+  template <typename F>
+  std::invoke_result_t<F&> write(F&& unit) {
+    using Result = std::invoke_result_t<F&>;
+    if constexpr (std::is_void_v<Result>) {
+      commit_.run(unit);
+    } else {
+      Result result{};
+      commit_.run([&] { result = unit(); });
+      return result;
+    }
+  }
+
+  // Runs reader on a read connection of its own for the duration. Every statement of the read
+  // is finished before the connection goes back, so no snapshot outlives the call.
+  template <typename F>
+  std::invoke_result_t<F&, Database&> read(F&& reader) {
+    auto lease = readers_.acquire();
+    return reader(*lease);
+  }
+
+  // Used only by the batch leader of the moment (inside write units) and, before any method can
+  // run, by the constructor. Declared first so that it closes last, after the readers.
+  Database writer_;
+  sqlite::GroupCommit commit_;
+  sqlite::ReaderPool readers_;
 };
 
 }  // namespace

@@ -1,10 +1,14 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +19,7 @@
 namespace osbd::state {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::make_binding;
 using testing::make_instance;
 using testing::make_op;
@@ -172,6 +177,216 @@ TEST(StoreConcurrency, BindingsAndDeprovisionExcludeEachOther) {
   EXPECT_EQ(store->list_bindings("i1").size(), static_cast<size_t>(bindings_started.load()));
 }
 
+// Concurrent writers share transactions (group commit); these check that sharing one changes
+// nothing a caller can observe: each write still commits, fails, or refuses on its own.
+
+constexpr int kManyWriters = 32;
+
+// Holds the database's write lock from a connection of its own, so that the store's writes queue
+// up behind it and then run as one batch once it is released.
+class WriteLockHolder {
+ public:
+  /// Opens a connection of its own on db_file and takes the write lock.
+  explicit WriteLockHolder(const std::string& db_file) {
+    EXPECT_EQ(sqlite3_open(db_file.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  /// Releases the lock (if still held) and closes the connection.
+  ~WriteLockHolder() {
+    release();
+    sqlite3_close(db_);
+  }
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+
+  /// Ends the transaction; the store's waiting leader then gets the lock.
+  void release() {
+    if (sqlite3_get_autocommit(db_) == 0) {
+      EXPECT_EQ(sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Long enough for every started thread to have queued its write behind the held lock; the
+// assertions do not depend on it, only how many writes end up sharing a batch does.
+void let_writers_queue() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+}
+
+TEST(StoreConcurrency, ManyWritersAllCommitSeeTheirOwnWritesAndSurviveReopen) {
+  TempDir dir;
+  constexpr int kPerThread = 25;
+  {
+    auto store = open_sqlite_store(dir.data_dir());
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kManyWriters; ++t) {
+      threads.emplace_back([&, t] {
+        for (int n = 0; n < kPerThread; ++n) {
+          const std::string id = "i-" + std::to_string(t) + "-" + std::to_string(n);
+          auto inst = make_instance(id);
+          auto op = make_op("op-" + id, OperationKind::provision, id);
+          if (store->begin_create_instance(inst, op) != BeginResult::started) {
+            ++mismatches;
+            continue;
+          }
+          // A write that returned is visible to the same caller's next read.
+          const auto begun = store->get_instance(id);
+          if (!begun || begun->status != ResourceStatus::creating) {
+            ++mismatches;
+          }
+          inst.status = ResourceStatus::ready;
+          op.state = OperationState::succeeded;
+          store->finish_instance_operation(inst, op);
+          const auto finished = store->get_instance(id);
+          if (!finished || finished->status != ResourceStatus::ready ||
+              finished->active_operation != "") {
+            ++mismatches;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+    EXPECT_EQ(mismatches.load(), 0);
+  }
+
+  auto store = open_sqlite_store(dir.data_dir());
+  EXPECT_EQ(store->list_instances().size(), static_cast<size_t>(kManyWriters * kPerThread));
+  EXPECT_TRUE(store->list_unfinished_operations().empty());
+  for (int t = 0; t < kManyWriters; ++t) {
+    for (int n = 0; n < kPerThread; ++n) {
+      const std::string id = "i-" + std::to_string(t) + "-" + std::to_string(n);
+      const auto inst = store->get_instance(id);
+      ASSERT_TRUE(inst) << id;
+      EXPECT_EQ(inst->status, ResourceStatus::ready) << id;
+      EXPECT_EQ(inst->last_operation, "op-" + id);
+      const auto op = store->get_operation("op-" + id);
+      ASSERT_TRUE(op) << id;
+      EXPECT_EQ(op->state, OperationState::succeeded) << id;
+    }
+  }
+}
+
+TEST(StoreConcurrency, FailingWriteAmongConcurrentWritesFailsOnlyItsCaller) {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.data_dir());
+  create_ready_instance(*store, "existing");
+
+  enum class Seen { started, store_error, other };
+  std::vector<Seen> seen(kManyWriters, Seen::other);
+  std::vector<std::string> messages(kManyWriters);
+  std::vector<std::thread> threads;
+  {
+    WriteLockHolder lock(dir.db_file());
+    for (int t = 0; t < kManyWriters; ++t) {
+      threads.emplace_back([&, t] {
+        const std::string id = "i" + std::to_string(t);
+        auto op = make_op("op-" + id, OperationKind::provision, id);
+        if (t % 3 == 0) {
+          op.id = "prov-existing";  // taken: the insert of the operation row fails
+          op.request = {{"password", "hunter2-secret"}};
+        }
+        try {
+          seen[t] = store->begin_create_instance(make_instance(id), op) == BeginResult::started
+                        ? Seen::started
+                        : Seen::other;
+        } catch (const StoreError& e) {
+          seen[t] = Seen::store_error;
+          messages[t] = e.what();
+        }
+      });
+    }
+    let_writers_queue();
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  for (int t = 0; t < kManyWriters; ++t) {
+    const std::string id = "i" + std::to_string(t);
+    if (t % 3 == 0) {
+      EXPECT_EQ(seen[t], Seen::store_error) << t;
+      EXPECT_THAT(messages[t], HasSubstr("UNIQUE")) << t;
+      EXPECT_THAT(messages[t], ::testing::Not(HasSubstr("hunter2"))) << t;
+      // The instance row the failed write inserted before its operation row is gone too.
+      EXPECT_FALSE(store->get_instance(id)) << t;
+    } else {
+      EXPECT_EQ(seen[t], Seen::started) << t << ": " << messages[t];
+      EXPECT_TRUE(store->get_instance(id)) << t;
+      EXPECT_TRUE(store->get_operation("op-" + id)) << t;
+    }
+  }
+  EXPECT_EQ(store->get_operation("prov-existing")->instance_id, "existing");
+}
+
+TEST(StoreConcurrency, RacingBeginsThatShareABatchStartExactlyOne) {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.data_dir());
+  create_ready_instance(*store, "i1");
+  std::atomic<int> started{0};
+  std::atomic<int> busy{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  {
+    WriteLockHolder lock(dir.db_file());
+    for (int t = 0; t < kManyWriters; ++t) {
+      threads.emplace_back([&, t] {
+        const auto r = store->begin_instance_operation(
+            "i1", make_op("op-" + std::to_string(t), OperationKind::update, "i1"),
+            ResourceStatus::ready, true);
+        (r == BeginResult::started ? started : r == BeginResult::busy ? busy : other)++;
+      });
+    }
+    let_writers_queue();
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(started.load(), 1);
+  EXPECT_EQ(busy.load(), kManyWriters - 1);
+  EXPECT_EQ(other.load(), 0);
+  ASSERT_EQ(store->list_unfinished_operations().size(), 1u);
+  EXPECT_EQ(store->get_instance("i1")->active_operation, store->list_unfinished_operations()[0].id);
+}
+
+TEST(StoreConcurrency, ReadsDoNotWaitForAPendingWrite) {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.data_dir());
+  create_ready_instance(*store, "i1");
+  std::atomic<bool> write_returned{false};
+  BeginResult result = BeginResult::missing;
+  std::string error;
+  std::thread writer;
+  {
+    WriteLockHolder lock(dir.db_file());
+    writer = std::thread([&] {
+      try {
+        result = store->begin_create_instance(make_instance("i2"),
+                                              make_op("op-2", OperationKind::provision, "i2"));
+      } catch (const StoreError& e) {
+        error = e.what();
+      }
+      write_returned = true;
+    });
+    let_writers_queue();
+    // The write waits for the lock inside its batch; every read still answers, from the last
+    // committed state.
+    EXPECT_TRUE(store->get_instance("i1"));
+    EXPECT_FALSE(store->get_instance("i2"));
+    EXPECT_EQ(store->list_instances().size(), 1u);
+    EXPECT_EQ(store->latest_operation("i1", "")->id, "prov-i1");
+    EXPECT_EQ(store->schema_version(), 1);
+    EXPECT_FALSE(write_returned.load());
+  }
+  writer.join();
+  EXPECT_EQ(result, BeginResult::started) << error;
+  EXPECT_TRUE(store->get_instance("i2"));
+}
+
 // --- crashes ------------------------------------------------------------------------------------
 
 // The child must not return into the test framework: it reports through its exit status.
@@ -273,6 +488,127 @@ TEST(StoreCrash, KillDuringAStreamOfWritesLosesNothingAcknowledged) {
   for (const auto& inst : all) {
     EXPECT_TRUE(store->get_operation(inst.active_operation)) << inst.id;
   }
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.data_dir() + "/osbd.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST(StoreCrash, KillDuringConcurrentWritersLosesNothingAcknowledged) {
+  // Each writer thread creates and then finishes its own instances in sequence and acknowledges
+  // each step through the pipe after the method returned, as the broker answers the platform.
+  struct Ack {
+    int thread;
+    int n;
+    int step;  // 1: begin_create_instance returned, 2: finish_instance_operation returned
+  };
+  constexpr int kWriters = 16;
+  constexpr int kAcksBeforeKill = 600;
+  TempDir dir;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    try {
+      auto store = open_sqlite_store(dir.data_dir());
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kWriters; ++t) {
+        threads.emplace_back([&, t] {
+          try {
+            for (int n = 0;; ++n) {
+              const std::string id = "i-" + std::to_string(t) + "-" + std::to_string(n);
+              auto inst = make_instance(id);
+              auto op = make_op("op-" + id, OperationKind::provision, id);
+              if (store->begin_create_instance(inst, op) != BeginResult::started) {
+                child_exit(2);
+              }
+              // Writes up to PIPE_BUF bytes are atomic, so acks of different threads never mix.
+              Ack ack{t, n, 1};
+              if (::write(fds[1], &ack, sizeof ack) != static_cast<ssize_t>(sizeof ack)) {
+                child_exit(3);
+              }
+              inst.status = ResourceStatus::ready;
+              op.state = OperationState::succeeded;
+              store->finish_instance_operation(inst, op);
+              ack.step = 2;
+              if (::write(fds[1], &ack, sizeof ack) != static_cast<ssize_t>(sizeof ack)) {
+                child_exit(3);
+              }
+            }
+          } catch (...) {
+            child_exit(4);
+          }
+        });
+      }
+      for (auto& th : threads) {
+        th.join();
+      }
+    } catch (...) {
+      child_exit(4);
+    }
+    child_exit(5);
+  }
+  ::close(fds[1]);
+  // Highest acknowledged (n, step) per thread; a thread acknowledges in order.
+  std::map<int, std::pair<int, int>> acked;
+  int total = 0;
+  Ack ack{};
+  const auto take = [&] {
+    auto& a = acked.try_emplace(ack.thread, -1, 0).first->second;
+    a = std::max(a, std::pair{ack.n, ack.step});
+    ++total;
+  };
+  while (total < kAcksBeforeKill &&
+         ::read(fds[0], &ack, sizeof ack) == static_cast<ssize_t>(sizeof ack)) {
+    take();
+  }
+  ::kill(pid, SIGKILL);
+  while (::read(fds[0], &ack, sizeof ack) == static_cast<ssize_t>(sizeof ack)) {
+    take();
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_GE(total, kAcksBeforeKill);
+  EXPECT_GE(acked.size(), 2u);  // the writers did run side by side
+
+  auto store = open_sqlite_store(dir.data_dir());
+  for (const auto& [t, last] : acked) {
+    const auto [last_n, last_step] = last;
+    for (int n = 0; n <= last_n; ++n) {
+      const std::string id = "i-" + std::to_string(t) + "-" + std::to_string(n);
+      const auto inst = store->get_instance(id);
+      ASSERT_TRUE(inst) << id;
+      ASSERT_TRUE(store->get_operation("op-" + id)) << id;
+      if (n < last_n || last_step == 2) {
+        EXPECT_EQ(inst->status, ResourceStatus::ready) << id;
+        EXPECT_EQ(store->get_operation("op-" + id)->state, OperationState::succeeded) << id;
+      }
+    }
+  }
+  // Nothing beyond what the writers could have had in flight, and no half-written transaction:
+  // every instance has its operation row.
+  const auto all = store->list_instances();
+  for (const auto& inst : all) {
+    const auto op = store->get_operation(inst.last_operation);
+    ASSERT_TRUE(op) << inst.id;
+    EXPECT_EQ(inst.status == ResourceStatus::ready, op->state == OperationState::succeeded)
+        << inst.id;
+  }
+  size_t acked_instances = 0;
+  for (const auto& [t, last] : acked) {
+    acked_instances += static_cast<size_t>(last.first + 1);
+  }
+  EXPECT_GE(all.size(), acked_instances);
+  EXPECT_LE(all.size(), acked_instances + kWriters);
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.data_dir() + "/osbd.db").c_str(), &db), SQLITE_OK);

@@ -1,0 +1,203 @@
+#include "state/group_commit.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+#include <utility>
+
+#include "state/store.hpp"
+
+namespace osbd::state::sqlite {
+
+namespace {
+
+// Each caller gets an exception object of its own rather than one shared by every thread of the
+// batch. StoreError texts never hold row contents, so passing them on to other callers is safe.
+std::exception_ptr store_error(const std::string& text) noexcept {
+  try {
+    return std::make_exception_ptr(StoreError(text));
+  } catch (...) {
+    return std::current_exception();  // out of memory: that is the error then
+  }
+}
+
+// The text of a failure, for the callers it takes down with it. Only a StoreError's text is
+// known to be free of row contents; anything else is named by kind only.
+std::string error_text(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const StoreError& se) {
+    return se.what();
+  } catch (...) {
+    return "unexpected error";
+  }
+}
+
+}  // namespace
+
+GroupCommit::GroupCommit(Database& db, size_t max_batch)
+    : db_(db), max_batch_(std::max<size_t>(max_batch, 1)) {}
+
+GroupCommit::~GroupCommit() {
+  // Destroying the store while a method runs is a caller bug that no lock here could repair.
+  assert(!leading_ && head_ == nullptr);
+}
+
+size_t GroupCommit::queued() const {
+  std::lock_guard lock(mu_);
+  return queued_;
+}
+
+GroupCommit::Stats GroupCommit::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void GroupCommit::submit(Unit& unit) {
+  std::unique_lock lock(mu_);
+  if (tail_ != nullptr) {
+    tail_->next = &unit;
+  } else {
+    head_ = &unit;
+  }
+  tail_ = &unit;
+  ++queued_;
+  if (!leading_) {
+    leading_ = true;
+    unit.state = State::leading;
+  }
+  unit.wake.wait(lock, [&] { return unit.state != State::queued; });
+  if (unit.state == State::leading) {
+    lead(lock);
+  }
+  assert(unit.state == State::done);
+  std::exception_ptr error = std::move(unit.error);
+  lock.unlock();
+  if (error) {
+    std::rethrow_exception(error);
+  }
+}
+
+void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
+  // The leader's own unit is at the front: it queued into an empty queue or was handed the lead
+  // as the oldest queued unit. So the batch below always holds it.
+  Unit* const first = head_;
+  Unit* last = first;
+  size_t n = 1;
+  while (n < max_batch_ && last->next != nullptr) {
+    last = last->next;
+    ++n;
+  }
+  head_ = last->next;
+  if (head_ == nullptr) {
+    tail_ = nullptr;
+  }
+  last->next = nullptr;
+  queued_ -= n;
+
+  // Callers that arrive meanwhile queue up for the next batch.
+  lock.unlock();
+  run_batch(first);
+  lock.lock();
+
+  ++stats_.batches;
+  stats_.units += n;
+  stats_.largest = std::max(stats_.largest, n);
+  // Still under mu_: a woken caller returns, and so destroys its Unit, only after taking mu_.
+  for (Unit* u = first; u != nullptr;) {
+    Unit* const next = u->next;
+    u->state = State::done;
+    u->wake.notify_one();
+    u = next;
+  }
+  if (head_ != nullptr) {
+    head_->state = State::leading;
+    head_->wake.notify_one();
+  } else {
+    leading_ = false;
+  }
+}
+
+void GroupCommit::run_batch(Unit* first) noexcept {
+  // A failure of the whole transaction reaches every caller whose unit has no error of its own.
+  const auto fail_all = [first](const auto& make_text) noexcept {
+    std::string text;
+    std::exception_ptr oom;
+    try {
+      text = make_text();
+    } catch (...) {
+      oom = std::current_exception();
+    }
+    for (Unit* u = first; u != nullptr; u = u->next) {
+      if (!u->error) {
+        u->error = oom ? oom : store_error(text);
+      }
+    }
+  };
+
+  try {
+    db_.exec("BEGIN IMMEDIATE", "begin");
+  } catch (...) {
+    const auto cause = std::current_exception();
+    fail_all([&] { return error_text(cause); });
+    return;
+  }
+
+  for (Unit* u = first; u != nullptr; u = u->next) {
+    try {
+      // Prepared statements rather than exec: they are kept, so run without parsing each time.
+      Statement(db_, "SAVEPOINT unit", "begin write").run();
+      u->fn(u->arg);
+      Statement(db_, "RELEASE unit", "end write").run();
+    } catch (...) {
+      u->error = std::current_exception();
+      if (!undo_unit()) {
+        // SQLite rolled back the whole transaction (disk full, I/O error) or the unit cannot be
+        // undone alone: the units before it lost their writes and the ones after it are not run.
+        rollback();
+        fail_all([&] {
+          return db_.describe(
+              "write rolled back with its transaction after another write in it failed",
+              error_text(u->error));
+        });
+        return;
+      }
+    }
+  }
+
+  try {
+    db_.exec("COMMIT", "commit");
+  } catch (...) {
+    // A failed COMMIT can leave the transaction open; nothing of it may stay behind.
+    const auto cause = std::current_exception();
+    rollback();
+    fail_all([&] { return error_text(cause); });
+  }
+}
+
+bool GroupCommit::undo_unit() noexcept {
+  if (db_.autocommit()) {
+    return false;
+  }
+  try {
+    Statement(db_, "ROLLBACK TO unit", "undo write").run();
+    Statement(db_, "RELEASE unit", "undo write").run();
+  } catch (...) {
+    return false;
+  }
+  return !db_.autocommit();
+}
+
+void GroupCommit::rollback() noexcept {
+  if (db_.autocommit()) {
+    return;
+  }
+  try {
+    db_.exec("ROLLBACK", "roll back");
+  } catch (...) {
+    // Nothing is left to report it to: every caller of the batch already has an error, and the
+    // next BEGIN surfaces a connection that is still unusable.
+  }
+}
+
+}  // namespace osbd::state::sqlite

@@ -1,0 +1,409 @@
+// GroupCommit and ReaderPool on a scratch table: how batches form, what a failing unit or a
+// failing transaction does to the other units of its batch, and what readers see meanwhile.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "state/group_commit.hpp"
+#include "state/reader_pool.hpp"
+#include "state/sqlite_db.hpp"
+#include "state/store.hpp"
+#include "test_support.hpp"
+
+namespace osbd::state::sqlite {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+/// A one-shot latch a unit can wait on while the test arranges the next batch.
+class Gate {
+ public:
+  /// Blocks until open() was called.
+  void wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  /// Lets every waiter (present and future) through.
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+/// What one caller of GroupCommit::run saw.
+struct Outcome {
+  bool ok = false;           ///< run() returned normally
+  bool store_error = false;  ///< run() threw StoreError
+  std::string message;       ///< what() of the exception, if any
+};
+
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  GroupCommitTest() : db_(dir_.path() + "/gc.db") {
+    Statement wal(db_, "PRAGMA journal_mode = WAL", "enable WAL");
+    EXPECT_TRUE(wal.step());
+    EXPECT_EQ(wal.text(0), "wal");
+    db_.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configure");
+    db_.exec(
+        "CREATE TABLE t (k TEXT PRIMARY KEY);"
+        "CREATE TABLE parent (id TEXT PRIMARY KEY);"
+        "CREATE TABLE child (id TEXT PRIMARY KEY, parent TEXT NOT NULL REFERENCES parent (id) "
+        "DEFERRABLE INITIALLY DEFERRED)",
+        "create tables");
+  }
+
+  ~GroupCommitTest() override {
+    for (auto& th : threads_) {
+      if (th.joinable()) {
+        th.join();
+      }
+    }
+  }
+
+  /// Inserts key into t on the write connection (for use inside units).
+  void insert(const std::string& key) {
+    Statement st(db_, "INSERT INTO t (k) VALUES (:k)", "insert");
+    st.bind(":k", key).run();
+  }
+
+  /// Whether key is in t, as a separate read-only connection sees it (committed rows only).
+  bool committed(const std::string& key) {
+    auto lease = readers_.acquire();
+    Statement st(*lease, "SELECT 1 FROM t WHERE k = :k", "read");
+    st.bind(":k", key);
+    return st.step();
+  }
+
+  /// Runs unit through gc on a new thread, recording the outcome in slot.
+  template <typename F>
+  void start(GroupCommit& gc, Outcome& slot, F unit) {
+    threads_.emplace_back([&gc, &slot, unit] {
+      try {
+        gc.run(unit);
+        slot.ok = true;
+      } catch (const StoreError& e) {
+        slot.store_error = true;
+        slot.message = e.what();
+      } catch (const std::exception& e) {
+        slot.message = e.what();
+      }
+    });
+  }
+
+  /// Polls until done() holds; gives up with a test failure after ten seconds, so that a broken
+  /// queue fails the test instead of hanging it.
+  template <typename Pred>
+  static void wait_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "timed out waiting";
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  /// Waits until n units are queued behind the running batch.
+  static void wait_queued(const GroupCommit& gc, size_t n) {
+    wait_until([&] { return gc.queued() >= n; });
+  }
+
+  /// Starts a leader whose batch holds only a unit that waits for gate, so that units started
+  /// afterwards queue up and form the next batch together.
+  void hold_leader(GroupCommit& gc, Outcome& slot, Gate& gate) {
+    std::atomic<bool> running{false};
+    start(gc, slot, [&gate, &running] {
+      running = true;
+      gate.wait();
+    });
+    wait_until([&] { return running.load(); });
+  }
+
+  void join_all() {
+    for (auto& th : threads_) {
+      th.join();
+    }
+    threads_.clear();
+  }
+
+  TempDir dir_;
+  Database db_;
+  ReaderPool readers_{dir_.path() + "/gc.db"};
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(GroupCommitTest, LoneCallerRunsItsUnitAndReturnsItsErrors) {
+  GroupCommit gc(db_);
+  gc.run([&] { insert("a"); });
+  EXPECT_TRUE(committed("a"));
+  EXPECT_THROW(gc.run([&] { throw std::runtime_error("refused"); }), std::runtime_error);
+  EXPECT_THROW(gc.run([&] { insert("a"); }), StoreError);
+  gc.run([&] { insert("b"); });
+  EXPECT_TRUE(committed("b"));
+  const auto stats = gc.stats();
+  EXPECT_EQ(stats.batches, 4u);
+  EXPECT_EQ(stats.units, 4u);
+  EXPECT_EQ(stats.largest, 1u);
+}
+
+TEST_F(GroupCommitTest, QueuedUnitsCommitTogetherInOneBatch) {
+  GroupCommit gc(db_);
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  constexpr int kUnits = 20;
+  std::vector<Outcome> outcomes(kUnits);
+  for (int i = 0; i < kUnits; ++i) {
+    start(gc, outcomes[i], [this, i] { insert("k" + std::to_string(i)); });
+  }
+  wait_queued(gc, kUnits);
+  gate.open();
+  join_all();
+  EXPECT_TRUE(leader.ok);
+  for (int i = 0; i < kUnits; ++i) {
+    EXPECT_TRUE(outcomes[i].ok) << outcomes[i].message;
+    EXPECT_TRUE(committed("k" + std::to_string(i))) << i;
+  }
+  const auto stats = gc.stats();
+  EXPECT_EQ(stats.batches, 2u);
+  EXPECT_EQ(stats.units, kUnits + 1u);
+  EXPECT_EQ(stats.largest, static_cast<size_t>(kUnits));
+}
+
+TEST_F(GroupCommitTest, MaxBatchBoundsEachBatch) {
+  GroupCommit gc(db_, 3);
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  std::vector<Outcome> outcomes(7);
+  for (int i = 0; i < 7; ++i) {
+    start(gc, outcomes[i], [this, i] { insert("k" + std::to_string(i)); });
+  }
+  wait_queued(gc, 7);
+  gate.open();
+  join_all();
+  for (const auto& o : outcomes) {
+    EXPECT_TRUE(o.ok) << o.message;
+  }
+  const auto stats = gc.stats();
+  EXPECT_EQ(stats.batches, 1u + 3u);  // the held leader, then 3 + 3 + 1
+  EXPECT_EQ(stats.largest, 3u);
+}
+
+TEST_F(GroupCommitTest, UnitsRunInQueueOrderAndSeeEarlierUnitsOfTheirBatch) {
+  GroupCommit gc(db_);
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  // Each unit claims "slot" only if nobody did: the first in queue order must win, and every
+  // later one must see its (uncommitted, same-batch) claim.
+  constexpr int kUnits = 8;
+  std::vector<Outcome> outcomes(kUnits);
+  std::vector<int> claimed(kUnits, -1);
+  for (int i = 0; i < kUnits; ++i) {
+    start(gc, outcomes[i], [this, i, &claimed] {
+      Statement st(db_, "INSERT INTO t (k) SELECT :k WHERE NOT EXISTS (SELECT 1 FROM t)", "claim");
+      st.bind(":k", "claimed-by-" + std::to_string(i)).run();
+      claimed[i] = db_.changes();
+    });
+    wait_queued(gc, i + 1);  // one at a time, so the queue order is known
+  }
+  gate.open();
+  join_all();
+  EXPECT_EQ(gc.stats().batches, 2u);
+  EXPECT_EQ(claimed[0], 1);
+  for (int i = 1; i < kUnits; ++i) {
+    EXPECT_EQ(claimed[i], 0) << i;
+  }
+  EXPECT_TRUE(committed("claimed-by-0"));
+}
+
+TEST_F(GroupCommitTest, FailingUnitsFailOnlyTheirCallersAndLeaveNothingBehind) {
+  GroupCommit gc(db_);
+  gc.run([&] { insert("taken"); });
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  constexpr int kUnits = 12;
+  std::vector<Outcome> outcomes(kUnits);
+  for (int i = 0; i < kUnits; ++i) {
+    start(gc, outcomes[i], [this, i] {
+      insert("k" + std::to_string(i));
+      if (i % 4 == 1) {
+        insert("taken");  // constraint violation after a successful write
+      } else if (i % 4 == 3) {
+        throw std::runtime_error("unit " + std::to_string(i) + " gave up");
+      }
+    });
+  }
+  wait_queued(gc, kUnits);
+  gate.open();
+  join_all();
+  EXPECT_EQ(gc.stats().largest, static_cast<size_t>(kUnits));
+  for (int i = 0; i < kUnits; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    if (i % 4 == 1) {
+      EXPECT_TRUE(outcomes[i].store_error) << i;
+      EXPECT_THAT(outcomes[i].message, HasSubstr("UNIQUE")) << i;
+      EXPECT_FALSE(committed(key)) << i;
+    } else if (i % 4 == 3) {
+      EXPECT_FALSE(outcomes[i].ok) << i;
+      EXPECT_FALSE(outcomes[i].store_error) << i;
+      EXPECT_EQ(outcomes[i].message, "unit " + std::to_string(i) + " gave up");
+      EXPECT_FALSE(committed(key)) << i;
+    } else {
+      EXPECT_TRUE(outcomes[i].ok) << i << ": " << outcomes[i].message;
+      EXPECT_TRUE(committed(key)) << i;
+    }
+  }
+}
+
+TEST_F(GroupCommitTest, FailedCommitFailsEveryUnitOfTheBatch) {
+  GroupCommit gc(db_);
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  constexpr int kUnits = 6;
+  std::vector<Outcome> outcomes(kUnits);
+  for (int i = 0; i < kUnits; ++i) {
+    start(gc, outcomes[i], [this, i] {
+      insert("k" + std::to_string(i));
+      if (i == 2) {
+        // A deferred foreign key is checked only by COMMIT, which then fails for the batch.
+        db_.exec("INSERT INTO child (id, parent) VALUES ('c', 'no-such-parent')", "orphan");
+      }
+    });
+  }
+  wait_queued(gc, kUnits);
+  gate.open();
+  join_all();
+  EXPECT_EQ(gc.stats().batches, 2u);
+  for (int i = 0; i < kUnits; ++i) {
+    EXPECT_TRUE(outcomes[i].store_error) << i;
+    EXPECT_THAT(outcomes[i].message, HasSubstr("commit")) << i;
+    EXPECT_THAT(outcomes[i].message, HasSubstr("FOREIGN KEY")) << i;
+    EXPECT_FALSE(committed("k" + std::to_string(i))) << i;
+  }
+  // The connection is usable afterwards.
+  EXPECT_TRUE(db_.autocommit());
+  gc.run([&] { insert("after"); });
+  EXPECT_TRUE(committed("after"));
+}
+
+TEST_F(GroupCommitTest, LostTransactionFailsEveryUnitOfTheBatch) {
+  GroupCommit gc(db_);
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  constexpr int kUnits = 5;
+  std::vector<Outcome> outcomes(kUnits);
+  for (int i = 0; i < kUnits; ++i) {
+    start(gc, outcomes[i], [this, i] {
+      insert("k" + std::to_string(i));
+      if (i == 2) {
+        // What SQLite does itself on a full disk or an I/O error: the whole transaction is gone.
+        db_.exec("ROLLBACK", "lose the transaction");
+        throw std::runtime_error("transaction lost");
+      }
+    });
+    wait_queued(gc, i + 1);
+  }
+  gate.open();
+  join_all();
+  EXPECT_EQ(outcomes[2].message, "transaction lost");
+  for (int i = 0; i < kUnits; ++i) {
+    EXPECT_FALSE(outcomes[i].ok) << i;
+    EXPECT_FALSE(committed("k" + std::to_string(i))) << i;
+    if (i != 2) {
+      EXPECT_TRUE(outcomes[i].store_error) << i;
+      EXPECT_THAT(outcomes[i].message, HasSubstr("rolled back")) << i;
+    }
+  }
+  gc.run([&] { insert("after"); });
+  EXPECT_TRUE(committed("after"));
+}
+
+TEST_F(GroupCommitTest, BeginThatCannotGetTheLockFailsTheBatch) {
+  db_.exec("PRAGMA busy_timeout = 0", "no waiting");
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/gc.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  GroupCommit gc(db_);
+  try {
+    gc.run([&] { insert("a"); });
+    ADD_FAILURE() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("begin"));
+    EXPECT_THAT(e.what(), HasSubstr("locked"));
+  }
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  gc.run([&] { insert("a"); });
+  EXPECT_TRUE(committed("a"));
+}
+
+TEST_F(GroupCommitTest, ReadersSeeOnlyCommittedBatchesAndNeverWaitForOne) {
+  GroupCommit gc(db_);
+  Gate gate;
+  Outcome writer;
+  std::atomic<bool> written{false};
+  start(gc, writer, [&] {
+    insert("pending");
+    written = true;
+    gate.wait();
+  });
+  wait_until([&] { return written.load(); });
+  // The batch holds the write lock with its row written but not committed.
+  EXPECT_FALSE(committed("pending"));
+  gate.open();
+  join_all();
+  ASSERT_TRUE(writer.ok) << writer.message;
+  // Committed before run() returned, so visible to the very next read.
+  EXPECT_TRUE(committed("pending"));
+}
+
+TEST_F(GroupCommitTest, ReaderPoolLendsAtMostItsSize) {
+  ReaderPool pool(dir_.path() + "/gc.db", 2);
+  std::atomic<bool> got_third{false};
+  std::thread third;
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    EXPECT_NE(&*a, &*b);
+    third = std::thread([&] {
+      auto c = pool.acquire();
+      got_third = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(got_third);
+  }
+  third.join();
+  EXPECT_TRUE(got_third);
+}
+
+TEST_F(GroupCommitTest, ReadConnectionsRefuseWrites) {
+  auto lease = readers_.acquire();
+  EXPECT_THROW((*lease).exec("INSERT INTO t (k) VALUES ('x')", "write on a reader"), StoreError);
+}
+
+}  // namespace
+}  // namespace osbd::state::sqlite
