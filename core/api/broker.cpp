@@ -132,14 +132,28 @@ Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
     : options_(std::move(options)),
       lifecycle_(lifecycle),
       registry_(std::move(registry)),
-      workers_(workers) {}
+      workers_(workers) {
+  for (const auto& c : options_.credentials) {
+    expected_authorization_.push_back("Basic " + base64_encode(c.username + ":" + c.password));
+  }
+}
 
 bool Broker::authorized(const http::Request& request) const {
   const auto it = request.find(bhttp::field::authorization);
   if (it == request.end()) {
     return false;
   }
-  const auto creds = parse_basic_auth(std::string_view(it->value().data(), it->value().size()));
+  const std::string_view value(it->value().data(), it->value().size());
+  // The canonical header form is compared whole; other spellings (scheme case, spaces) are
+  // decoded below.
+  bool exact = false;
+  for (const auto& expected : expected_authorization_) {
+    exact |= constant_time_equal(value, expected);
+  }
+  if (exact) {
+    return true;
+  }
+  const auto creds = parse_basic_auth(value);
   if (!creds) {
     return false;
   }
@@ -153,6 +167,34 @@ bool Broker::authorized(const http::Request& request) const {
   return ok;
 }
 
+bool Broker::version_supported(const http::Request& request) const {
+  const auto it = request.find(kVersionHeader);
+  unsigned minor = 0;
+  return it != request.end() &&
+         parse_api_version(std::string_view(it->value().data(), it->value().size()), minor) &&
+         minor >= options_.min_api_minor && minor <= options_.max_api_minor;
+}
+
+http::Response Broker::catalog_response(const http::Request& request) const {
+  ApiReply r;
+  r.headers.emplace_back("ETag", registry_->etag());
+  const auto inm = request.find(bhttp::field::if_none_match);
+  const auto identity = request[kRequestIdentity];
+  http::Response res = to_response(r, request.version(), std::string(identity));
+  if (inm != request.end() && inm->value() == registry_->etag()) {
+    res.result(bhttp::status::not_modified);
+    res.body().clear();
+    res.erase(bhttp::field::content_type);
+  } else {
+    res.body() = registry_->body();
+  }
+  if (log::enabled(log::Level::debug)) {
+    log::debug("request",
+               {{"method", "GET"}, {"path", "/v2/catalog"}, {"status", res.result_int()}});
+  }
+  return res;
+}
+
 http::Response Broker::too_large(unsigned version, std::size_t limit) {
   return to_response(error_reply(413, "PayloadTooLarge",
                                  "the request body exceeds " + std::to_string(limit) + " bytes"),
@@ -160,6 +202,11 @@ http::Response Broker::too_large(unsigned version, std::size_t limit) {
 }
 
 void Broker::handle(http::Request&& request, http::Reply reply) {
+  // The catalog is the hot read: answered from the cached body without parsing the target.
+  if (request.method() == bhttp::verb::get && request.target() == "/v2/catalog" &&
+      authorized(request) && version_supported(request)) {
+    return reply(catalog_response(request));
+  }
   const auto started = std::chrono::steady_clock::now();
   const unsigned version = request.version();
   std::string identity(request[kRequestIdentity]);
@@ -200,12 +247,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
     r.headers.emplace_back("Allow", allowed_methods(route));
     return finish(r);
   }
-  const auto version_it = request.find(kVersionHeader);
-  unsigned minor = 0;
-  if (version_it == request.end() ||
-      !parse_api_version(std::string_view(version_it->value().data(), version_it->value().size()),
-                         minor) ||
-      minor < options_.min_api_minor || minor > options_.max_api_minor) {
+  if (!version_supported(request)) {
     return finish(error_reply(
         412, "PreconditionFailed",
         std::string(kVersionHeader) + " must be 2." + std::to_string(options_.min_api_minor) +
@@ -224,21 +266,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
 
   if (route == Route::catalog) {
-    const auto inm = request.find(bhttp::field::if_none_match);
-    ApiReply r;
-    r.headers.emplace_back("ETag", registry_->etag());
-    if (inm != request.end() && inm->value() == registry_->etag()) {
-      r.status = 304;
-      http::Response res = to_response(r, version, identity);
-      res.body().clear();
-      res.erase(bhttp::field::content_type);
-      log::debug("request", {{"method", method}, {"path", path}, {"status", 304}});
-      return reply(std::move(res));
-    }
-    http::Response res = to_response(r, version, identity);
-    res.body() = registry_->body();
-    log::debug("request", {{"method", method}, {"path", path}, {"status", 200}});
-    return reply(std::move(res));
+    return reply(catalog_response(request));
   }
 
   const bool has_body =

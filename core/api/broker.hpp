@@ -35,6 +35,10 @@ class Broker : public http::Handler {
 
  private:
   bool authorized(const http::Request& request) const;
+  bool version_supported(const http::Request& request) const;
+  http::Response catalog_response(const http::Request& request) const;
+
+  std::vector<std::string> expected_authorization_;  // "Basic <base64>" per credential pair
 
   BrokerOptions options_;
   Lifecycle& lifecycle_;

@@ -20,6 +20,9 @@ struct Target {
 /// Parses a request target; nullopt on malformed percent-encoding.
 std::optional<Target> parse_target(std::string_view target);
 
+/// Standard base64 encoding with padding.
+std::string base64_encode(std::string_view bytes);
+
 /// Standard base64 decoding; nullopt on invalid input.
 std::optional<std::string> base64_decode(std::string_view text);
 

@@ -47,8 +47,12 @@ void set_min_level(Level level) noexcept {
   g_min_level.store(static_cast<int>(level));
 }
 
+bool enabled(Level level) noexcept {
+  return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
+}
+
 void write(Level level, std::string_view message, const nlohmann::json& fields) {
-  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) {
+  if (!enabled(level)) {
     return;
   }
   nlohmann::ordered_json line;

@@ -12,6 +12,9 @@ enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 /// Lines below this level are dropped; default info.
 void set_min_level(Level level) noexcept;
 
+/// True when lines of this level are written; lets hot paths skip building fields.
+bool enabled(Level level) noexcept;
+
 /// Writes one JSON object per line to stderr: {"time","level","msg", ...fields}. Thread-safe.
 /// Callers never pass secrets; the fields are written as given.
 void write(Level level, std::string_view message, const nlohmann::json& fields = {});

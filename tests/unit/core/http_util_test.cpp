@@ -32,6 +32,16 @@ TEST(Base64, DecodesStandardAndRejectsGarbage) {
   EXPECT_FALSE(base64_decode("a$b="));
 }
 
+TEST(Base64, EncodesWithPaddingAndRoundTrips) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("a"), "YQ==");
+  EXPECT_EQ(base64_encode("ab"), "YWI=");
+  EXPECT_EQ(base64_encode("abc"), "YWJj");
+  EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
+  const std::string binary("\x00\xff\x10\x80", 4);
+  EXPECT_EQ(base64_decode(base64_encode(binary)), binary);
+}
+
 TEST(BasicAuth, ParsesCaseInsensitiveScheme) {
   auto c = parse_basic_auth("basic dXNlcjpwOmFzcw==");
   ASSERT_TRUE(c);
