@@ -52,6 +52,7 @@ auth:
   password: bench-password
 limits:
   worker_threads: $connections
+  io_threads: ${BENCH_IO_THREADS:-2}
 YAML
 "$build/bin/osbd" --config "$work/osbd.yaml" 2>"$work/osbd.log" &
 osbd_pid=$!

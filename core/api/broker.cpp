@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <sstream>
 
 #include <boost/asio/post.hpp>
 
@@ -136,6 +137,24 @@ Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
   for (const auto& c : options_.credentials) {
     expected_authorization_.push_back("Basic " + base64_encode(c.username + ":" + c.password));
   }
+  // Serialized once with the same headers catalog_response() sets, keep-alive implied.
+  http::Request plain{bhttp::verb::get, "/v2/catalog", 11};
+  http::Response res = catalog_response(plain);
+  res.keep_alive(true);
+  res.prepare_payload();
+  std::ostringstream out;
+  out << res;
+  catalog_bytes_ = std::make_shared<const std::string>(out.str());
+}
+
+std::shared_ptr<const std::string> Broker::cached_response(const http::Request& request) {
+  // Anything that changes the answer (identity echo, conditional request) takes the full path.
+  if (request.method() != bhttp::verb::get || request.target() != "/v2/catalog" ||
+      request.count(kRequestIdentity) != 0 || request.count(bhttp::field::if_none_match) != 0 ||
+      !authorized(request) || !version_supported(request)) {
+    return nullptr;
+  }
+  return catalog_bytes_;
 }
 
 bool Broker::authorized(const http::Request& request) const {

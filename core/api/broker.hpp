@@ -30,6 +30,8 @@ class Broker : public http::Handler {
 
   /// Routes one request; see http::Handler.
   void handle(http::Request&& request, http::Reply reply) override;
+  /// The catalog, pre-serialized, for a plain authorized GET /v2/catalog.
+  std::shared_ptr<const std::string> cached_response(const http::Request& request) override;
   /// 413 in the OSB error format.
   http::Response too_large(unsigned version, std::size_t limit) override;
 
@@ -38,7 +40,8 @@ class Broker : public http::Handler {
   bool version_supported(const http::Request& request) const;
   http::Response catalog_response(const http::Request& request) const;
 
-  std::vector<std::string> expected_authorization_;  // "Basic <base64>" per credential pair
+  std::vector<std::string> expected_authorization_;   // "Basic <base64>" per credential pair
+  std::shared_ptr<const std::string> catalog_bytes_;  // the whole 200 response of GET catalog
 
   BrokerOptions options_;
   Lifecycle& lifecycle_;

@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
 #include "log/log.hpp"
@@ -73,6 +74,17 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     Request request = parser_->release();
     keep_alive_ = request.keep_alive();
+    if (keep_alive_ && request.version() == 11 && !close_after_reply_ && !server_->stopping()) {
+      if (auto cached = handler_.cached_response(request)) {
+        // Answered from memory: the bytes are written as they are, without a response object.
+        stream_.expires_after(options_.timeout);
+        net::async_write(stream_, net::buffer(*cached),
+                         [self = shared_from_this(), cached](beast::error_code wec, std::size_t) {
+                           self->on_write(wec);
+                         });
+        return;
+      }
+    }
     handler_.handle(std::move(request), [self = shared_from_this()](Response&& response) {
       auto shared = std::make_shared<Response>(std::move(response));
       net::post(self->stream_.get_executor(), [self, shared] { self->write(std::move(*shared)); });

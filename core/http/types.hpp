@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <string>
 
 #include <boost/beast/http.hpp>
 
@@ -20,6 +22,13 @@ class Handler {
   virtual ~Handler() = default;
   /// Handles one request; reply is called exactly once with the response.
   virtual void handle(Request&& request, Reply reply) = 0;
+  /// A complete pre-serialized HTTP/1.1 response (status line, headers, body) for requests that
+  /// can be answered from memory on the I/O thread, or nullptr to go through handle(). Only for
+  /// keep-alive HTTP/1.1 requests.
+  virtual std::shared_ptr<const std::string> cached_response(const Request& request) {
+    (void)request;
+    return nullptr;
+  }
   /// Builds the response for a request whose body exceeded the configured limit.
   virtual Response too_large(unsigned version, std::size_t limit) = 0;
 };
