@@ -9,7 +9,8 @@ packages=(
   libboost-dev libboost-system-dev libboost-filesystem-dev libboost-program-options-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev googletest json-schema-test-suite
-  curl wrk procps
+  curl wrk procps sqlite3
+  postgresql postgresql-client libpqxx-dev
 )
 
 missing=()
