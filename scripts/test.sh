@@ -28,6 +28,13 @@ run_suite() {
 step "format check"
 bash scripts/check-format.sh
 
+# Real servers for the plugin tests, on 127.0.0.1 below the ephemeral port range; stopped (and
+# their data removed) when this script ends, however it ends.
+step "start test servers"
+bash scripts/test-servers.sh start postgres
+trap 'bash scripts/test-servers.sh stop postgres; OSBD_PG_PORT=${OSBD_PG_PORT2:-25433} bash scripts/test-servers.sh stop postgres' EXIT
+eval "$(bash scripts/test-servers.sh env postgres)"
+
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
 
 if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
