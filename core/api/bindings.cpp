@@ -171,11 +171,7 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
     created.body = stored && stored->response.is_object() ? stored->response : json::object();
     return created;
   }
-  plugin_host::CallResult failure = result;
-  if (result.status == OSB_STATUS_IN_PROGRESS) {
-    failure.status = OSB_STATUS_INTERNAL_ERROR;
-    failure.description = "plugin answered asynchronously although accepts_incomplete was not set";
-  }
+  const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
     store_.discard_binding(instance_id, binding_id, op.id);
   } else {
@@ -271,11 +267,7 @@ ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& bi
     complete_binding(*binding, op, Outcome{OperationState::succeeded, result.body, ""});
     return ApiReply{};
   }
-  plugin_host::CallResult failure = result;
-  if (result.status == OSB_STATUS_IN_PROGRESS) {
-    failure.status = OSB_STATUS_INTERNAL_ERROR;
-    failure.description = "plugin answered asynchronously although accepts_incomplete was not set";
-  }
+  const plugin_host::CallResult failure = detail::as_failure(result);
   complete_binding(*binding, op,
                    Outcome{OperationState::failed, json::object(), failure.description});
   return detail::failure_reply(failure);

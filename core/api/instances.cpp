@@ -174,12 +174,7 @@ ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& 
     created.body = created_body(stored ? *stored : instance);
     return created;
   }
-  plugin_host::CallResult failure = result;
-  if (result.status == OSB_STATUS_IN_PROGRESS) {
-    failure.status = OSB_STATUS_INTERNAL_ERROR;
-    failure.description = "plugin " + plan->plugin->name() +
-                          " answered asynchronously although accepts_incomplete was not set";
-  }
+  const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
     // The plugin changed nothing; neither does the broker.
     store_.discard_instance(instance_id, op.id);
@@ -306,11 +301,7 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
     }
     return ok;
   }
-  plugin_host::CallResult failure = result;
-  if (result.status == OSB_STATUS_IN_PROGRESS) {
-    failure.status = OSB_STATUS_INTERNAL_ERROR;
-    failure.description = "plugin answered asynchronously although accepts_incomplete was not set";
-  }
+  const plugin_host::CallResult failure = detail::as_failure(result);
   complete_instance(*instance, op,
                     Outcome{OperationState::failed, json::object(), failure.description});
   ApiReply r = detail::failure_reply(failure);
@@ -412,11 +403,7 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
     complete_instance(*instance, op, Outcome{OperationState::succeeded, result.body, ""});
     return ApiReply{};
   }
-  plugin_host::CallResult failure = result;
-  if (result.status == OSB_STATUS_IN_PROGRESS) {
-    failure.status = OSB_STATUS_INTERNAL_ERROR;
-    failure.description = "plugin answered asynchronously although accepts_incomplete was not set";
-  }
+  const plugin_host::CallResult failure = detail::as_failure(result);
   complete_instance(*instance, op,
                     Outcome{OperationState::failed, json::object(), failure.description});
   return detail::failure_reply(failure);

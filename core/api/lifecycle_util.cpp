@@ -91,6 +91,16 @@ bool accepts_incomplete(const ApiRequest& request) {
   return it != request.query.end() && it->second == "true";
 }
 
+plugin_host::CallResult as_failure(const plugin_host::CallResult& result) {
+  plugin_host::CallResult failure = result;
+  if (result.status == OSB_STATUS_IN_PROGRESS) {
+    failure.status = OSB_STATUS_INTERNAL_ERROR;
+    failure.description =
+        "the plugin answered asynchronously although accepts_incomplete was not set";
+  }
+  return failure;
+}
+
 bool is_client_error(osb_status status) noexcept {
   return status == OSB_STATUS_BAD_REQUEST || status == OSB_STATUS_UNPROCESSABLE ||
          status == OSB_STATUS_ASYNC_REQUIRED || status == OSB_STATUS_REQUIRES_APP;

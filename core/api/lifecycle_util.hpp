@@ -40,6 +40,10 @@ bool accepts_incomplete(const ApiRequest& request);
 /// The reply for a failed plugin call (4xx for the request's fault, 5xx for the backend's).
 ApiReply failure_reply(const plugin_host::CallResult& result);
 
+/// The failure a result that is neither done nor an allowed in-progress answer stands for; an
+/// in-progress answer to a request without accepts_incomplete is a plugin bug (500).
+plugin_host::CallResult as_failure(const plugin_host::CallResult& result);
+
 /// True when the status means nothing was changed by the plugin (the request's fault).
 bool is_client_error(osb_status status) noexcept;
 
