@@ -302,7 +302,7 @@ ApiReply Lifecycle::binding_last_operation(const std::string& instance_id,
     return error_reply(404, "NotFound", "no such service binding or operation");
   }
   if (op->state == OperationState::in_progress) {
-    poll_binding_operation(*op);
+    poll_operation(*op);
   }
   const bool exists = store_.get_binding(instance_id, binding_id).has_value();
   return last_operation_reply(*op, exists);

@@ -452,7 +452,7 @@ ApiReply Lifecycle::instance_last_operation(const std::string& instance_id,
     return error_reply(404, "NotFound", "no such service instance or operation");
   }
   if (op->state == OperationState::in_progress) {
-    poll_instance_operation(*op);
+    poll_operation(*op);
   }
   const bool exists = store_.get_instance(instance_id).has_value();
   return last_operation_reply(*op, exists);

@@ -123,18 +123,27 @@ void Lifecycle::complete_binding(state::BindingRecord binding, state::OperationR
   store_.finish_binding_operation(binding, op);
 }
 
-void Lifecycle::poll_instance_operation(state::OperationRecord& op) {
+void Lifecycle::poll_operation(state::OperationRecord& op) {
   std::lock_guard<std::mutex> lock(stripe(op.instance_id));
-  if (auto fresh = store_.get_operation(op.id)) {
-    op = *fresh;
-  }
+  auto refresh = [&] {
+    if (auto fresh = store_.get_operation(op.id)) {
+      op = *fresh;
+    }
+  };
+  refresh();
   if (op.state != OperationState::in_progress || op.plugin_operation.empty()) {
     return;
   }
+  const bool for_binding = !op.binding_id.empty();
   auto instance = store_.get_instance(op.instance_id);
-  if (!instance) {
+  std::optional<state::BindingRecord> binding;
+  if (for_binding && instance) {
+    binding = store_.get_binding(op.instance_id, op.binding_id);
+  }
+  if (!instance || (for_binding && !binding)) {
     op.state = OperationState::failed;
-    op.description = "the instance disappeared while the operation ran";
+    op.description = for_binding ? "the binding disappeared while the operation ran"
+                                 : "the instance disappeared while the operation ran";
     store_.update_operation(op);
     return;
   }
@@ -149,63 +158,22 @@ void Lifecycle::poll_instance_operation(state::OperationRecord& op) {
     const json request = {{"kind", state::to_string(op.kind)},
                           {"operation", op.plugin_operation},
                           {"instance_id", instance->id},
-                          {"binding_id", ""},
-                          {"service_id", instance->service_id},
-                          {"plan_id", instance->plan_id},
+                          {"binding_id", for_binding ? binding->id : std::string()},
+                          {"service_id", for_binding ? binding->service_id : instance->service_id},
+                          {"plan_id", for_binding ? binding->plan_id : instance->plan_id},
                           {"instance_state", instance->plugin_state},
-                          {"binding_state", nullptr}};
+                          {"binding_state", for_binding ? binding->plugin_state : json()}};
     outcome = detail::outcome_from_poll(plugin->call(plugin_host::Operation::poll, request));
     if (outcome.state == OperationState::in_progress) {
       return;
     }
   }
-  complete_instance(*instance, op, outcome);
-  if (auto fresh = store_.get_operation(op.id)) {
-    op = *fresh;
-  }
-}
-
-void Lifecycle::poll_binding_operation(state::OperationRecord& op) {
-  std::lock_guard<std::mutex> lock(stripe(op.instance_id));
-  if (auto fresh = store_.get_operation(op.id)) {
-    op = *fresh;
-  }
-  if (op.state != OperationState::in_progress || op.plugin_operation.empty()) {
-    return;
-  }
-  auto instance = store_.get_instance(op.instance_id);
-  auto binding = store_.get_binding(op.instance_id, op.binding_id);
-  if (!instance || !binding) {
-    op.state = OperationState::failed;
-    op.description = "the binding disappeared while the operation ran";
-    store_.update_operation(op);
-    return;
-  }
-  Outcome outcome;
-  if (op.deadline_ms > 0 && detail::now_ms() > op.deadline_ms) {
-    outcome.description = "timed out: the plan's maximum_polling_duration has passed";
+  if (for_binding) {
+    complete_binding(*binding, op, outcome);
   } else {
-    auto plugin = plugin_for(instance->plugin);
-    if (!plugin) {
-      return;
-    }
-    const json request = {{"kind", state::to_string(op.kind)},
-                          {"operation", op.plugin_operation},
-                          {"instance_id", instance->id},
-                          {"binding_id", binding->id},
-                          {"service_id", binding->service_id},
-                          {"plan_id", binding->plan_id},
-                          {"instance_state", instance->plugin_state},
-                          {"binding_state", binding->plugin_state}};
-    outcome = detail::outcome_from_poll(plugin->call(plugin_host::Operation::poll, request));
-    if (outcome.state == OperationState::in_progress) {
-      return;
-    }
+    complete_instance(*instance, op, outcome);
   }
-  complete_binding(*binding, op, outcome);
-  if (auto fresh = store_.get_operation(op.id)) {
-    op = *fresh;
-  }
+  refresh();
 }
 
 ApiReply Lifecycle::last_operation_reply(const state::OperationRecord& op,
@@ -237,11 +205,7 @@ int Lifecycle::poll_unfinished() {
     if (!op.async || op.plugin_operation.empty()) {
       continue;  // a plugin call is still running for it on another worker
     }
-    if (op.binding_id.empty()) {
-      poll_instance_operation(op);
-    } else {
-      poll_binding_operation(op);
-    }
+    poll_operation(op);
     if (op.state != OperationState::in_progress) {
       ++finished;
     }

@@ -84,8 +84,9 @@ class Lifecycle {
                          const Outcome& outcome);
   void complete_binding(state::BindingRecord binding, state::OperationRecord op,
                         const Outcome& outcome);
-  void poll_instance_operation(state::OperationRecord& op);
-  void poll_binding_operation(state::OperationRecord& op);
+  // Polls the plugin once for an acknowledged asynchronous operation (instance or binding) and
+  // records its end; op is refreshed from the store.
+  void poll_operation(state::OperationRecord& op);
   ApiReply last_operation_reply(const state::OperationRecord& op, bool resource_exists) const;
 
   state::Store& store_;
