@@ -99,19 +99,8 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
   binding.status = ResourceStatus::creating;
   binding.created_at_ms = now;
   binding.updated_at_ms = now;
-  state::OperationRecord op;
-  op.id = detail::new_operation_id();
-  op.instance_id = instance_id;
-  op.binding_id = binding_id;
-  op.kind = OperationKind::bind;
-  op.async = async_ok;
-  op.request = attrs;
-  op.attempts = 1;
-  op.created_at_ms = now;
-  op.updated_at_ms = now;
-  if (async_ok && plan->maximum_polling_duration() > 0) {
-    op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
-  }
+  state::OperationRecord op = detail::new_operation(OperationKind::bind, instance_id, binding_id,
+                                                    async_ok, attrs, now, plan);
   binding.active_operation = op.id;
   binding.last_operation = op.id;
 
@@ -206,18 +195,12 @@ ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& bi
   }
   const bool async_ok = detail::accepts_incomplete(request);
   const int64_t now = detail::now_ms();
-  state::OperationRecord op;
-  op.id = detail::new_operation_id();
-  op.instance_id = instance_id;
-  op.binding_id = binding_id;
-  op.kind = OperationKind::unbind;
-  op.async = async_ok;
-  op.request = {{"service_id", service_it->second},
-                {"plan_id", plan_it->second},
-                {"previous_status", state::to_string(binding->status)}};
-  op.attempts = 1;
-  op.created_at_ms = now;
-  op.updated_at_ms = now;
+  state::OperationRecord op =
+      detail::new_operation(OperationKind::unbind, instance_id, binding_id, async_ok,
+                            {{"service_id", service_it->second},
+                             {"plan_id", plan_it->second},
+                             {"previous_status", state::to_string(binding->status)}},
+                            now, nullptr);
   BeginResult began =
       store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
   if (began == BeginResult::busy) {

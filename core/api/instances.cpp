@@ -108,18 +108,8 @@ ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& 
   instance.created_at_ms = now;
   instance.updated_at_ms = now;
 
-  state::OperationRecord op;
-  op.id = detail::new_operation_id();
-  op.instance_id = instance_id;
-  op.kind = OperationKind::provision;
-  op.async = async_ok;
-  op.request = attrs;
-  op.attempts = 1;
-  op.created_at_ms = now;
-  op.updated_at_ms = now;
-  if (async_ok && plan->maximum_polling_duration() > 0) {
-    op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
-  }
+  state::OperationRecord op =
+      detail::new_operation(OperationKind::provision, instance_id, "", async_ok, attrs, now, plan);
   instance.active_operation = op.id;
   instance.last_operation = op.id;
 
@@ -245,20 +235,12 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
        maintenance_info.is_object() ? maintenance_info : instance->maintenance_info}};
   const bool async_ok = detail::accepts_incomplete(request);
   const int64_t now = detail::now_ms();
-  state::OperationRecord op;
-  op.id = detail::new_operation_id();
-  op.instance_id = instance_id;
-  op.kind = OperationKind::update;
-  op.async = async_ok;
-  op.request = {{"target", target},
-                {"parameters", parameters},
-                {"previous_status", state::to_string(instance->status)}};
-  op.attempts = 1;
-  op.created_at_ms = now;
-  op.updated_at_ms = now;
-  if (async_ok && plan->maximum_polling_duration() > 0) {
-    op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
-  }
+  state::OperationRecord op =
+      detail::new_operation(OperationKind::update, instance_id, "", async_ok,
+                            {{"target", target},
+                             {"parameters", parameters},
+                             {"previous_status", state::to_string(instance->status)}},
+                            now, plan);
   switch (store_.begin_instance_operation(instance_id, op, instance->status, false)) {
     case BeginResult::started:
       break;
@@ -337,21 +319,13 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
   }
   const bool async_ok = detail::accepts_incomplete(request);
   const int64_t now = detail::now_ms();
-  state::OperationRecord op;
-  op.id = detail::new_operation_id();
-  op.instance_id = instance_id;
-  op.kind = OperationKind::deprovision;
-  op.async = async_ok;
-  op.request = {{"service_id", service_it->second},
-                {"plan_id", plan_it->second},
-                {"previous_status", state::to_string(instance->status)}};
-  op.attempts = 1;
-  op.created_at_ms = now;
-  op.updated_at_ms = now;
-  if (const auto* plan = registry_->find_plan(instance->service_id, instance->plan_id);
-      async_ok && plan != nullptr && plan->maximum_polling_duration() > 0) {
-    op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
-  }
+  const auto* plan = registry_->find_plan(instance->service_id, instance->plan_id);
+  state::OperationRecord op =
+      detail::new_operation(OperationKind::deprovision, instance_id, "", async_ok,
+                            {{"service_id", service_it->second},
+                             {"plan_id", plan_it->second},
+                             {"previous_status", state::to_string(instance->status)}},
+                            now, plan);
   BeginResult began =
       store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
   if (began == BeginResult::busy) {

@@ -31,6 +31,25 @@ std::string new_operation_id() {
   return out;
 }
 
+state::OperationRecord new_operation(state::OperationKind kind, const std::string& instance_id,
+                                     const std::string& binding_id, bool async, json request,
+                                     int64_t now, const catalog::PlanEntry* plan) {
+  state::OperationRecord op;
+  op.id = new_operation_id();
+  op.instance_id = instance_id;
+  op.binding_id = binding_id;
+  op.kind = kind;
+  op.async = async;
+  op.request = std::move(request);
+  op.attempts = 1;
+  op.created_at_ms = now;
+  op.updated_at_ms = now;
+  if (async && plan != nullptr && plan->maximum_polling_duration() > 0) {
+    op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
+  }
+  return op;
+}
+
 std::optional<json> parse_object(const std::string& body, bool allow_empty, ApiReply& reply) {
   if (body.empty()) {
     if (allow_empty) {

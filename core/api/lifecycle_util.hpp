@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/lifecycle.hpp"
+#include "catalog/registry.hpp"
 #include "plugin_host/plugin.hpp"
 #include "schema/schema.hpp"
 
@@ -19,6 +20,13 @@ int64_t now_ms();
 
 /// A new random operation id (UUID v4 text).
 std::string new_operation_id();
+
+/// A new in-progress operation started at now, attempt 1. When it may run asynchronously and the
+/// plan (may be null) sets maximum_polling_duration, that is its deadline.
+state::OperationRecord new_operation(state::OperationKind kind, const std::string& instance_id,
+                                     const std::string& binding_id, bool async,
+                                     nlohmann::json request, int64_t now,
+                                     const catalog::PlanEntry* plan);
 
 /// Parses the body as a JSON object; an empty body is an empty object when allow_empty.
 /// On failure sets reply to a 400 and returns nullopt.
