@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev googletest json-schema-test-suite
   curl wrk procps sqlite3
   postgresql postgresql-client libpqxx-dev
+  mariadb-server mariadb-client libmysqlcppconn-dev
+  radosgw ceph-mon ceph-osd s3cmd
 )
 
 missing=()

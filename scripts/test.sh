@@ -31,9 +31,16 @@ bash scripts/check-format.sh
 # Real servers for the plugin tests, on 127.0.0.1 below the ephemeral port range; stopped (and
 # their data removed) when this script ends, however it ends.
 step "start test servers"
-bash scripts/test-servers.sh start postgres
-trap 'bash scripts/test-servers.sh stop postgres; OSBD_PG_PORT=${OSBD_PG_PORT2:-25433} bash scripts/test-servers.sh stop postgres' EXIT
-eval "$(bash scripts/test-servers.sh env postgres)"
+mapfile -t test_servers < <(cd scripts/test-servers.d && ls -- *.sh | sed 's/\.sh$//')
+stop_servers() {
+  for server in "${test_servers[@]}"; do bash scripts/test-servers.sh stop "$server" || true; done
+  OSBD_PG_PORT=${OSBD_PG_PORT2:-25433} bash scripts/test-servers.sh stop postgres || true
+}
+trap stop_servers EXIT
+for server in "${test_servers[@]}"; do
+  bash scripts/test-servers.sh start "$server"
+  eval "$(bash scripts/test-servers.sh env "$server")"
+done
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
 
