@@ -1,5 +1,6 @@
 // Instance routes of the OSB lifecycle: provision, update, deprovision, fetch, last_operation.
 
+#include <utility>
 #include "api/lifecycle.hpp"
 #include "api/lifecycle_util.hpp"
 
@@ -408,6 +409,23 @@ ApiReply Lifecycle::fetch_instance(const std::string& instance_id, const ApiRequ
   if (instance->metadata.is_object()) {
     r.body["metadata"] = instance->metadata;
   }
+  // What the instance uses, as broker-generated attributes (OSB "metadata.attributes").
+  const json usage = instance_usage(*instance);
+  if (!usage.empty()) {
+    static constexpr std::pair<const char*, const char*> kAttributes[] = {
+        {"bytes", "storage_bytes"},   {"quota_bytes", "storage_quota_bytes"},
+        {"objects", "objects"},       {"quota_objects", "objects_quota"},
+        {"over_quota", "over_quota"}, {"description", "usage_description"}};
+    json& attributes = r.body["metadata"]["attributes"];
+    if (!attributes.is_object()) {
+      attributes = json::object();
+    }
+    for (const auto& [from, to] : kAttributes) {
+      if (auto it = usage.find(from); it != usage.end()) {
+        attributes[to] = *it;
+      }
+    }
+  }
   return r;
 }
 
@@ -428,8 +446,20 @@ ApiReply Lifecycle::instance_last_operation(const std::string& instance_id,
   if (op->state == OperationState::in_progress) {
     poll_operation(*op);
   }
-  const bool exists = store_.get_instance(instance_id).has_value();
-  return last_operation_reply(*op, exists);
+  const auto instance = store_.get_instance(instance_id);
+  ApiReply reply = last_operation_reply(*op, instance.has_value());
+  // A finished operation on a live instance also tells what the backend enforces now, e.g. that a
+  // database over its storage quota is read-only for its bindings.
+  if (instance && instance->status == ResourceStatus::ready &&
+      op->state == OperationState::succeeded && op->id == instance->last_operation) {
+    const json usage = instance_usage(*instance);
+    if (usage.value("over_quota", false) && usage.contains("description")) {
+      const std::string note = usage["description"].get<std::string>();
+      auto& description = reply.body["description"];
+      description = description.is_string() ? description.get<std::string>() + "; " + note : note;
+    }
+  }
+  return reply;
 }
 
 }  // namespace osbd::api

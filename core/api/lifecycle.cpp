@@ -199,6 +199,39 @@ ApiReply Lifecycle::last_operation_reply(const state::OperationRecord& op,
   return r;
 }
 
+json Lifecycle::instance_usage(const state::InstanceRecord& instance) const {
+  json usage = json::object();
+  auto plugin = plugin_for(instance.plugin);
+  if (!plugin || !plugin->supports(plugin_host::Operation::usage)) {
+    return usage;
+  }
+  const json request = {{"instance_id", instance.id},
+                        {"service_id", instance.service_id},
+                        {"plan_id", instance.plan_id},
+                        {"instance_state", instance.plugin_state}};
+  const auto result = plugin->call(plugin_host::Operation::usage, request);
+  if (result.status != OSB_STATUS_OK) {
+    log::warn("plugin usage call failed", {{"plugin", plugin->name()},
+                                           {"instance_id", instance.id},
+                                           {"description", result.description}});
+    return usage;
+  }
+  for (const char* key : {"bytes", "objects", "quota_bytes", "quota_objects"}) {
+    if (auto it = result.body.find(key);
+        it != result.body.end() && it->is_number_integer() && it->get<int64_t>() >= 0) {
+      usage[key] = *it;
+    }
+  }
+  if (auto it = result.body.find("over_quota"); it != result.body.end() && it->is_boolean()) {
+    usage["over_quota"] = *it;
+  }
+  if (auto it = result.body.find("description");
+      it != result.body.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+    usage["description"] = *it;
+  }
+  return usage;
+}
+
 int Lifecycle::poll_unfinished() {
   int finished = 0;
   for (auto& op : store_.list_unfinished_operations()) {

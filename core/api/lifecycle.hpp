@@ -76,6 +76,11 @@ class Lifecycle {
   /// Returns how many reached a final state.
   int poll_unfinished();
 
+  /// What the plugin says the instance uses (ABI 1.1 usage call), reduced to the documented
+  /// fields with their types checked: {bytes, objects, quota_bytes, quota_objects, over_quota,
+  /// description}. Empty when the plugin cannot tell, is not loaded or fails (logged).
+  nlohmann::json instance_usage(const state::InstanceRecord& instance) const;
+
  private:
   std::mutex& stripe(const std::string& key);
   plugin_host::PluginSharedPtr plugin_for(const std::string& name) const;

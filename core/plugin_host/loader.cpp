@@ -17,6 +17,9 @@ namespace {
 // The 1.0 table ends with the poll slot; anything shorter predates the ABI.
 constexpr std::size_t kMinPluginTableSize =
     offsetof(osb_plugin_v1, poll) + sizeof(osb_operation_fn);
+// ABI 1.1 added the usage slot.
+constexpr std::size_t kPluginTableSize_1_1 =
+    offsetof(osb_plugin_v1, instance_usage) + sizeof(osb_operation_fn);
 
 std::string version_text(uint32_t major, uint32_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
@@ -42,11 +45,12 @@ void check_table(const std::string& file, const osb_plugin_v1* table) {
                           " is newer than the host's " + kHostVersion +
                           " (upgrade osbd or build the plugin against an older SDK)");
   }
-  if (table->struct_size < kMinPluginTableSize) {
+  // A table must hold every slot of the minor version it declares.
+  const std::size_t required = table->abi_minor >= 1 ? kPluginTableSize_1_1 : kMinPluginTableSize;
+  if (table->struct_size < required) {
     throw PluginLoadError(file + ": plugin table struct_size " +
                           std::to_string(table->struct_size) + " is smaller than the ABI " +
-                          plugin_version + " layout (" + std::to_string(kMinPluginTableSize) +
-                          " bytes)");
+                          plugin_version + " layout (" + std::to_string(required) + " bytes)");
   }
   if (table->name == nullptr || *table->name == '\0') {
     throw PluginLoadError(file + ": plugin table field 'name' is empty");

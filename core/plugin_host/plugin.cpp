@@ -1,5 +1,8 @@
 #include "plugin_host/plugin.hpp"
 
+#include <cstddef>
+#include <cstdint>
+
 #include <boost/dll/shared_library.hpp>
 
 #include "plugin_host/host_context.hpp"
@@ -22,6 +25,8 @@ const char* to_string(Operation op) noexcept {
       return "unbind";
     case Operation::poll:
       return "poll";
+    case Operation::usage:
+      return "usage";
   }
   return "?";
 }
@@ -49,7 +54,29 @@ std::string Plugin::abi_version() const {
   return std::to_string(table_->abi_major) + "." + std::to_string(table_->abi_minor);
 }
 
+namespace {
+
+// True when a table of struct_size bytes has the slot at offset (slots added after 1.0).
+constexpr bool table_has(std::uint32_t struct_size, std::size_t offset) noexcept {
+  return struct_size >= offset + sizeof(osb_operation_fn);
+}
+
+}  // namespace
+
+bool Plugin::supports(Operation op) const noexcept {
+  if (op != Operation::usage) {
+    return true;
+  }
+  return table_has(table_->struct_size, offsetof(osb_plugin_v1, instance_usage)) &&
+         table_->instance_usage != nullptr;
+}
+
 CallResult Plugin::call(Operation op, const nlohmann::json& request) const {
+  if (!supports(op)) {
+    CallResult none;
+    none.status = OSB_STATUS_OK;
+    return none;
+  }
   osb_operation_fn fn = nullptr;
   switch (op) {
     case Operation::get_catalog:
@@ -72,6 +99,9 @@ CallResult Plugin::call(Operation op, const nlohmann::json& request) const {
       break;
     case Operation::poll:
       fn = table_->poll;
+      break;
+    case Operation::usage:
+      fn = table_->instance_usage;
       break;
   }
   const std::string what = "plugin " + name_ + " " + to_string(op);

@@ -14,7 +14,16 @@ class shared_library;
 namespace osbd::plugin_host {
 
 /// The operations a backend offers, one per slot of osb_plugin_v1.
-enum class Operation { get_catalog, provision, deprovision, update, bind, unbind, poll };
+enum class Operation {
+  get_catalog,
+  provision,
+  deprovision,
+  update,
+  bind,
+  unbind,
+  poll,
+  usage,  ///< since ABI 1.1; optional
+};
 
 /// Name of an operation, for messages and logs.
 const char* to_string(Operation op) noexcept;
@@ -51,9 +60,14 @@ class Plugin {
   /// ABI version the plugin was compiled with, "MAJOR.MINOR".
   std::string abi_version() const;
 
+  /// True when the plugin offers op: every 1.0 slot always, usage only from a 1.1 table with the
+  /// slot set.
+  bool supports(Operation op) const noexcept;
+
   /// Calls an operation with a JSON request. Never throws for plugin misbehaviour: invalid JSON
   /// results, unknown statuses and failures without a description become INTERNAL_ERROR results
-  /// whose description names the plugin and the operation.
+  /// whose description names the plugin and the operation. An operation the plugin does not
+  /// support answers OK with an empty body.
   CallResult call(Operation op, const nlohmann::json& request) const;
 
  private:

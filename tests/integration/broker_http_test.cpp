@@ -495,6 +495,57 @@ TEST(BrokerFailures, M112_M115_BackendFailureThenOrphanMitigation) {
   EXPECT_EQ(call(http::verb::delete_, "/v2/service_instances/f-1" + q).status, 410u);
 }
 
+// ABI 1.1 usage: what the plugin reports about an instance shows in fetch (as broker attributes)
+// and, when the instance is over its quota, in the description of its last operation.
+TEST(BrokerUsage, FetchAndLastOperationShowWhatThePluginReports) {
+  BrokerSetup setup;
+  setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    size_quota: 3\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
+    return http_request(
+        broker.port(), m, target, body,
+        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+         {"X-Broker-API-Version", "2.17"}});
+  };
+  auto body = [](int size) {
+    return json{{"service_id", kService},
+                {"plan_id", kSyncPlan},
+                {"organization_guid", "o"},
+                {"space_guid", "s"},
+                {"parameters", {{"size", size}}}}
+        .dump();
+  };
+  constexpr std::int64_t gib = std::int64_t{1} << 30;
+  ASSERT_EQ(call(http::verb::put, "/v2/service_instances/small", body(2)).status, 201u);
+  auto small = call(http::verb::get, "/v2/service_instances/small").json();
+  const json& attrs = small["metadata"]["attributes"];
+  EXPECT_EQ(attrs["storage_bytes"], 2 * gib) << small;
+  EXPECT_EQ(attrs["storage_quota_bytes"], 3 * gib);
+  EXPECT_EQ(attrs["over_quota"], false);
+  EXPECT_FALSE(attrs.contains("usage_description"));
+  auto lo = call(http::verb::get, "/v2/service_instances/small/last_operation").json();
+  EXPECT_EQ(lo["state"], "succeeded");
+  EXPECT_EQ(lo.value("description", "").find("quota"), std::string::npos) << lo;
+
+  ASSERT_EQ(call(http::verb::put, "/v2/service_instances/big", body(5)).status, 201u);
+  auto big = call(http::verb::get, "/v2/service_instances/big").json();
+  EXPECT_EQ(big["metadata"]["attributes"]["over_quota"], true) << big;
+  EXPECT_EQ(big["metadata"]["attributes"]["usage_description"],
+            "size 5 is over the quota of 3: read-only for its bindings until it is back under");
+  lo = call(http::verb::get, "/v2/service_instances/big/last_operation").json();
+  EXPECT_EQ(lo["state"], "succeeded");
+  EXPECT_NE(lo.value("description", "").find("over the quota of 3"), std::string::npos) << lo;
+
+  // Back under the quota: the note goes away.
+  const json shrink = {{"service_id", kService}, {"parameters", {{"size", 1}}}};
+  ASSERT_EQ(call(http::verb::patch, "/v2/service_instances/big", shrink.dump()).status, 200u);
+  big = call(http::verb::get, "/v2/service_instances/big").json();
+  EXPECT_EQ(big["metadata"]["attributes"]["over_quota"], false) << big;
+  lo = call(http::verb::get, "/v2/service_instances/big/last_operation").json();
+  EXPECT_EQ(lo.value("description", "").find("quota"), std::string::npos) << lo;
+}
+
 // kill -9 between provision and bind: what was acknowledged is still there after a restart,
 // and an operation cut off mid-flight ends as failed rather than in progress forever.
 TEST(BrokerCrash, AcknowledgedStateSurvivesKill9) {
@@ -591,7 +642,7 @@ TEST(BrokerCommandLine, BadPluginStopsStartUpWithTheMessage) {
   BrokerProcess broker(setup);
   std::string out;
   EXPECT_NE(broker.run_once({"--config", broker.config_path()}, out), 0);
-  EXPECT_NE(out.find("ABI major version mismatch: plugin 2.0, host 1.0"), std::string::npos) << out;
+  EXPECT_NE(out.find("ABI major version mismatch: plugin 2.0, host 1.1"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ extern "C" {
 /** ABI major version: a plugin loads only if its major equals the host's. */
 #define OSB_PLUGIN_ABI_VERSION_MAJOR 1
 /** ABI minor version: a plugin loads only if its minor is <= the host's. */
-#define OSB_PLUGIN_ABI_VERSION_MINOR 0
+#define OSB_PLUGIN_ABI_VERSION_MINOR 1
 
 /** Name of the one symbol every plugin exports (see osb_plugin_entry_fn). */
 #define OSB_PLUGIN_ENTRY_SYMBOL "osb_plugin_entry"
@@ -190,6 +190,15 @@ typedef struct osb_plugin_v1 {
    * and on success the fields the synchronous call would have returned}.
    */
   osb_operation_fn poll;
+  /**
+   * Since ABI 1.1; the host reads it only when struct_size covers it, and NULL means "cannot
+   * tell". Reports what an instance uses. Request: {instance_id, service_id, plan_id,
+   * instance_state}. Result, every field optional: {bytes, objects (integers >= 0), quota_bytes,
+   * quota_objects (the limits, integers >= 0), over_quota (boolean: the limit is exceeded and
+   * enforced), description (user-facing, e.g. why the instance is read-only)}. Must be cheap: the
+   * host calls it when a platform or an operator reads the instance. Never changes anything.
+   */
+  osb_operation_fn instance_usage;
 } osb_plugin_v1;
 
 /**

@@ -22,7 +22,7 @@ struct AbiFingerprint {
 
 // Update together with OSB_PLUGIN_ABI_VERSION_MAJOR/MINOR, never alone.
 constexpr AbiFingerprint kCommitted{
-    1, 0, "0a048cfd69d8e8acf5fdfa4a2706ad024668c032e79d28d21c9b7d28d2a5c5dc"};
+    1, 1, "bfbd0c12357141c533eee456cda80da17dd5545d874447ebf2298197b8db4170"};
 
 std::string sha256_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

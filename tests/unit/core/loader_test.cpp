@@ -59,7 +59,8 @@ std::string startup_error(const std::vector<std::string>& files, const json& con
 TEST(Loader, LoadsTheExamplePlugin) {
   auto plugin = load_plugin(kExample, json::object());
   EXPECT_EQ(plugin->name(), "org.osbd.example");
-  EXPECT_EQ(plugin->abi_version(), "1.0");
+  EXPECT_EQ(plugin->abi_version(), "1.1");
+  EXPECT_TRUE(plugin->supports(Operation::usage));
   auto catalog = plugin->call(Operation::get_catalog, json::object());
   EXPECT_EQ(catalog.status, OSB_STATUS_OK);
   EXPECT_FALSE(catalog.body.at("services").empty());
@@ -83,13 +84,24 @@ TEST(Loader, MissingEntrySymbol) {
 TEST(Loader, AbiMajorMismatchNamesBothVersions) {
   const auto msg = startup_error({fixture("abi_major_mismatch")});
   EXPECT_CONTAINS(msg, "/abi_major_mismatch.so");
-  EXPECT_CONTAINS(msg, "ABI major version mismatch: plugin 2.0, host 1.0");
+  EXPECT_CONTAINS(msg, "ABI major version mismatch: plugin 2.0, host 1.1");
 }
 
 TEST(Loader, PluginMinorNewerThanHostNamesBothVersions) {
   const auto msg = startup_error({fixture("abi_minor_newer")});
   EXPECT_CONTAINS(msg, "/abi_minor_newer.so");
-  EXPECT_CONTAINS(msg, "plugin ABI version 1.1 is newer than the host's 1.0");
+  EXPECT_CONTAINS(msg, "plugin ABI version 1.2 is newer than the host's 1.1");
+}
+
+TEST(Loader, PluginOfAnOlderMinorLoadsWithoutItsNewerSlots) {
+  // ABI 1.0 tables end at poll; the host must not read (or call) the usage slot behind them.
+  auto plugin = load_plugin(fixture("abi_1_0"), json::object());
+  EXPECT_EQ(plugin->abi_version(), "1.0");
+  EXPECT_FALSE(plugin->supports(Operation::usage));
+  auto usage = plugin->call(Operation::usage, json{{"instance_id", "i"}});
+  EXPECT_EQ(usage.status, OSB_STATUS_OK);
+  EXPECT_TRUE(usage.body.empty());
+  EXPECT_EQ(plugin->call(Operation::provision, json::object()).status, OSB_STATUS_OK);
 }
 
 TEST(Loader, EntryReturningNull) {

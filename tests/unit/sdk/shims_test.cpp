@@ -135,7 +135,8 @@ TEST(PluginTable, CarriesVersionAndIdentity) {
                            reinterpret_cast<const void*>(scripted_table.update),
                            reinterpret_cast<const void*>(scripted_table.bind),
                            reinterpret_cast<const void*>(scripted_table.unbind),
-                           reinterpret_cast<const void*>(scripted_table.poll)}) {
+                           reinterpret_cast<const void*>(scripted_table.poll),
+                           reinterpret_cast<const void*>(scripted_table.instance_usage)}) {
     EXPECT_NE(slot, nullptr);
   }
 }
@@ -272,6 +273,13 @@ TEST(Shims, BackendDefaults) {
   call = backend.poll(poll);
   EXPECT_EQ(call.status, OSB_STATUS_OK);
   EXPECT_EQ(call.json()["state"], "failed");
+  // ABI 1.1: the usage slot is always filled and tells nothing by default.
+  call = backend.usage(ids);
+  EXPECT_EQ(call.status, OSB_STATUS_OK);
+  EXPECT_EQ(call.json(), json::object());
+  call = backend.usage(json{{"plan_id", "p"}});
+  EXPECT_EQ(call.status, OSB_STATUS_BAD_REQUEST);
+  EXPECT_NE(call.error->find("instance_id"), std::string::npos);
 }
 
 TEST(Shims, CatalogIsDelivered) {

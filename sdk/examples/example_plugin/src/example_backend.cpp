@@ -131,6 +131,11 @@ Settings Settings::from_json(const nlohmann::json& config) {
     osb::sdk::ConfigReader::fail("sync_delay_ms", "must be a number from 0 to 60000");
   }
   settings.sync_delay = std::chrono::milliseconds(std::llround(delay_ms));
+  const double quota = reader.number("size_quota", 10.0);
+  if (quota != std::floor(quota) || quota < 0.0 || quota > 10.0) {
+    osb::sdk::ConfigReader::fail("size_quota", "must be an integer from 0 to 10");
+  }
+  settings.size_quota = static_cast<std::int64_t>(quota);
   reader.reject_unknown_keys();
   return settings;
 }
@@ -336,6 +341,33 @@ std::string ExampleBackend::random_password_locked() {
     c = alphabet[pick(random_)];
   }
   return password;
+}
+
+Result ExampleBackend::usage(const osb::sdk::UsageRequest& request) {
+  std::int64_t size = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto it = instances_.find(request.instance_id); it != instances_.end()) {
+      size = it->second.size;
+    }
+  }
+  if (size == 0 && request.instance_state.is_object() &&
+      request.instance_state.value("size", nlohmann::json()).is_number_integer()) {
+    size = request.instance_state["size"].get<std::int64_t>();  // known from before a restart
+  }
+  if (size == 0) {
+    return Result::ok();
+  }
+  constexpr std::int64_t gib = std::int64_t{1} << 30;
+  nlohmann::json body = {{"bytes", size * gib},
+                         {"quota_bytes", settings_.size_quota * gib},
+                         {"over_quota", size > settings_.size_quota}};
+  if (size > settings_.size_quota) {
+    body["description"] = "size " + std::to_string(size) + " is over the quota of " +
+                          std::to_string(settings_.size_quota) +
+                          ": read-only for its bindings until it is back under";
+  }
+  return Result::ok(std::move(body));
 }
 
 }  // namespace osb_example

@@ -21,6 +21,7 @@ struct Settings {
   std::string service_name{default_service_name};  ///< "service_name"
   bool fail_provision = false;                     ///< "fail_provision"
   std::chrono::milliseconds sync_delay{0};         ///< "sync_delay_ms": simulated backend latency
+  std::int64_t size_quota = 10;                    ///< "size_quota": sizes above it are over quota
 
   /// Reads config; throws osb::sdk::ConfigError naming the key for unknown keys or bad values.
   static Settings from_json(const nlohmann::json& config);
@@ -47,6 +48,9 @@ class ExampleBackend final : public osb::sdk::Backend {
   osb::sdk::Result unbind(const osb::sdk::UnbindRequest& request) override;
   /// Reports "in progress" until async_seconds have passed since the call, then finishes it.
   osb::sdk::Result poll(const osb::sdk::PollRequest& request) override;
+  /// Reports the instance's size as its storage (1 GiB per unit) and whether it is above
+  /// size_quota; unknown instances report nothing.
+  osb::sdk::Result usage(const osb::sdk::UsageRequest& request) override;
 
  private:
   struct Instance {

@@ -57,6 +57,14 @@ class Backend {
     (void)request;
     return PollResult::failed("this service has no asynchronous operations");
   }
+
+  /// What an instance uses (ABI 1.1): storage, objects, quota and whether it is enforced. Result
+  /// body, every field optional: {bytes, objects, quota_bytes, quota_objects, over_quota,
+  /// description}. Must be cheap and must not change anything; the default tells nothing.
+  virtual Result usage(const UsageRequest& request) {
+    (void)request;
+    return Result::ok();
+  }
 };
 
 }  // namespace osb::sdk

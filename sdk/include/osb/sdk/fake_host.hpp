@@ -163,6 +163,10 @@ class BackendHandle {
   CallRecord unbind(const nlohmann::json& request) const { return send(plugin_.unbind, request); }
   /// Calls poll with request.
   CallRecord poll(const nlohmann::json& request) const { return send(plugin_.poll, request); }
+  /// Calls usage with request (ABI 1.1).
+  CallRecord usage(const nlohmann::json& request) const {
+    return send(plugin_.instance_usage, request);
+  }
 
  private:
   CallRecord send(osb_operation_fn fn, const nlohmann::json& request) const {

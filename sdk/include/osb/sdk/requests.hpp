@@ -127,6 +127,14 @@ struct PollRequest {
   nlohmann::json binding_state;                   ///< binding state; null if none
 };
 
+/// Request of usage(): what an instance uses (ABI 1.1). Never changes anything.
+struct UsageRequest {
+  std::string instance_id;        ///< required
+  std::string service_id;         ///< the instance's service
+  std::string plan_id;            ///< the instance's plan
+  nlohmann::json instance_state;  ///< instance state; null if none
+};
+
 /// Parses a provision request; throws RequestError naming the offending field.
 inline void from_json(const nlohmann::json& j, ProvisionRequest& r) {
   detail::require_object(j);
@@ -282,6 +290,23 @@ inline void to_json(nlohmann::json& j, const PollRequest& r) {
        {"instance_id", r.instance_id},       {"binding_id", r.binding_id},
        {"service_id", r.service_id},         {"plan_id", r.plan_id},
        {"instance_state", r.instance_state}, {"binding_state", r.binding_state}};
+}
+
+/// Parses a usage request; throws RequestError naming the offending field.
+inline void from_json(const nlohmann::json& j, UsageRequest& r) {
+  detail::require_object(j);
+  r.instance_id = detail::string_field(j, "instance_id", true);
+  r.service_id = detail::string_field(j, "service_id");
+  r.plan_id = detail::string_field(j, "plan_id");
+  r.instance_state = detail::any_field(j, "instance_state");
+}
+
+/// Serializes a usage request as the host sends it.
+inline void to_json(nlohmann::json& j, const UsageRequest& r) {
+  j = {{"instance_id", r.instance_id},
+       {"service_id", r.service_id},
+       {"plan_id", r.plan_id},
+       {"instance_state", r.instance_state}};
 }
 
 }  // namespace osb::sdk

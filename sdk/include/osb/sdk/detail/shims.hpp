@@ -209,6 +209,7 @@ constexpr osb_plugin_v1 make_plugin_table(const char* name, const char* version,
       &operation_shim<BindRequest, &Backend::bind>,
       &operation_shim<UnbindRequest, &Backend::unbind>,
       &operation_shim<PollRequest, &Backend::poll>,
+      &operation_shim<UsageRequest, &Backend::usage>,
   };
 }
 
