@@ -381,7 +381,13 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
   const plugin_host::CallResult failure = detail::as_failure(result);
   complete_instance(*instance, op,
                     Outcome{OperationState::failed, json::object(), failure.description});
-  return detail::failure_reply(failure);
+  ApiReply r = detail::failure_reply(failure);
+  if (!detail::is_client_error(failure.status)) {
+    // The instance is kept as it was: usable if it was before the request.
+    r.body["instance_usable"] =
+        op.request.value("previous_status", "") == state::to_string(ResourceStatus::ready);
+  }
+  return r;
 }
 
 ApiReply Lifecycle::fetch_instance(const std::string& instance_id, const ApiRequest&) {
@@ -448,6 +454,9 @@ ApiReply Lifecycle::instance_last_operation(const std::string& instance_id,
   }
   const auto instance = store_.get_instance(instance_id);
   ApiReply reply = last_operation_reply(*op, instance.has_value());
+  if (op->kind == OperationKind::deprovision && op->state == OperationState::failed) {
+    reply.body["instance_usable"] = instance && instance->status == ResourceStatus::ready;
+  }
   // A finished operation on a live instance also tells what the backend enforces now, e.g. that a
   // database over its storage quota is read-only for its bindings.
   if (instance && instance->status == ResourceStatus::ready &&

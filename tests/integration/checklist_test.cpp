@@ -55,13 +55,19 @@ TEST_F(Checklist, A5_A6_OriginatingIdentityIsDecodedOrRefused) {
 }
 
 // F60/F62: a plan change on a plan_updateable service is applied and visible on fetch.
-TEST_F(Checklist, F60_F62_PlanChangeIsApplied) {
+TEST_F(Checklist, F60_F62_F64_PlanChangeIsApplied) {
   ASSERT_EQ(call(http::verb::put, instance("pc-1"), provision_body().dump()).status, 201u);
   const json change = {{"service_id", kService},
                        {"plan_id", kAsyncPlan},
                        {"previous_values", {{"plan_id", kSyncPlan}}}};
+  // The async plan works only asynchronously: without accepts_incomplete nothing changes.
   auto r = call(http::verb::patch, instance("pc-1"), change.dump());
-  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.status, 422u) << r.body;
+  EXPECT_EQ(r.json()["error"], "AsyncRequired");
+  EXPECT_EQ(call(http::verb::get, instance("pc-1")).json()["plan_id"], kSyncPlan);
+  r = call(http::verb::patch, instance("pc-1") + "?accepts_incomplete=true", change.dump());
+  EXPECT_EQ(r.status, 202u) << r.body;
+  EXPECT_EQ(wait_for(instance("pc-1") + "/last_operation")["state"], "succeeded");
   EXPECT_EQ(call(http::verb::get, instance("pc-1")).json()["plan_id"], kAsyncPlan);
   const json unknown = {{"service_id", kService}, {"plan_id", "no-such-plan"}};
   EXPECT_EQ(call(http::verb::patch, instance("pc-1"), unknown.dump()).status, 400u);
@@ -179,6 +185,131 @@ TEST_F(Checklist, M115_RepeatedDeletesAreSafe) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(call(http::verb::delete_, instance("rd-1") + delete_query()).status, 410u);
   }
+}
+
+// E58, F63, F64, K102, K106: an asynchronous update. While it runs, GET on the instance is 422
+// ConcurrencyError, last_operation says "in progress" with Retry-After, another mutation is 422
+// ConcurrencyError; when it finishes the new parameters show.
+TEST_F(Checklist, E58_F63_F64_K102_K106_AsyncUpdateBlocksFetchUntilItFinishes) {
+  const std::string iid = "au-1";
+  ASSERT_EQ(call(http::verb::put, instance(iid) + "?accepts_incomplete=true",
+                 provision_body(kAsyncPlan).dump())
+                .status,
+            202u);
+  ASSERT_EQ(wait_for(instance(iid) + "/last_operation")["state"], "succeeded");
+  const json change = {{"service_id", kService}, {"parameters", {{"size", 7}}}};
+  auto r = call(http::verb::patch, instance(iid) + "?accepts_incomplete=true", change.dump());
+  ASSERT_EQ(r.status, 202u) << r.body;
+  const std::string operation = r.json().value("operation", "");
+  EXPECT_FALSE(operation.empty());
+  auto fetch = call(http::verb::get, instance(iid));
+  EXPECT_EQ(fetch.status, 422u) << fetch.body;
+  EXPECT_EQ(fetch.json()["error"], "ConcurrencyError");
+  auto lo = call(http::verb::get, instance(iid) + "/last_operation?operation=" + operation);
+  EXPECT_EQ(lo.status, 200u);
+  EXPECT_EQ(lo.json()["state"], "in progress");
+  EXPECT_FALSE(lo.headers["Retry-After"].empty());
+  const json other = {{"service_id", kService}, {"parameters", {{"size", 2}}}};
+  auto busy = call(http::verb::patch, instance(iid) + "?accepts_incomplete=true", other.dump());
+  EXPECT_EQ(busy.status, 422u);
+  EXPECT_EQ(busy.json()["error"], "ConcurrencyError");
+  // The identical request again is the same operation (202 with the same id).
+  auto again = call(http::verb::patch, instance(iid) + "?accepts_incomplete=true", change.dump());
+  EXPECT_EQ(again.status, 202u) << again.body;
+  EXPECT_EQ(again.json().value("operation", ""), operation);
+  EXPECT_EQ(wait_for(instance(iid) + "/last_operation?operation=" + operation)["state"],
+            "succeeded");
+  fetch = call(http::verb::get, instance(iid));
+  EXPECT_EQ(fetch.status, 200u);
+  EXPECT_EQ(fetch.json()["parameters"]["size"], 7);
+}
+
+// G75: a binding that needs an app_guid is refused with 422 RequiresApp and nothing is created.
+TEST(ChecklistRequiresApp, G75_BindWithoutAppGuidIsRequiresApp) {
+  BrokerSetup setup;
+  setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    require_app_guid: true\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
+    return http_request(
+        broker.port(), m, target, body,
+        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+         {"X-Broker-API-Version", "2.17"}});
+  };
+  const std::string iid = "/v2/service_instances/ra-1";
+  const json provision = {{"service_id", kService},
+                          {"plan_id", kSyncPlan},
+                          {"organization_guid", "o"},
+                          {"space_guid", "s"}};
+  ASSERT_EQ(call(http::verb::put, iid, provision.dump()).status, 201u);
+  const json no_app = {{"service_id", kService}, {"plan_id", kSyncPlan}};
+  auto r = call(http::verb::put, iid + "/service_bindings/b-1", no_app.dump());
+  EXPECT_EQ(r.status, 422u) << r.body;
+  EXPECT_EQ(r.json()["error"], "RequiresApp");
+  EXPECT_FALSE(r.json().contains("instance_usable"));
+  EXPECT_EQ(call(http::verb::get, iid + "/service_bindings/b-1").status, 404u);
+  json with_app = no_app;
+  with_app["bind_resource"] = {{"app_guid", "app-1"}};
+  with_app["app_guid"] = "app-1";
+  EXPECT_EQ(call(http::verb::put, iid + "/service_bindings/b-1", with_app.dump()).status, 201u);
+}
+
+// J101, K102: a failed deprovision keeps the instance and says it is still usable, both in the
+// synchronous error body and in last_operation of an asynchronous deprovision.
+TEST(ChecklistFailedDeprovision, J101_K102_FailedDeprovisionReportsInstanceUsable) {
+  BrokerSetup setup;
+  setup.plugins_yaml =
+      "plugins:\n  org.osbd.example:\n    async_seconds: 0.2\n    fail_deprovision: true\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
+    return http_request(
+        broker.port(), m, target, body,
+        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+         {"X-Broker-API-Version", "2.17"}});
+  };
+  auto body = [](const char* plan) {
+    return json{{"service_id", kService},
+                {"plan_id", plan},
+                {"organization_guid", "o"},
+                {"space_guid", "s"}}
+        .dump();
+  };
+  const std::string sync_id = "/v2/service_instances/fd-sync";
+  ASSERT_EQ(call(http::verb::put, sync_id, body(kSyncPlan)).status, 201u);
+  auto r = call(http::verb::delete_, sync_id + "?service_id=" + kService + "&plan_id=" + kSyncPlan);
+  EXPECT_EQ(r.status, 502u) << r.body;
+  EXPECT_EQ(r.json()["instance_usable"], true);
+  EXPECT_FALSE(r.json().contains("update_repeatable"));  // update failures only
+  EXPECT_EQ(call(http::verb::get, sync_id).status, 200u);
+
+  const std::string async_id = "/v2/service_instances/fd-async";
+  ASSERT_EQ(call(http::verb::put, async_id + "?accepts_incomplete=true", body(kAsyncPlan)).status,
+            202u);
+  json lo;
+  for (int i = 0; i < 100; ++i) {
+    lo = call(http::verb::get, async_id + "/last_operation").json();
+    if (lo.value("state", "") != "in progress") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(lo["state"], "succeeded");
+  r = call(http::verb::delete_,
+           async_id + "?accepts_incomplete=true&service_id=" + kService + "&plan_id=" + kAsyncPlan);
+  ASSERT_EQ(r.status, 202u) << r.body;
+  for (int i = 0; i < 100; ++i) {
+    lo = call(http::verb::get, async_id + "/last_operation").json();
+    if (lo.value("state", "") != "in progress") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(lo["state"], "failed") << lo;
+  EXPECT_EQ(lo["description"], "configured to fail deprovisioning");
+  EXPECT_EQ(lo["instance_usable"], true);
+  EXPECT_FALSE(lo.contains("update_repeatable"));
+  EXPECT_EQ(call(http::verb::get, async_id).status, 200u);
 }
 
 }  // namespace

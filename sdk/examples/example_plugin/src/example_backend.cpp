@@ -136,6 +136,8 @@ Settings Settings::from_json(const nlohmann::json& config) {
     osb::sdk::ConfigReader::fail("size_quota", "must be an integer from 0 to 10");
   }
   settings.size_quota = static_cast<std::int64_t>(quota);
+  settings.fail_deprovision = reader.boolean("fail_deprovision", false);
+  settings.require_app_guid = reader.boolean("require_app_guid", false);
   reader.reject_unknown_keys();
   return settings;
 }
@@ -189,6 +191,9 @@ Result ExampleBackend::deprovision(const osb::sdk::DeprovisionRequest& request) 
   }
   std::lock_guard<std::mutex> lock(mutex_);
   host_.info("deprovisioning instance " + request.instance_id);
+  if (settings_.fail_deprovision && plan == Plan::sync) {
+    return Result::backend_error("configured to fail deprovisioning");
+  }
   if (plan == Plan::async) {
     // The instance goes away when the operation finishes, in poll().
     return Result::in_progress(new_token_locked(OperationKind::deprovision));
@@ -212,6 +217,11 @@ Result ExampleBackend::update(const osb::sdk::UpdateRequest& request) {
   if (!parameters.error.empty()) {
     return Result::bad_request(parameters.error);
   }
+  const Plan target_plan =
+      new_plan.value_or(plan_of(request.previous_plan_id, request.instance_state));
+  if (target_plan == Plan::async && !request.accepts_incomplete) {
+    return Result::async_required(std::string(async_required_message));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   // What the instance was: from memory, else from the state the broker kept for it.
   Instance instance{plan_of(request.previous_plan_id, request.instance_state), default_size};
@@ -226,6 +236,10 @@ Result ExampleBackend::update(const osb::sdk::UpdateRequest& request) {
   instances_[request.instance_id] = instance;
   host_.info("updated instance " + request.instance_id + " to plan " +
              std::string(plan_name(instance.plan)) + ", size " + std::to_string(instance.size));
+  if (target_plan == Plan::async) {
+    // The change is made now; the platform sees it finished when poll() says so.
+    return Result::in_progress(new_token_locked(OperationKind::update));
+  }
   return Result::ok(instance_result_locked(request.instance_id));
 }
 
@@ -240,6 +254,9 @@ Result ExampleBackend::bind(const osb::sdk::BindRequest& request) {
   if (!request.parameters.empty()) {
     return Result::bad_request("unknown parameter \"" + request.parameters.begin().key() +
                                "\"; bindings of this service take no parameters");
+  }
+  if (settings_.require_app_guid && request.app_guid.empty()) {
+    return Result::requires_app("bindings of this service need an app_guid");
   }
   if (*plan == Plan::async && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
@@ -286,6 +303,9 @@ Result ExampleBackend::poll(const osb::sdk::PollRequest& request) {
           Instance{plan_of(request.plan_id, request.instance_state), default_size});
       return PollResult::succeeded(instance_result_locked(request.instance_id));
     case OperationKind::deprovision:
+      if (settings_.fail_deprovision) {
+        return PollResult::failed("configured to fail deprovisioning");
+      }
       remove_instance_locked(request.instance_id);
       return PollResult::succeeded();
     case OperationKind::bind:

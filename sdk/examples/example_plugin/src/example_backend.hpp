@@ -22,6 +22,8 @@ struct Settings {
   bool fail_provision = false;                     ///< "fail_provision"
   std::chrono::milliseconds sync_delay{0};         ///< "sync_delay_ms": simulated backend latency
   std::int64_t size_quota = 10;                    ///< "size_quota": sizes above it are over quota
+  bool fail_deprovision = false;                   ///< "fail_deprovision"
+  bool require_app_guid = false;                   ///< "require_app_guid": bind needs app_guid
 
   /// Reads config; throws osb::sdk::ConfigError naming the key for unknown keys or bad values.
   static Settings from_json(const nlohmann::json& config);
@@ -40,7 +42,7 @@ class ExampleBackend final : public osb::sdk::Backend {
   osb::sdk::Result provision(const osb::sdk::ProvisionRequest& request) override;
   /// Deletes an instance and its bindings; unknown instances succeed.
   osb::sdk::Result deprovision(const osb::sdk::DeprovisionRequest& request) override;
-  /// Changes plan and size; always synchronous.
+  /// Changes plan and size (asynchronously on the async plan).
   osb::sdk::Result update(const osb::sdk::UpdateRequest& request) override;
   /// Creates credentials unique to the binding (asynchronously on the async plan).
   osb::sdk::Result bind(const osb::sdk::BindRequest& request) override;
