@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Sets up a Debian 12 machine (installs what is missing), builds osbd and its plugins, and runs
-# the broker in the foreground with config/osbd.yaml (state in ./var). Ctrl-C stops it cleanly.
-# Extra arguments go to osbd, e.g. scripts/run.sh --listen 127.0.0.1:9090
+# Sets up a Debian 12 machine (installs what is missing), builds osbd and its plugins, starts a
+# local PostgreSQL for the PostgreSQL plugin (scripts/test-servers.sh, 127.0.0.1:25432; it keeps
+# running after osbd stops: `scripts/test-servers.sh stop postgres` removes it and its data), and
+# runs the broker in the foreground with config/osbd.yaml (state in ./var). Ctrl-C stops osbd
+# cleanly. Extra arguments go to osbd, e.g. scripts/run.sh --listen 127.0.0.1:9090
+# OSBD_RUN_POSTGRES=0 skips PostgreSQL (the PostgreSQL plans then answer 502 until it is reachable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +13,10 @@ if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build build --target runtime -j "$(nproc)"
+
+if [ "${OSBD_RUN_POSTGRES:-1}" != 0 ]; then
+  bash scripts/test-servers.sh start postgres >/dev/null
+fi
 
 config=config/osbd.yaml
 listen=$(sed -n 's/^listen: *//p' "$config")
@@ -23,6 +30,7 @@ cat <<MSG
 osbd is starting: OSB API at http://$listen/v2/catalog
 Basic credentials: $user / $password   (from $config)
 Try:  curl -u $user:$password -H 'X-Broker-API-Version: 2.17' http://$listen/v2/catalog
+Services: example-service (in memory) and postgresql (databases on 127.0.0.1:25432)
 
 MSG
 exec build/bin/osbd --config "$config" "$@"
