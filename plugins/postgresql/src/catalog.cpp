@@ -37,23 +37,6 @@ nlohmann::json plan_bullets(const PlanSettings& plan) {
   return bullets;
 }
 
-nlohmann::json make_plan(const PlanSettings& plan) {
-  const nlohmann::json schema = {{"parameters", parameters_schema(plan)}};
-  nlohmann::json metadata = {{"displayName", plan.name}, {"bullets", plan_bullets(plan)}};
-  metadata.update(plan.metadata);
-  nlohmann::json out = {
-      {"id", plan.id},
-      {"name", plan.name},
-      {"description", plan.description},
-      {"free", plan.free},
-      {"metadata", std::move(metadata)},
-      {"schemas", {{"service_instance", {{"create", schema}, {"update", schema}}}}}};
-  if (plan.bindable) {
-    out["bindable"] = *plan.bindable;
-  }
-  return out;
-}
-
 }  // namespace
 
 nlohmann::json make_catalog(const Settings& settings) {
@@ -61,24 +44,11 @@ nlohmann::json make_catalog(const Settings& settings) {
   for (const ServiceSettings& service : settings.services) {
     nlohmann::json plans = nlohmann::json::array();
     for (const PlanSettings& plan : service.plans) {
-      plans.push_back(make_plan(plan));
+      plans.push_back(
+          osb::plugins::catalog_plan(plan, plan_bullets(plan), parameters_schema(plan)));
     }
-    nlohmann::json metadata = {{"displayName", service.name},
-                               {"longDescription", service.description},
-                               {"providerDisplayName", "osbd"}};
-    metadata.update(service.metadata);
-    nlohmann::json tags = service.tags.empty() ? nlohmann::json{"postgresql", "relational", "sql"}
-                                               : nlohmann::json(service.tags);
-    services.push_back({{"id", service.id},
-                        {"name", service.name},
-                        {"description", service.description},
-                        {"bindable", service.bindable},
-                        {"instances_retrievable", true},
-                        {"bindings_retrievable", true},
-                        {"plan_updateable", service.plan_updateable},
-                        {"tags", std::move(tags)},
-                        {"metadata", std::move(metadata)},
-                        {"plans", std::move(plans)}});
+    services.push_back(osb::plugins::catalog_service(service, std::move(plans),
+                                                     {"postgresql", "relational", "sql"}));
   }
   return {{"services", std::move(services)}};
 }

@@ -1,16 +1,12 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "settings.hpp"
 
 namespace osbd_postgresql {
-
-/// text with every byte outside RFC 3986's unreserved set percent-encoded (%XX, uppercase).
-std::string percent_encode(std::string_view text);
 
 /// The credentials of a binding: host, port, database, name, username, password, uri
 /// ("postgresql://user:password@host:port/database") and jdbcUrl, with the host and port

@@ -1,34 +1,17 @@
 #include "names.hpp"
 
-#include <openssl/evp.h>
-
-#include <array>
-#include <stdexcept>
+#include <osb/plugins/secrets.hpp>
 
 namespace osbd_postgresql {
 
 namespace {
 
+using osb::plugins::sha256_hex;
+
 constexpr std::size_t instance_hash_digits = 24;  // 96 bits
 constexpr std::size_t binding_hash_digits = 16;   // 64 bits, unique within one instance
 
 }  // namespace
-
-std::string sha256_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(digits[digest[i] >> 4]);
-    hex.push_back(digits[digest[i] & 0x0f]);
-  }
-  return hex;
-}
 
 InstanceNames InstanceNames::of(std::string_view prefix, std::string_view instance_id) {
   InstanceNames names;

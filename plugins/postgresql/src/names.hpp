@@ -5,9 +5,6 @@
 
 namespace osbd_postgresql {
 
-/// Lowercase hex of the SHA-256 of text.
-std::string sha256_hex(std::string_view text);
-
 /// The names of everything the plugin creates for one instance. They are derived from a hash of
 /// the instance id, so whatever characters a platform puts into an id never reach SQL, and an
 /// instance's objects can be found again from its id alone (also when half-created).

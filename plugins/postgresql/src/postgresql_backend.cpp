@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include <osb/plugins/config.hpp>
+#include <osb/plugins/secrets.hpp>
 #include <osb/sdk/result.hpp>
 
 #include "admin_session.hpp"
@@ -19,22 +21,7 @@ using osb::sdk::Result;
 
 namespace {
 
-// The plan named by plan_id if it belongs to service_id (when one is given).
-std::optional<PlanRef> plan_of_service(const Settings& settings, const std::string& service_id,
-                                       const std::string& plan_id) {
-  std::optional<PlanRef> ref = settings.plan(plan_id);
-  if (ref && !service_id.empty() && ref->service->id != service_id) {
-    return std::nullopt;
-  }
-  return ref;
-}
-
-std::string string_in(const nlohmann::json& state, const char* key) {
-  if (state.is_object() && state.contains(key) && state[key].is_string()) {
-    return state[key].get<std::string>();
-  }
-  return {};
-}
+using osb::plugins::state_string;
 
 std::vector<std::string> strings_in(const nlohmann::json& state, const char* key) {
   std::vector<std::string> out;
@@ -95,7 +82,7 @@ Result PostgresqlBackend::guarded(const std::string& what, F&& body) {
 
 std::vector<const ServerSettings*> PostgresqlBackend::candidate_servers(
     const nlohmann::json& state, const std::string& plan_id) const {
-  if (const ServerSettings* server = settings_.server(string_in(state, "server"))) {
+  if (const ServerSettings* server = settings_.server(state_string(state, "server"))) {
     return {server};
   }
   std::vector<const ServerSettings*> servers;
@@ -189,8 +176,7 @@ void PostgresqlBackend::create_database(const ServerSettings& server, const Inst
 }
 
 Result PostgresqlBackend::provision(const osb::sdk::ProvisionRequest& request) {
-  const std::optional<PlanRef> ref =
-      plan_of_service(settings_, request.service_id, request.plan_id);
+  const std::optional<PlanRef> ref = settings_.plan(request.plan_id, request.service_id);
   if (!ref) {
     return Result::bad_request("unknown service_id or plan_id for this service");
   }
@@ -246,16 +232,16 @@ Result PostgresqlBackend::update(const osb::sdk::UpdateRequest& request) {
   std::string plan_id = request.plan_id;
   if (plan_id.empty()) {
     plan_id = !request.previous_plan_id.empty() ? request.previous_plan_id
-                                                : string_in(request.instance_state, "plan_id");
+                                                : state_string(request.instance_state, "plan_id");
   }
-  const std::optional<PlanRef> ref = plan_of_service(settings_, request.service_id, plan_id);
+  const std::optional<PlanRef> ref = settings_.plan(plan_id, request.service_id);
   if (!ref) {
     return Result::bad_request("unknown service_id or plan_id for this service");
   }
   const PlanSettings& plan = *ref->plan;
   const std::string previous_plan_id = !request.previous_plan_id.empty()
                                            ? request.previous_plan_id
-                                           : string_in(request.instance_state, "plan_id");
+                                           : state_string(request.instance_state, "plan_id");
   if (!previous_plan_id.empty() && previous_plan_id != plan.id && !ref->service->plan_updateable) {
     return Result::unprocessable("the plan of this service cannot be changed");
   }
@@ -298,8 +284,7 @@ Result PostgresqlBackend::update(const osb::sdk::UpdateRequest& request) {
 }
 
 Result PostgresqlBackend::bind(const osb::sdk::BindRequest& request) {
-  const std::optional<PlanRef> ref =
-      plan_of_service(settings_, request.service_id, request.plan_id);
+  const std::optional<PlanRef> ref = settings_.plan(request.plan_id, request.service_id);
   if (!ref) {
     return Result::bad_request("unknown service_id or plan_id for this service");
   }
@@ -317,7 +302,7 @@ Result PostgresqlBackend::bind(const osb::sdk::BindRequest& request) {
     if (server == nullptr) {
       return Result::unprocessable("the database of this instance does not exist");
     }
-    const std::string password = random_password();
+    const std::string password = osb::plugins::random_password();
     AdminSession admin(*server, server->maintenance_database, host_);
     const std::string quoted = admin.name(role);
     const std::string secret = admin.literal(scram_sha256_verifier(password));
@@ -377,7 +362,7 @@ bool PostgresqlBackend::remove_binding(const ServerSettings& server, const Insta
 Result PostgresqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
   const std::string role = names.binding_role(request.binding_id);
-  const nlohmann::json& state = string_in(request.binding_state, "server").empty()
+  const nlohmann::json& state = state_string(request.binding_state, "server").empty()
                                     ? request.instance_state
                                     : request.binding_state;
   return guarded("unbinding", [&] {

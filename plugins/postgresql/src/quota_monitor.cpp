@@ -34,37 +34,11 @@ std::int64_t quota_bytes(const Settings& settings, const std::string& comment) {
 }
 
 QuotaMonitor::QuotaMonitor(const Settings& settings, const osb::sdk::Host& host)
-    : settings_(settings), host_(host), thread_([this] { run(); }) {}
-
-QuotaMonitor::~QuotaMonitor() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  wakeup_.notify_all();
-  thread_.join();
-}
-
-void QuotaMonitor::wake() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    woken_ = true;
-  }
-  wakeup_.notify_all();
-}
-
-void QuotaMonitor::run() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!stop_) {
-    lock.unlock();
-    for (const ServerSettings& server : settings_.servers) {
-      check_server(server);
-    }
-    lock.lock();
-    wakeup_.wait_for(lock, settings_.quota_check_interval, [this] { return stop_ || woken_; });
-    woken_ = false;
-  }
-}
+    : settings_(settings), host_(host), task_(settings.quota_check_interval, [this] {
+        for (const ServerSettings& server : settings_.servers) {
+          check_server(server);
+        }
+      }) {}
 
 void QuotaMonitor::check_server(const ServerSettings& server) {
   std::string& last_error = last_error_[server.name];

@@ -1,13 +1,11 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
+#include <osb/plugins/periodic.hpp>
 #include <osb/sdk/host.hpp>
 
 #include "settings.hpp"
@@ -30,30 +28,20 @@ std::int64_t quota_bytes(const Settings& settings, const std::string& comment);
 /// monitor picks up where it was after a restart and re-applies a setting a binding removed.
 class QuotaMonitor {
  public:
-  /// Starts the thread; settings and host must outlive the monitor.
+  /// Starts the thread; settings and host must outlive the monitor. Stopped (waiting for a pass
+  /// in progress) when destroyed.
   QuotaMonitor(const Settings& settings, const osb::sdk::Host& host);
-  /// Not copyable.
-  QuotaMonitor(const QuotaMonitor&) = delete;
-  /// Not assignable.
-  QuotaMonitor& operator=(const QuotaMonitor&) = delete;
-  /// Stops and joins the thread (waits for a pass in progress).
-  ~QuotaMonitor();
 
   /// Starts a pass now instead of at the end of the interval (after a plan change).
-  void wake();
+  void wake() { task_.wake(); }
 
  private:
-  void run();
   void check_server(const ServerSettings& server);
 
   const Settings& settings_;
   const osb::sdk::Host& host_;
-  std::mutex mutex_;
-  std::condition_variable wakeup_;
-  bool stop_ = false;
-  bool woken_ = false;
   std::map<std::string, std::string> last_error_;  // per server; only the thread touches it
-  std::thread thread_;
+  osb::plugins::PeriodicTask task_;                // last: stops before the rest goes
 };
 
 }  // namespace osbd_postgresql

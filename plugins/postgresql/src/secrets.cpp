@@ -6,7 +6,6 @@
 
 #include <array>
 #include <stdexcept>
-#include <vector>
 
 namespace osbd_postgresql {
 
@@ -45,24 +44,6 @@ Digest hmac_sha256(const Digest& key, std::string_view message) {
 }
 
 }  // namespace
-
-std::string random_password(std::size_t length) {
-  // 62 letters and digits; bytes from 248 up are rejected so that every character is equally
-  // likely (248 = 4 * 62).
-  constexpr unsigned limit = 256 - 256 % password_alphabet.size();
-  std::string password;
-  password.reserve(length);
-  std::array<unsigned char, 64> pool{};
-  while (password.size() < length) {
-    random_bytes(pool.data(), pool.size());
-    for (unsigned char byte : pool) {
-      if (byte < limit && password.size() < length) {
-        password.push_back(password_alphabet[byte % password_alphabet.size()]);
-      }
-    }
-  }
-  return password;
-}
 
 std::string scram_sha256_verifier(std::string_view password) {
   std::array<unsigned char, scram_salt_bytes> salt{};

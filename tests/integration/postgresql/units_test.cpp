@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <osb/sdk/errors.hpp>
 
+#include <osb/plugins/secrets.hpp>
+#include <osb/plugins/uri.hpp>
 #include "broker_process.hpp"
 #include "catalog.hpp"
 #include "credentials.hpp"
@@ -24,6 +26,10 @@ namespace osbd_postgresql {
 namespace {
 
 using nlohmann::json;
+using osb::plugins::password_alphabet;
+using osb::plugins::percent_encode;
+using osb::plugins::random_password;
+using osb::plugins::sha256_hex;
 
 json minimal_config() {
   return {{"servers",
