@@ -115,7 +115,8 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
 
 int serve(const osbd::config::BrokerConfig& cfg,
           const std::shared_ptr<const osbd::catalog::Registry>& registry) {
-  auto store = osbd::state::open_sqlite_store(cfg.data_dir);
+  auto store = osbd::state::open_sqlite_store(
+      cfg.data_dir, {cfg.credentials_key_file, cfg.credentials_previous_key_files});
   osbd::api::Lifecycle lifecycle(*store, registry,
                                  osbd::api::LifecycleOptions{cfg.accept_context_only});
   if (const int failed = lifecycle.recover(); failed > 0) {

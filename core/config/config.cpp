@@ -228,9 +228,9 @@ BrokerConfig load_file(const std::string& path) {
   cfg.source = path;
   const Where where{path, ""};
   require_map(root, where);
-  reject_unknown_keys(
-      root, where,
-      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "limits", "osb", "plugins"});
+  reject_unknown_keys(root, where,
+                      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "limits", "osb",
+                       "plugins", "credentials_encryption"});
   if (root["listen"]) {
     cfg.listen =
         parse_listen(scalar_string(root["listen"], where.child("listen")), path + ": listen");
@@ -261,6 +261,24 @@ BrokerConfig load_file(const std::string& path) {
     if (root["osb"]["accept_context_only"]) {
       cfg.accept_context_only =
           scalar_bool(root["osb"]["accept_context_only"], w.child("accept_context_only"));
+    }
+  }
+  if (root["credentials_encryption"]) {
+    const Where w = where.child("credentials_encryption");
+    const YAML::Node& node = root["credentials_encryption"];
+    require_map(node, w);
+    reject_unknown_keys(node, w, {"key_file", "previous_key_files"});
+    if (node["key_file"]) {
+      cfg.credentials_key_file = scalar_string(node["key_file"], w.child("key_file"));
+    }
+    if (node["previous_key_files"]) {
+      const Where files = w.child("previous_key_files");
+      if (!node["previous_key_files"].IsSequence()) {
+        files.fail("expected a list of key file paths");
+      }
+      for (const auto& item : node["previous_key_files"]) {
+        cfg.credentials_previous_key_files.push_back(scalar_string(item, files));
+      }
     }
   }
   if (root["plugins"]) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,10 @@ struct BrokerConfig {
   /// organization_guid and space_guid fields.
   bool accept_context_only = false;
   nlohmann::json plugins = nlohmann::json::object();  ///< plugin name → its config subtree
+  /// Key sealing binding credentials at rest; "" means data_dir/credentials.key (created).
+  std::string credentials_key_file;
+  /// Rotated-out keys, still read; records sealed with them are resealed at start-up.
+  std::vector<std::string> credentials_previous_key_files;
 };
 
 /// Reads and validates a YAML config file. Throws ConfigError naming the file and key on unknown

@@ -6,12 +6,15 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "state/group_commit.hpp"
 #include "state/migrations.hpp"
 #include "state/reader_pool.hpp"
+#include "state/secret_box.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/store.hpp"
 
@@ -118,9 +121,11 @@ void configure(Database& db) {
 // to every read that starts after the method returned.
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const std::string& path) : writer_(path), commit_(writer_), readers_(path) {
+  SqliteStore(const std::string& path, SecretBox box)
+      : box_(std::move(box)), writer_(path), commit_(writer_), readers_(path) {
     configure(writer_);
     sqlite::migrate(writer_);
+    reseal_bindings();
     // One read connection now, so that a file the readers cannot use fails the open.
     readers_.acquire();
   }
@@ -480,6 +485,72 @@ class SqliteStore final : public Store {
     }
   }
 
+  // Binding responses hold credentials: sealed with the current key before they are written.
+  std::optional<std::string> encode_sealed(const json& value, const char* column) const {
+    auto text = encode(value, column);
+    if (text) {
+      text = box_.seal(*text);
+    }
+    return text;
+  }
+
+  json decode_sealed(const Statement& st, int i, const char* column) const {
+    const auto text = st.optional_text(i);
+    if (!text || !SecretBox::is_sealed(*text)) {
+      return decode(st, i, column);  // written before sealing existed; resealed at start-up
+    }
+    std::string plain;
+    try {
+      plain = box_.open(*text);
+    } catch (const std::exception& e) {
+      st.database().fail(std::string("column ") + column + ": " + e.what());
+    }
+    json value = json::parse(plain, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+      st.database().fail(std::string("column ") + column + " does not hold valid JSON");
+    }
+    return value;
+  }
+
+  // At start-up: seals binding responses written in plaintext (before sealing existed) or with a
+  // key that is no longer the current one, so that rotated-out keys can be dropped after one
+  // restart. Fails, naming the key, when a response was sealed with a key osbd was not given.
+  void reseal_bindings() {
+    sqlite::Transaction tx(writer_);
+    std::vector<std::tuple<std::string, std::string, std::string>> rewrites;
+    {
+      Statement sel(writer_,
+                    "SELECT instance_id, id, response FROM bindings WHERE response IS NOT NULL",
+                    "scan binding responses");
+      while (sel.step()) {
+        const std::string text = sel.text(2);
+        if (SecretBox::key_id_of(text) == box_.current_key_id()) {
+          continue;
+        }
+        std::string plain = text;
+        if (SecretBox::is_sealed(text)) {
+          try {
+            plain = box_.open(text);
+          } catch (const std::exception& e) {
+            throw StoreError("osbd state store " + writer_.path() + ": binding " + sel.text(0) +
+                             "/" + sel.text(1) + ": " + e.what() +
+                             " (credentials_encryption.key_file, previous_key_files)");
+          }
+        }
+        rewrites.emplace_back(sel.text(0), sel.text(1), box_.seal(plain));
+      }
+    }
+    for (const auto& [instance_id, binding_id, sealed] : rewrites) {
+      Statement upd(writer_,
+                    "UPDATE bindings SET response = :response WHERE instance_id = :instance_id "
+                    "AND id = :id",
+                    "reseal binding response");
+      upd.bind(":response", sealed).bind(":instance_id", instance_id).bind(":id", binding_id);
+      upd.run();
+    }
+    tx.commit();
+  }
+
   json decode(const Statement& st, int i, const char* column) const {
     const auto text = st.optional_text(i);
     if (!text) {
@@ -535,7 +606,7 @@ class SqliteStore final : public Store {
         .bind_nullable(":parameters", encode(r.parameters, "bindings.parameters"))
         .bind_nullable(":context", encode(r.context, "bindings.context"))
         .bind_nullable(":bind_resource", encode(r.bind_resource, "bindings.bind_resource"))
-        .bind_nullable(":response", encode(r.response, "bindings.response"))
+        .bind_nullable(":response", encode_sealed(r.response, "bindings.response"))
         .bind_nullable(":plugin_state", encode(r.plugin_state, "bindings.plugin_state"))
         .bind(":status", to_string(status))
         .bind(":active_operation", active_operation)
@@ -634,7 +705,7 @@ class SqliteStore final : public Store {
     r.parameters = decode(st, 5, "bindings.parameters");
     r.context = decode(st, 6, "bindings.context");
     r.bind_resource = decode(st, 7, "bindings.bind_resource");
-    r.response = decode(st, 8, "bindings.response");
+    r.response = decode_sealed(st, 8, "bindings.response");
     r.plugin_state = decode(st, 9, "bindings.plugin_state");
     r.status = decode_status(st, 10);
     r.active_operation = st.text(11);
@@ -727,6 +798,7 @@ class SqliteStore final : public Store {
     return reader(*lease);
   }
 
+  SecretBox box_;
   // Used only by the batch leader of the moment (inside write units) and, before any method can
   // run, by the constructor. Declared first so that it closes last, after the readers.
   Database writer_;
@@ -736,8 +808,22 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir) {
-  return std::make_unique<SqliteStore>(prepare_files(data_dir));
+std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir,
+                                         const SealingOptions& sealing) {
+  const std::string path = prepare_files(data_dir);
+  std::vector<SecretBox::Key> keys;
+  try {
+    const std::string key_file =
+        sealing.key_file.empty() ? (std::filesystem::path(data_dir) / "credentials.key").string()
+                                 : sealing.key_file;
+    keys.push_back(SecretBox::load_key_file(key_file, /*create=*/true));
+    for (const auto& old : sealing.previous_key_files) {
+      keys.push_back(SecretBox::load_key_file(old, /*create=*/false));
+    }
+  } catch (const std::runtime_error& e) {
+    throw StoreError(std::string("osbd state store: ") + e.what());
+  }
+  return std::make_unique<SqliteStore>(path, SecretBox(std::move(keys)));
 }
 
 }  // namespace osbd::state

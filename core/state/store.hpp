@@ -123,8 +123,18 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Keys that seal binding responses (credentials) at rest; see SecretBox.
+struct SealingOptions {
+  /// Seals and opens; "" means data_dir/credentials.key. Created (0600, random) when missing.
+  std::string key_file;
+  /// Rotated-out keys: they still open, and the store reseals their records at start-up.
+  std::vector<std::string> previous_key_files;
+};
+
 /// Opens (creating if needed) the SQLite store in data_dir/osbd.db: WAL, synchronous=FULL,
-/// migrations applied in one transaction each. Throws StoreError with the path on failure.
-std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir);
+/// migrations applied in one transaction each, binding responses sealed with AES-256-GCM (and
+/// resealed with the current key). Throws StoreError with the path on failure.
+std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir,
+                                         const SealingOptions& sealing = {});
 
 }  // namespace osbd::state

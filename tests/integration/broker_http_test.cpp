@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -431,6 +434,14 @@ TEST_F(BrokerHttpTest, SecretsNeverReachTheLog) {
   EXPECT_EQ(log.find(password), std::string::npos);
   EXPECT_EQ(log.find(BrokerProcess::kPassword), std::string::npos);
   EXPECT_EQ(log.find("Authorization"), std::string::npos);
+  // Nor the state store's files: binding credentials are sealed at rest.
+  std::string stored;
+  for (const auto& entry : std::filesystem::directory_iterator(broker_.data_dir())) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    stored.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_NE(stored.find("osbd-sealed-v1:"), std::string::npos);
+  EXPECT_EQ(stored.find(password), std::string::npos);
 }
 
 // SIGTERM while a request is inside a (slow) plugin call: the request still gets its answer,

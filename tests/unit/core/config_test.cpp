@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -55,6 +56,9 @@ limits:
   request_timeout_seconds: 7
 osb:
   accept_context_only: true
+credentials_encryption:
+  key_file: /etc/osbd/credentials.key
+  previous_key_files: [/etc/osbd/credentials.key.1]
 plugins:
   org.osbd.example:
     async_seconds: 3
@@ -75,6 +79,9 @@ plugins:
   EXPECT_EQ(cfg.worker_threads, 5u);
   EXPECT_EQ(cfg.request_timeout_seconds, 7u);
   EXPECT_TRUE(cfg.accept_context_only);
+  EXPECT_EQ(cfg.credentials_key_file, "/etc/osbd/credentials.key");
+  EXPECT_EQ(cfg.credentials_previous_key_files,
+            std::vector<std::string>{"/etc/osbd/credentials.key.1"});
   const auto& p = cfg.plugins.at("org.osbd.example");
   EXPECT_EQ(p.at("async_seconds"), 3);
   EXPECT_EQ(p.at("name"), "0123");  // quoted scalars stay strings
@@ -88,6 +95,7 @@ TEST_F(ConfigTest, DefaultsApplyToAMinimalFile) {
   EXPECT_EQ(cfg.listen.port, 8080);
   EXPECT_EQ(cfg.max_body_bytes, 1024u * 1024u);
   EXPECT_TRUE(cfg.plugins.empty());
+  EXPECT_TRUE(cfg.credentials_key_file.empty());  // data_dir/credentials.key
 }
 
 TEST_F(ConfigTest, UnknownKeysAreNamed) {
@@ -96,6 +104,13 @@ TEST_F(ConfigTest, UnknownKeysAreNamed) {
   EXPECT_NE(error_of(std::string(kMinimal) + "limits:\n  max_bodi_bytes: 5\n")
                 .find("limits.max_bodi_bytes: unknown key"),
             std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "credentials_encryption:\n  keyfile: k\n")
+                .find("credentials_encryption.keyfile: unknown key"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kMinimal) + "credentials_encryption:\n  previous_key_files: old.key\n")
+          .find("credentials_encryption.previous_key_files: expected a list"),
+      std::string::npos);
 }
 
 TEST_F(ConfigTest, WrongTypesAreNamed) {

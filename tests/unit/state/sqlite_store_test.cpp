@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "state/store.hpp"
@@ -414,6 +415,76 @@ TEST_F(SqliteStoreTest, DeleteInstanceRemovesBindingsButKeepsOperations) {
   EXPECT_EQ(store_->begin_create_instance(make_instance("i1"),
                                           make_op("prov-again", OperationKind::provision, "i1")),
             BeginResult::started);
+}
+
+// --- credentials at rest ------------------------------------------------------------------------
+
+/// Every byte of the store's files (database and WAL), to search for plaintext secrets.
+std::string all_file_bytes(const std::string& db_file) {
+  std::string out;
+  for (const std::string& f : {db_file, db_file + "-wal"}) {
+    std::ifstream in(f, std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+TEST_F(SqliteStoreTest, BindingCredentialsAreSealedAtRest) {
+  create_ready_instance("i1");
+  create_ready_binding("i1", "b1");
+  EXPECT_EQ(store_->get_binding("i1", "b1")->response["credentials"]["password"], "s3cret");
+  const std::string column =
+      raw_query(dir_.db_file(), "SELECT response FROM bindings WHERE id = 'b1'");
+  EXPECT_EQ(column.rfind("osbd-sealed-v1:", 0), 0u) << column;
+  EXPECT_EQ(all_file_bytes(dir_.db_file()).find("s3cret"), std::string::npos);
+  EXPECT_EQ(mode_of(dir_.data_dir() + "/credentials.key"), 0600u);
+  reopen();
+  EXPECT_EQ(store_->get_binding("i1", "b1")->response["credentials"]["password"], "s3cret");
+}
+
+TEST_F(SqliteStoreTest, PlaintextResponsesFromBeforeSealingAreSealedAtStartUp) {
+  create_ready_instance("i1");
+  create_ready_binding("i1", "b1");
+  raw_exec(dir_.db_file(),
+           R"(UPDATE bindings SET response = '{"credentials":{"password":"legacy"}}')");
+  reopen();
+  EXPECT_EQ(store_->get_binding("i1", "b1")->response["credentials"]["password"], "legacy");
+  EXPECT_EQ(raw_query(dir_.db_file(), "SELECT response FROM bindings").rfind("osbd-sealed-v1:", 0),
+            0u);
+}
+
+TEST_F(SqliteStoreTest, KeyRotationResealsWithTheNewKeyAndThenNeedsOnlyIt) {
+  create_ready_instance("i1");
+  create_ready_binding("i1", "b1");
+  const std::string old_key = dir_.data_dir() + "/credentials.key";
+  const std::string new_key = dir_.path() + "/new.key";
+  store_.reset();
+  // The new key first, the old one among the previous keys: everything is resealed.
+  store_ = open_sqlite_store(dir_.data_dir(), {new_key, {old_key}});
+  EXPECT_EQ(store_->get_binding("i1", "b1")->response["credentials"]["password"], "s3cret");
+  store_.reset();
+  store_ = open_sqlite_store(dir_.data_dir(), {new_key, {}});
+  EXPECT_EQ(store_->get_binding("i1", "b1")->response["credentials"]["password"], "s3cret");
+}
+
+TEST_F(SqliteStoreTest, MissingKeyStopsTheOpenNamingIt) {
+  create_ready_instance("i1");
+  create_ready_binding("i1", "b1");
+  store_.reset();
+  const std::string other = dir_.path() + "/other.key";
+  try {
+    open_sqlite_store(dir_.data_dir(), {other, {}});
+    FAIL() << "expected a StoreError";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_THAT(message, HasSubstr("binding i1/b1"));
+    EXPECT_THAT(message, HasSubstr("not among the configured keys"));
+    EXPECT_THAT(message, HasSubstr("previous_key_files"));
+    EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+  }
+  // Nothing was changed: the right key still opens it.
+  store_ = open_sqlite_store(dir_.data_dir());
+  EXPECT_EQ(store_->get_binding("i1", "b1")->response["credentials"]["password"], "s3cret");
 }
 
 // --- bindings -----------------------------------------------------------------------------------

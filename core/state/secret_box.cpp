@@ -1,0 +1,254 @@
+#include "state/secret_box.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace osbd::state {
+
+namespace {
+
+constexpr std::string_view kPrefix = "osbd-sealed-v1:";
+constexpr std::size_t kNonceBytes = 12;
+constexpr std::size_t kTagBytes = 16;
+
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+CipherCtx new_ctx() {
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  if (!ctx) {
+    throw std::runtime_error("secret box: cannot allocate a cipher context");
+  }
+  return ctx;
+}
+
+std::string base64_encode(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    throw std::runtime_error("secret box: sealed text is damaged (bad length)");
+  }
+  std::string out(3 * (text.size() / 4) + 1, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) {
+    throw std::runtime_error("secret box: sealed text is damaged (not base64)");
+  }
+  std::size_t size = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) {
+    --size;
+  }
+  out.resize(size);
+  return out;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+SecretBox::SecretBox(std::vector<Key> keys) : keys_(std::move(keys)) {
+  if (keys_.empty()) {
+    throw std::invalid_argument("secret box: no key");
+  }
+  for (const Key& k : keys_) {
+    ids_.push_back(key_id(k));
+  }
+}
+
+std::string SecretBox::key_id(const Key& key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(key.data(), key.size(), digest);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 8; ++i) {
+    id += hex[digest[i] >> 4];
+    id += hex[digest[i] & 0xf];
+  }
+  return id;
+}
+
+SecretBox::Key SecretBox::generate_key() {
+  Key key{};
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
+    throw std::runtime_error("secret box: the system's random generator failed");
+  }
+  return key;
+}
+
+std::string SecretBox::seal(std::string_view plaintext) const {
+  unsigned char nonce[kNonceBytes];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) {
+    throw std::runtime_error("secret box: the system's random generator failed");
+  }
+  CipherCtx ctx = new_ctx();
+  std::string raw(reinterpret_cast<const char*>(nonce), kNonceBytes);
+  raw.resize(kNonceBytes + plaintext.size() + kTagBytes);
+  auto* out = reinterpret_cast<unsigned char*>(raw.data()) + kNonceBytes;
+  int len = 0;
+  int total = 0;
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, keys_.front().data(), nonce) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), out, &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1) {
+    throw std::runtime_error("secret box: encryption failed");
+  }
+  total = len;
+  if (EVP_EncryptFinal_ex(ctx.get(), out + total, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, out + total + len) != 1) {
+    throw std::runtime_error("secret box: encryption failed");
+  }
+  return std::string(kPrefix) + ids_.front() + ":" + base64_encode(raw);
+}
+
+std::string SecretBox::open(std::string_view sealed) const {
+  if (!is_sealed(sealed)) {
+    throw std::runtime_error("secret box: text is not sealed");
+  }
+  const std::string id = key_id_of(sealed);
+  std::size_t index = ids_.size();
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    if (ids_[i] == id) {
+      index = i;
+      break;
+    }
+  }
+  if (index == ids_.size()) {
+    throw std::runtime_error("secret box: sealed with key " + id +
+                             ", which is not among the configured keys");
+  }
+  const std::string raw = base64_decode(sealed.substr(kPrefix.size() + id.size() + 1));
+  if (raw.size() < kNonceBytes + kTagBytes) {
+    throw std::runtime_error("secret box: sealed text is damaged (too short)");
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
+  const std::size_t body = raw.size() - kNonceBytes - kTagBytes;
+  std::string plain(body, '\0');
+  unsigned char tag[kTagBytes];
+  std::memcpy(tag, bytes + kNonceBytes + body, kTagBytes);
+  CipherCtx ctx = new_ctx();
+  int len = 0;
+  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, keys_[index].data(), bytes) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
+                        bytes + kNonceBytes, static_cast<int>(body)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) != 1) {
+    throw std::runtime_error("secret box: decryption failed");
+  }
+  int final_len = 0;
+  if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len,
+                          &final_len) != 1) {
+    throw std::runtime_error("secret box: sealed text (key " + id +
+                             ") fails authentication: it was altered or the key is wrong");
+  }
+  plain.resize(static_cast<std::size_t>(len + final_len));
+  return plain;
+}
+
+bool SecretBox::is_sealed(std::string_view text) noexcept {
+  return text.substr(0, kPrefix.size()) == kPrefix;
+}
+
+std::string SecretBox::key_id_of(std::string_view text) {
+  if (!is_sealed(text)) {
+    return "";
+  }
+  const std::string_view rest = text.substr(kPrefix.size());
+  const std::size_t colon = rest.find(':');
+  return std::string(rest.substr(0, colon == std::string_view::npos ? 0 : colon));
+}
+
+SecretBox::Key SecretBox::load_key_file(const std::string& path, bool create) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT && create) {
+    const Key key = generate_key();
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string text;
+    for (std::uint8_t b : key) {
+      text += hex[b >> 4];
+      text += hex[b & 0xf];
+    }
+    text += '\n';
+    const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+      throw std::runtime_error("credentials key file " + path +
+                               ": cannot create: " + std::strerror(errno));
+    }
+    const bool written =
+        ::write(out, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+        ::fsync(out) == 0;
+    ::close(out);
+    if (!written) {
+      ::unlink(path.c_str());
+      throw std::runtime_error("credentials key file " + path + ": cannot write");
+    }
+    return key;
+  }
+  if (fd < 0) {
+    throw std::runtime_error("credentials key file " + path +
+                             ": cannot open: " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error("credentials key file " + path + ": not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    throw std::runtime_error("credentials key file " + path +
+                             ": other users may read it; make it owner-only (chmod 600)");
+  }
+  char buffer[130];
+  const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  ::close(fd);
+  std::string_view text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  Key key{};
+  bool ok = text.size() == 2 * key.size();
+  for (std::size_t i = 0; ok && i < key.size(); ++i) {
+    const int hi = hex_value(text[2 * i]);
+    const int lo = hex_value(text[2 * i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    key[i] = static_cast<std::uint8_t>(ok ? hi * 16 + lo : 0);
+  }
+  if (!ok) {
+    throw std::runtime_error("credentials key file " + path +
+                             ": expected 64 hex digits (a 256-bit key; e.g. `openssl rand -hex "
+                             "32`)");
+  }
+  return key;
+}
+
+}  // namespace osbd::state
