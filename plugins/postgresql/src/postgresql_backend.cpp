@@ -7,6 +7,7 @@
 
 #include <osb/plugins/config.hpp>
 #include <osb/plugins/secrets.hpp>
+#include <osb/plugins/usage.hpp>
 #include <osb/sdk/result.hpp>
 
 #include "admin_session.hpp"
@@ -375,6 +376,32 @@ Result PostgresqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
     }
     host_.info("unbind of " + request.binding_id + ": role " + role + " did not exist");
     return Result::ok();
+  });
+}
+
+Result PostgresqlBackend::usage(const osb::sdk::UsageRequest& request) {
+  const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
+  std::string plan_id = request.plan_id;
+  if (plan_id.empty()) {
+    plan_id = state_string(request.instance_state, "plan_id");
+  }
+  const std::optional<PlanRef> ref = settings_.plan(plan_id);
+  return guarded("reading the usage", [&] {
+    const ServerSettings* server =
+        locate(candidate_servers(request.instance_state, plan_id), names);
+    if (server == nullptr) {
+      return Result::ok();  // nothing to tell about an instance that does not exist
+    }
+    AdminSession admin(*server, server->maintenance_database, host_);
+    const pqxx::result rows = admin.query(
+        "SELECT pg_database_size(oid) FROM pg_database WHERE datname = $1", names.database);
+    if (rows.empty()) {
+      return Result::ok();  // dropped meanwhile
+    }
+    const auto size = rows[0][0].as<std::int64_t>();
+    const std::int64_t quota_mb = ref ? ref->plan->quota_mb : 0;
+    return Result::ok(osb::plugins::storage_usage(
+        size, quota_mb, "read-only for its bindings until it is back under"));
   });
 }
 

@@ -38,6 +38,8 @@ class PostgresqlBackend final : public osb::sdk::Backend {
   osb::sdk::Result bind(const osb::sdk::BindRequest& request) override;
   /// Hands the binding's objects to the owner role, ends its sessions and drops it.
   osb::sdk::Result unbind(const osb::sdk::UnbindRequest& request) override;
+  /// The database's size (pg_database_size), its plan's quota and whether it is over.
+  osb::sdk::Result usage(const osb::sdk::UsageRequest& request) override;
 
  private:
   template <typename F>

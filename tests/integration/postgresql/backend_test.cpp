@@ -373,10 +373,25 @@ TEST_F(PostgresqlPlugin, DatabaseOverQuotaTurnsReadOnlyForItsBindingsAndBack) {
   EXPECT_TRUE(writable(bystander)) << "only the database over quota is read-only";
   EXPECT_EQ(run_as(creds, "SELECT count(*) FROM big")[0][0].as<int>(), 5000) << "reads work";
   EXPECT_EQ(quota_warnings(), 1);
+  auto usage = [&] {
+    return backend_->usage({{"instance_id", "inst-q"},
+                            {"service_id", kService},
+                            {"plan_id", kQuota},
+                            {"instance_state", state}});
+  };
+  const auto over = usage();
+  ASSERT_EQ(over.status, OSB_STATUS_OK) << over.error.value_or("");
+  EXPECT_GT(over.json()["bytes"].get<std::int64_t>(), 10 * 1024 * 1024);
+  EXPECT_EQ(over.json()["quota_bytes"], 10 * 1024 * 1024);
+  EXPECT_EQ(over.json()["over_quota"], true);
+  EXPECT_EQ(over.json()["description"],
+            "over its storage quota of 10 MB: read-only for its bindings until it is back under");
 
   // Removing the data (in an explicitly read-write transaction) brings it back under.
   run_as(creds, "BEGIN READ WRITE; DROP TABLE big; COMMIT");
   EXPECT_TRUE(eventually([&] { return writable(creds); }, std::chrono::seconds(15)));
+  EXPECT_EQ(usage().json()["over_quota"], false);
+  EXPECT_FALSE(usage().json().contains("description"));
 
   // A binding that resets the setting itself gets it back on the next pass.
   run_as(creds, "CREATE TABLE big AS SELECT repeat('x', 1000) AS v FROM generate_series(1, 5000)");
@@ -394,6 +409,21 @@ TEST_F(PostgresqlPlugin, DatabaseOverQuotaTurnsReadOnlyForItsBindingsAndBack) {
                               {"instance_state", state}});
   ASSERT_EQ(up.status, OSB_STATUS_OK) << up.error.value_or("");
   EXPECT_TRUE(eventually([&] { return writable(creds); }, std::chrono::seconds(15)));
+}
+
+TEST_F(PostgresqlPlugin, UsageOfUnknownInstancesAndPlansWithoutQuota) {
+  auto unknown = backend_->usage(
+      {{"instance_id", "never-provisioned"}, {"service_id", kService}, {"plan_id", kSmall}});
+  ASSERT_EQ(unknown.status, OSB_STATUS_OK) << unknown.error.value_or("");
+  EXPECT_EQ(unknown.json(), json::object());
+  const json state = provision_ok("inst-usage");
+  auto small = backend_->usage({{"instance_id", "inst-usage"},
+                                {"service_id", kService},
+                                {"plan_id", kSmall},
+                                {"instance_state", state}});
+  ASSERT_EQ(small.status, OSB_STATUS_OK) << small.error.value_or("");
+  EXPECT_GT(small.json()["bytes"].get<std::int64_t>(), 1000000) << "an empty database is ~7 MB";
+  EXPECT_FALSE(small.json().contains("quota_bytes")) << "plan small has no quota";
 }
 
 TEST_F(PostgresqlPlugin, UnbindHandsObjectsTheBindingOwnedToTheInstance) {

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <osb/plugins/offerings.hpp>
+#include <osb/plugins/servers.hpp>
+
+namespace osbd_mysql {
+
+/// How the admin connection to a server uses TLS ("tls").
+enum class TlsMode {
+  disabled,         ///< plain TCP
+  required,         ///< TLS, server certificate not checked
+  verify_identity,  ///< TLS, certificate checked against tls_ca_file and the host name
+};
+
+/// One MySQL or MariaDB server the plugin places databases on (an element of "servers"): the
+/// common keys (port 3306 by default) and these.
+struct ServerSettings : osb::plugins::ServerInfo {
+  TlsMode tls = TlsMode::disabled;  ///< "tls": disabled, required or verify_identity
+  std::string tls_ca_file;          ///< "tls_ca_file": CA bundle for verify_identity
+  std::string user_host = "%";      ///< "user_host": host part of the binding users' accounts
+};
+
+/// One plan of a service (an element of "services[].plans"): the common keys and these.
+struct PlanSettings : osb::plugins::PlanInfo {
+  std::int64_t max_user_connections = 0;  ///< "max_user_connections": per binding; 0 = none
+  std::int64_t quota_mb = 0;              ///< "quota_mb": storage quota; 0 = none
+};
+
+/// One service offering (an element of "services") with its plans.
+using ServiceSettings = osb::plugins::Service<PlanSettings>;
+
+/// A plan together with the service it belongs to; both point into Settings.
+using PlanRef = osb::plugins::PlanRef<PlanSettings>;
+
+/// The plugin's configuration subtree. Empty configuration is valid and offers no services.
+struct Settings {
+  std::vector<ServerSettings> servers;            ///< "servers"
+  std::vector<ServiceSettings> services;          ///< "services"
+  std::chrono::seconds quota_check_interval{10};  ///< "quota_check_seconds"
+  std::string name_prefix = "osb_";  ///< "name_prefix": first characters of every name made
+
+  /// Reads config; throws osb::sdk::ConfigError("path.key: reason") when it is invalid.
+  static Settings from_json(const nlohmann::json& config);
+
+  /// The server called name, or nullptr.
+  const ServerSettings* server(std::string_view name) const;
+  /// The plan with id plan_id, or nullopt; also when service_id is given and the plan is not
+  /// one of that service.
+  std::optional<PlanRef> plan(std::string_view plan_id, std::string_view service_id = {}) const;
+};
+
+}  // namespace osbd_mysql
