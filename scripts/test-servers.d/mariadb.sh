@@ -6,7 +6,8 @@
 # on 127.0.0.1, socket and data under $base_dir/mariadb-<port>; an admin OSBD_MYSQL_ADMIN_USER
 # (osbd_admin) with password OSBD_MYSQL_ADMIN_PASSWORD (osbd-test-admin-password) that logs in
 # over TCP and holds every privilege WITH GRANT OPTION, as osbd's MySQL plugin needs in
-# production. The server is tuned for speed, not durability: never keep data in it.
+# production; the password is also in $base_dir/mariadb-<port>/admin-password. The server is
+# tuned for speed, not durability: never keep data in it.
 
 # --- mariadb -----------------------------------------------------------------------------------
 
@@ -70,6 +71,9 @@ mariadb_start() {
     || { cat "$my_dir/install.log" >&2; return 1; }
   # The admin is created from an init file on the first start (before any connection is
   # accepted), so that it works over TCP with its password like a production admin.
+  # The admin's password as a file too, for configurations that read it from one
+  # (config/examples/mysql.yaml).
+  (umask 077 && printf '%s\n' "$my_admin_password" >"$my_dir/admin-password")
   local init=$my_dir/init.sql
   (umask 077 && cat >"$init" <<SQL
 CREATE USER IF NOT EXISTS '$my_admin_user'@'%' IDENTIFIED BY '$my_admin_password';
