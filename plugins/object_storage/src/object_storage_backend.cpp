@@ -144,8 +144,8 @@ void ObjectStorageBackend::change_grant(const InstanceNames& names, const std::s
     }
     PolicyGrants grants = PolicyGrants::parse(text);
     auto it = grants.grants.find(principal);
-    const bool done = access ? (it != grants.grants.end() && it->second == *access)
-                             : it == grants.grants.end();
+    const bool done =
+        access ? (it != grants.grants.end() && it->second == *access) : it == grants.grants.end();
     if (done) {
       return;
     }
@@ -180,17 +180,25 @@ Result ObjectStorageBackend::provision(const osb::sdk::ProvisionRequest& request
     return Result::internal_error("generated an invalid bucket name");
   }
   return guarded("provisioning", [&] {
+    const Result taken = Result::backend_error(
+        "the bucket name " + names.bucket +
+        " is taken by another user of the object storage; configure another name_prefix");
+    const std::optional<BucketUsage> existing = admin_->bucket_usage(names.bucket);
+    if (existing && existing->owner != names.owner) {
+      return taken;
+    }
+    // The owner may create exactly one bucket: this one.
     admin_->ensure_user(names.owner, "osbd instance " + names.bucket, 1);
-    const S3Client owner = client_for(owner_key(names));
-    const S3Response created = owner.create_bucket(names.bucket);
-    if (!created.ok() && created.error.code != "BucketAlreadyOwnedByYou") {
-      if (created.error.code == "BucketAlreadyExists") {
-        return Result::backend_error("the bucket name " + names.bucket +
-                                     " is taken by another user of the object storage; "
-                                     "configure another name_prefix");
+    if (!existing) {
+      const S3Client owner = client_for(owner_key(names));
+      const S3Response created = owner.create_bucket(names.bucket);
+      if (!created.ok() && created.error.code != "BucketAlreadyOwnedByYou") {
+        if (created.error.code == "BucketAlreadyExists") {
+          return taken;
+        }
+        throw AdminError("creating bucket " + names.bucket + " failed: the server answered " +
+                         created.summary());
       }
-      throw AdminError("creating bucket " + names.bucket + " failed: the server answered " +
-                       created.summary());
     }
     admin_->set_bucket_quota(names.owner, names.bucket, ref->plan->quota());
     const bool protect = parameters.protect_non_empty.value_or(false);
@@ -232,8 +240,7 @@ Result ObjectStorageBackend::deprovision(const osb::sdk::DeprovisionRequest& req
       admin_->remove_bucket(names.bucket);
     }
     admin_->remove_user(names.owner);
-    host_.info("deprovisioned instance " + request.instance_id + " (bucket " + names.bucket +
-               ")");
+    host_.info("deprovisioned instance " + request.instance_id + " (bucket " + names.bucket + ")");
     return Result::ok();
   });
 }
@@ -291,8 +298,7 @@ Result ObjectStorageBackend::bind(const osb::sdk::BindRequest& request) {
       parsed = access_from_string(item.value().get<std::string>());
     }
     if (!parsed) {
-      return Result::bad_request(
-          "parameter \"access\" must be \"read-write\" or \"read-only\"");
+      return Result::bad_request("parameter \"access\" must be \"read-write\" or \"read-only\"");
     }
     access = *parsed;
   }
@@ -306,26 +312,26 @@ Result ObjectStorageBackend::bind(const osb::sdk::BindRequest& request) {
     // Bindings may not create buckets (max_buckets 0).
     admin_->ensure_user(user, "osbd binding of " + names.bucket, 0);
     const std::optional<std::vector<Credentials>> keys = admin_->user_keys(user);
-    const Credentials key =
-        keys && !keys->empty() ? keys->front() : admin_->create_key(user);
+    const Credentials key = keys && !keys->empty() ? keys->front() : admin_->create_key(user);
     change_grant(names, admin_->principal(user), access);
     const std::optional<Endpoint> endpoint = Endpoint::parse(settings_.public_endpoint);
     const std::string uri = std::string(endpoint->tls ? "https" : "http") + "://" +
                             uri_encode(key.access_key_id, false) + ":" +
                             uri_encode(key.secret_access_key, false) + "@" +
                             endpoint->host_header() + "/" + names.bucket;
-    host_.info("bound " + request.binding_id + " to instance " + request.instance_id +
-               " as user " + user + " (" + to_string(access) + ")");
-    return Result::ok({{"credentials",
-                        {{"endpoint", settings_.public_endpoint},
-                         {"region", settings_.region},
-                         {"bucket", names.bucket},
-                         {"access_key_id", key.access_key_id},
-                         {"secret_access_key", key.secret_access_key},
-                         {"uri", uri},
-                         {"access", to_string(access)}}},
-                       {"binding_state",
-                        {{"bucket", names.bucket}, {"user", user}, {"access", to_string(access)}}}});
+    host_.info("bound " + request.binding_id + " to instance " + request.instance_id + " as user " +
+               user + " (" + to_string(access) + ")");
+    return Result::ok(
+        {{"credentials",
+          {{"endpoint", settings_.public_endpoint},
+           {"region", settings_.region},
+           {"bucket", names.bucket},
+           {"access_key_id", key.access_key_id},
+           {"secret_access_key", key.secret_access_key},
+           {"uri", uri},
+           {"access", to_string(access)}}},
+         {"binding_state",
+          {{"bucket", names.bucket}, {"user", user}, {"access", to_string(access)}}}});
   });
 }
 
@@ -375,8 +381,7 @@ Result ObjectStorageBackend::usage(const osb::sdk::UsageRequest& request) {
              ? std::string(full ? ": at or over its quota, further writes are refused"
                                 : ": within its quota")
              : std::string(": no quota")) +
-        (usage->quota.enabled() ? " (enforced by the object storage server on every write)"
-                                : "");
+        (usage->quota.enabled() ? " (enforced by the object storage server on every write)" : "");
     return Result::ok(body);
   });
 }

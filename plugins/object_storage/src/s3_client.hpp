@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http_client.hpp"
+#include "http_transport.hpp"
 #include "s3_errors.hpp"
 #include "sigv4.hpp"
 #include "uri_encoding.hpp"

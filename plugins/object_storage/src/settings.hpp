@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_client.hpp"
+#include "http_transport.hpp"
 #include "sigv4.hpp"
 #include "storage_admin.hpp"
 

@@ -1,4 +1,4 @@
-#include "http_client.hpp"
+#include "http_transport.hpp"
 
 #include <openssl/ssl.h>
 

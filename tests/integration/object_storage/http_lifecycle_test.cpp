@@ -1,0 +1,188 @@
+// The object storage plugin's lifecycle through the real osbd binary over HTTP, against a real
+// Ceph RGW.
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "broker_process.hpp"
+#include "http_client.hpp"
+#include "plugin_fixture.hpp"
+
+namespace osbd_rgw_test {
+namespace {
+
+using nlohmann::json;
+using osbd::test::BrokerProcess;
+using osbd::test::BrokerSetup;
+using osbd::test::HttpResult;
+namespace http = boost::beast::http;
+
+class ObjectStorageThroughOsbd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OSBD_REQUIRE_RGW(env_);
+    prefix_ = unique_prefix();
+    // The admin secret comes from a file, as in production.
+    secret_file_ = secrets_.path() + "/rgw-admin-secret";
+    std::ofstream(secret_file_) << env_.secret_key << "\n";
+    json config = test_config(env_, prefix_);
+    config.erase("admin_secret_key");
+    config["admin_secret_key_file"] = secret_file_;
+    BrokerSetup setup;
+    setup.plugin_dir = OSBD_PLUGIN_DIR;
+    // JSON is YAML flow style: the plugin gets exactly this object.
+    setup.plugins_yaml = "plugins:\n  org.osbd.object_storage: " + config.dump() + "\n";
+    broker_ = std::make_unique<BrokerProcess>(setup);
+    broker_->start();
+  }
+
+  void TearDown() override {
+    broker_.reset();
+    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
+      remove_everything(env_, prefix_);
+    }
+  }
+
+  HttpResult call(http::verb method, const std::string& target, const json& body = nullptr) {
+    std::map<std::string, std::string> headers = {
+        {"Authorization", osbd::test::basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+        {"X-Broker-API-Version", "2.17"}};
+    std::string text;
+    if (!body.is_null()) {
+      text = body.dump();
+      headers.emplace("Content-Type", "application/json");
+    }
+    return osbd::test::http_request(broker_->port(), method, target, text, headers);
+  }
+
+  static std::string instance(const std::string& id) { return "/v2/service_instances/" + id; }
+  static std::string binding(const std::string& iid, const std::string& bid) {
+    return instance(iid) + "/service_bindings/" + bid;
+  }
+  static std::string query(const char* plan = kLarge) {
+    return std::string("?service_id=") + kService + "&plan_id=" + plan;
+  }
+  static json provision_body(const char* plan = kLarge, json parameters = json::object()) {
+    return {{"service_id", kService},
+            {"plan_id", plan},
+            {"organization_guid", "org-1"},
+            {"space_guid", "space-1"},
+            {"parameters", std::move(parameters)}};
+  }
+  static json bind_body(json parameters = json::object(), const char* plan = kLarge) {
+    return {{"service_id", kService},
+            {"plan_id", plan},
+            {"app_guid", "app-1"},
+            {"parameters", std::move(parameters)}};
+  }
+
+  RgwEnv env_ = rgw_env();
+  std::string prefix_;
+  osbd::test::TempDir secrets_;
+  std::string secret_file_;
+  std::unique_ptr<BrokerProcess> broker_;
+};
+
+TEST_F(ObjectStorageThroughOsbd, ProvisionBindWriteReadUnbindDeprovision) {
+  auto catalog = call(http::verb::get, "/v2/catalog");
+  ASSERT_EQ(catalog.status, 200u) << catalog.body;
+  bool found = false;
+  const json services = catalog.json()["services"];
+  for (const json& service : services) {
+    found = found || service["id"] == kService;
+  }
+  EXPECT_TRUE(found) << catalog.body;
+
+  const std::string iid = "http-inst-1";
+  auto created = call(http::verb::put, instance(iid), provision_body(kSmall));
+  ASSERT_EQ(created.status, 201u) << created.body;
+  ASSERT_EQ(buckets_with_prefix(env_, prefix_).size(), 1u);
+  const std::string bucket = buckets_with_prefix(env_, prefix_).at(0);
+
+  auto bound = call(http::verb::put, binding(iid, "http-bind-rw"), bind_body({}, kSmall));
+  ASSERT_EQ(bound.status, 201u) << bound.body;
+  const json rw = bound.json()["credentials"];
+  EXPECT_EQ(rw["bucket"], bucket);
+  const S3Client writer = client_of(rw);
+  ASSERT_EQ(writer.put_object(bucket, "greeting", "hello over http").status(), 200u);
+  EXPECT_EQ(writer.get_object(bucket, "greeting").http.body, "hello over http");
+  EXPECT_EQ(writer.create_bucket(prefix_ + "mine").status(), 403u);
+
+  auto ro_bound = call(http::verb::put, binding(iid, "http-bind-ro"),
+                       bind_body({{"access", "read-only"}}, kSmall));
+  ASSERT_EQ(ro_bound.status, 201u) << ro_bound.body;
+  const json ro = ro_bound.json()["credentials"];
+  EXPECT_EQ(client_of(ro).get_object(bucket, "greeting").http.body, "hello over http");
+  EXPECT_EQ(client_of(ro).put_object(bucket, "x", "x").status(), 403u);
+
+  // osbd validates parameters against the plan's schema before the plugin.
+  auto bad = call(http::verb::put, binding(iid, "http-bind-bad"),
+                  bind_body({{"access", "owner"}}, kSmall));
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+
+  // The quota of the plan (3 objects) holds through osbd too.
+  ASSERT_EQ(writer.put_object(bucket, "two", "2").status(), 200u);
+  ASSERT_EQ(writer.put_object(bucket, "three", "3").status(), 200u);
+  EXPECT_EQ(writer.put_object(bucket, "four", "4").status(), 403u);
+
+  auto unbound = call(http::verb::delete_, binding(iid, "http-bind-rw") + query(kSmall));
+  ASSERT_EQ(unbound.status, 200u) << unbound.body;
+  EXPECT_EQ(writer.get_object(bucket, "greeting").status(), 403u);
+  EXPECT_EQ(client_of(ro).get_object(bucket, "greeting").status(), 200u);
+  ASSERT_EQ(call(http::verb::delete_, binding(iid, "http-bind-ro") + query(kSmall)).status, 200u);
+
+  auto deleted = call(http::verb::delete_, instance(iid) + query(kSmall));
+  ASSERT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_TRUE(buckets_with_prefix(env_, prefix_).empty());
+  EXPECT_TRUE(admin(env_).users_with_prefix(prefix_).empty());
+  EXPECT_EQ(call(http::verb::delete_, instance(iid) + query(kSmall)).status, 410u);
+
+  // Neither key's secret nor the admin's reaches osbd's log, which is at debug level here.
+  const std::string log = broker_->log();
+  EXPECT_NE(log.find("org.osbd.object_storage"), std::string::npos);
+  EXPECT_EQ(log.find(rw["secret_access_key"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(log.find(ro["secret_access_key"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(log.find(env_.secret_key), std::string::npos);
+}
+
+TEST_F(ObjectStorageThroughOsbd, ProtectedNonEmptyBucketGets422AndHostileIdsAreHarmless) {
+  const std::string hostile = "x/../../admin?uid=osbd-admin&purge-data=true";
+  std::string encoded;
+  for (unsigned char c : hostile) {
+    char buffer[4];
+    std::snprintf(buffer, sizeof buffer, "%%%02X", c);
+    encoded += buffer;
+  }
+  ASSERT_EQ(call(http::verb::put, instance(encoded), provision_body(kKeep)).status, 201u);
+  auto bound = call(http::verb::put, binding(encoded, encoded), bind_body({}, kKeep));
+  ASSERT_EQ(bound.status, 201u) << bound.body;
+  const json key = bound.json()["credentials"];
+  const std::string bucket = key["bucket"];
+  ASSERT_EQ(client_of(key).put_object(bucket, "keep-me", "x").status(), 200u);
+  ASSERT_EQ(call(http::verb::delete_, binding(encoded, encoded) + query(kKeep)).status, 200u);
+  auto refused = call(http::verb::delete_, instance(encoded) + query(kKeep));
+  EXPECT_EQ(refused.status, 422u) << refused.body;
+  EXPECT_NE(refused.json().value("description", "").find("still holds 1 object"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(buckets_with_prefix(env_, prefix_).size(), 1u);
+  // The admin can empty it; then deprovision succeeds.
+  const S3Client admin_client = client(env_, {env_.access_key, env_.secret_key});
+  (void)admin_client;
+  RgwAdmin rgw = admin(env_);
+  const auto names = osbd_object_storage::InstanceNames::of(prefix_, hostile);
+  EXPECT_EQ(names.bucket, bucket);
+  const auto owner_keys = rgw.user_keys(names.owner);
+  ASSERT_TRUE(owner_keys && !owner_keys->empty());
+  ASSERT_EQ(client(env_, owner_keys->front()).delete_object(bucket, "keep-me").status(), 204u);
+  auto deleted = call(http::verb::delete_, instance(encoded) + query(kKeep));
+  EXPECT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_TRUE(buckets_with_prefix(env_, prefix_).empty());
+  EXPECT_TRUE(rgw.users_with_prefix(prefix_).empty());
+  EXPECT_TRUE(rgw.user_keys("osbd-admin").has_value());
+}
+
+}  // namespace
+}  // namespace osbd_rgw_test

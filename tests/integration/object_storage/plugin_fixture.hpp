@@ -1,0 +1,162 @@
+#pragma once
+
+// Drives the built osb_object_storage.so through its C ABI, as osbd does, against the test
+// gateway.
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <osb/sdk/fake_host.hpp>
+
+#include "loaded_library.hpp"
+#include "names.hpp"
+#include "rgw_test_env.hpp"
+
+namespace osbd_rgw_test {
+
+/// The test catalog's service id.
+inline constexpr const char* kService = "3c1d0f6e-52a4-4f1b-9e6a-7d2c8b9a0e11";
+/// Plan "small": 1 MB and 3 objects.
+inline constexpr const char* kSmall = "3c1d0f6e-0001-4000-8000-000000000001";
+/// Plan "large": no quota.
+inline constexpr const char* kLarge = "3c1d0f6e-0002-4000-8000-000000000002";
+/// Plan "keep": no quota, non-empty buckets are not deleted.
+inline constexpr const char* kKeep = "3c1d0f6e-0003-4000-8000-000000000003";
+
+/// The plugin library, loaded once per process like osbd loads it.
+inline const osb_sdk_test::LoadedLibrary& plugin_library() {
+  static const osb_sdk_test::LoadedLibrary library(OSBD_OBJECT_STORAGE_PLUGIN);
+  return library;
+}
+
+/// The plugin table for host.
+inline const osb_plugin_v1& plugin_table(const osb::sdk::testing::FakeHost& host) {
+  const osb_plugin_entry_fn entry = plugin_library().entry();
+  if (entry == nullptr) {
+    throw std::runtime_error("osb_plugin_entry missing");
+  }
+  const osb_plugin_v1* table = entry(host.table());
+  if (table == nullptr) {
+    throw std::runtime_error("osb_plugin_entry returned NULL");
+  }
+  return *table;
+}
+
+/// The test configuration against env with prefix as name_prefix.
+inline nlohmann::json test_config(const RgwEnv& env, const std::string& prefix) {
+  return {{"endpoint", env.endpoint},
+          {"region", env.region},
+          {"admin_access_key", env.access_key},
+          {"admin_secret_key", env.secret_key},
+          {"name_prefix", prefix},
+          {"timeout_seconds", 10},
+          {"services",
+           {{{"id", kService},
+             {"name", "object-storage-test"},
+             {"description", "S3 buckets for tests"},
+             {"plans",
+              {{{"id", kSmall},
+                {"name", "small"},
+                {"description", "1 MB, 3 objects"},
+                {"max_size_mb", 1},
+                {"max_objects", 3}},
+               {{"id", kLarge}, {"name", "large"}, {"description", "no quota"}},
+               {{"id", kKeep},
+                {"name", "keep"},
+                {"description", "keeps non-empty buckets"},
+                {"delete_non_empty", false}}}}}}}};
+}
+
+/// A backend of the real plugin with a name prefix of its own; removes whatever it left.
+class PluginTest : public ::testing::Test {
+ protected:
+  /// Skips (or, under CI, fails) without a server; creates the backend.
+  void SetUp() override {
+    OSBD_REQUIRE_RGW(env_);
+    prefix_ = unique_prefix();
+    backend_ = std::make_unique<osb::sdk::testing::BackendHandle>(host_, plugin_table(host_),
+                                                                  test_config(env_, prefix_));
+  }
+
+  /// Destroys the backend and removes whatever the test left on the server.
+  void TearDown() override {
+    backend_.reset();
+    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
+      remove_everything(env_, prefix_);
+    }
+  }
+
+  /// Provisions instance on plan with parameters.
+  osb::sdk::testing::CallRecord provision(const std::string& instance, const char* plan = kLarge,
+                                          nlohmann::json parameters = nlohmann::json::object()) {
+    return backend_->provision({{"instance_id", instance},
+                                {"service_id", kService},
+                                {"plan_id", plan},
+                                {"parameters", std::move(parameters)}});
+  }
+
+  /// Provisions and returns the instance_state; fails the test when it does not work.
+  nlohmann::json provision_ok(const std::string& instance, const char* plan = kLarge,
+                              nlohmann::json parameters = nlohmann::json::object()) {
+    auto call = provision(instance, plan, std::move(parameters));
+    EXPECT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
+    return call.ok() ? call.json().value("instance_state", nlohmann::json()) : nlohmann::json();
+  }
+
+  /// Binds binding to instance with parameters.
+  osb::sdk::testing::CallRecord bind(const std::string& instance, const std::string& binding,
+                                     nlohmann::json parameters = nlohmann::json::object(),
+                                     const char* plan = kLarge) {
+    return backend_->bind({{"instance_id", instance},
+                           {"binding_id", binding},
+                           {"service_id", kService},
+                           {"plan_id", plan},
+                           {"parameters", std::move(parameters)}});
+  }
+
+  /// Binds and returns the credentials; fails the test when it does not work.
+  nlohmann::json bind_ok(const std::string& instance, const std::string& binding,
+                         nlohmann::json parameters = nlohmann::json::object(),
+                         const char* plan = kLarge) {
+    auto call = bind(instance, binding, std::move(parameters), plan);
+    EXPECT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
+    return call.ok() ? call.json().value("credentials", nlohmann::json()) : nlohmann::json();
+  }
+
+  /// Unbinds binding from instance.
+  osb::sdk::testing::CallRecord unbind(const std::string& instance, const std::string& binding,
+                                       const char* plan = kLarge) {
+    return backend_->unbind({{"instance_id", instance},
+                             {"binding_id", binding},
+                             {"service_id", kService},
+                             {"plan_id", plan}});
+  }
+
+  /// Deprovisions instance (whose state is state).
+  osb::sdk::testing::CallRecord deprovision(const std::string& instance,
+                                            const char* plan = kLarge,
+                                            const nlohmann::json& state = nullptr) {
+    return backend_->deprovision({{"instance_id", instance},
+                                  {"service_id", kService},
+                                  {"plan_id", plan},
+                                  {"instance_state", state}});
+  }
+
+  /// Every log line of the plugin so far, one per line.
+  std::string log_text() const {
+    std::string text;
+    for (const auto& record : host_.logs()) {
+      text += record.message + "\n";
+    }
+    return text;
+  }
+
+  RgwEnv env_ = rgw_env();            ///< the gateway
+  std::string prefix_;                ///< this test's name_prefix ("" when skipped)
+  osb::sdk::testing::FakeHost host_;  ///< records the plugin's log lines
+  std::unique_ptr<osb::sdk::testing::BackendHandle> backend_;  ///< the backend under test
+};
+
+}  // namespace osbd_rgw_test
