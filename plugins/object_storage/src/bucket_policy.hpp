@@ -22,8 +22,8 @@ std::optional<Access> access_from_string(const std::string& text);
 /// The grants of a bucket policy that this plugin manages, by principal (ARN), plus whatever
 /// other statements the policy holds (kept as they are).
 struct PolicyGrants {
-  std::map<std::string, Access> grants;                  ///< principal -> access
-  nlohmann::json other = nlohmann::json::array();        ///< statements not managed here
+  std::map<std::string, Access> grants;            ///< principal -> access
+  nlohmann::json other = nlohmann::json::array();  ///< statements not managed here
 
   /// Reads a policy document (text); the statements with this plugin's Sids become grants.
   /// An empty text is an empty policy. Throws std::invalid_argument when text is not a policy.

@@ -10,9 +10,8 @@ nlohmann::json plan_bullets(const PlanSettings& plan) {
   nlohmann::json bullets = nlohmann::json::array();
   bullets.push_back(plan.max_size_mb > 0 ? "Up to " + std::to_string(plan.max_size_mb) + " MB"
                                          : std::string("No size limit"));
-  bullets.push_back(plan.max_objects > 0
-                        ? "Up to " + std::to_string(plan.max_objects) + " objects"
-                        : std::string("No limit on the number of objects"));
+  bullets.push_back(plan.max_objects > 0 ? "Up to " + std::to_string(plan.max_objects) + " objects"
+                                         : std::string("No limit on the number of objects"));
   bullets.push_back("One bucket; a key of its own for each binding");
   return bullets;
 }
@@ -29,8 +28,7 @@ nlohmann::json catalog_plan(const PlanSettings& plan) {
       {"metadata", metadata},
       {"schemas",
        {{"service_instance", {{"create", instance}, {"update", instance}}},
-        {"service_binding",
-         {{"create", {{"parameters", binding_parameters_schema()}}}}}}}};
+        {"service_binding", {{"create", {{"parameters", binding_parameters_schema()}}}}}}}};
   if (plan.bindable) {
     out["bindable"] = *plan.bindable;
   }
@@ -40,14 +38,14 @@ nlohmann::json catalog_plan(const PlanSettings& plan) {
 }  // namespace
 
 nlohmann::json instance_parameters_schema() {
-  return {{"$schema", "http://json-schema.org/draft-04/schema#"},
-          {"type", "object"},
-          {"properties",
-           {{"protect_non_empty",
-             {{"type", "boolean"},
-              {"description",
-               "Refuse to deprovision the instance while its bucket holds objects"}}}}},
-          {"additionalProperties", false}};
+  return {
+      {"$schema", "http://json-schema.org/draft-04/schema#"},
+      {"type", "object"},
+      {"properties",
+       {{"protect_non_empty",
+         {{"type", "boolean"},
+          {"description", "Refuse to deprovision the instance while its bucket holds objects"}}}}},
+      {"additionalProperties", false}};
 }
 
 nlohmann::json binding_parameters_schema() {

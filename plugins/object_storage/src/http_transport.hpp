@@ -13,8 +13,8 @@ namespace osbd_object_storage {
 
 /// Where a server listens, parsed from "http://host:port" or "https://host[:port]".
 struct Endpoint {
-  bool tls = false;      ///< https
-  std::string host;      ///< name or address (an IPv6 literal without brackets)
+  bool tls = false;         ///< https
+  std::string host;         ///< name or address (an IPv6 literal without brackets)
   unsigned short port = 0;  ///< 80 / 443 unless given
 
   /// Parses url (scheme, host, optional port, nothing else but an optional trailing "/");

@@ -96,19 +96,18 @@ Credentials RgwAdmin::create_key(const std::string& uid) {
   if (!before) {
     throw AdminError("creating a key: user " + uid + " does not exist");
   }
-  const S3Response response = call(
-      "PUT", "/admin/user",
-      {{"key", ""}, {"uid", uid}, {"key-type", "s3"}, {"generate-key", "true"}});
+  const S3Response response =
+      call("PUT", "/admin/user",
+           {{"key", ""}, {"uid", uid}, {"key-type", "s3"}, {"generate-key", "true"}});
   if (!response.ok()) {
     fail("creating a key for user " + uid, response);
   }
   const std::vector<Credentials> after =
       keys_of(parse_json(response, "creating a key for user " + uid), uid);
   for (const Credentials& key : after) {
-    const bool known =
-        std::any_of(before->begin(), before->end(), [&](const Credentials& old) {
-          return old.access_key_id == key.access_key_id;
-        });
+    const bool known = std::any_of(before->begin(), before->end(), [&](const Credentials& old) {
+      return old.access_key_id == key.access_key_id;
+    });
     if (!known) {
       return key;
     }
@@ -117,8 +116,7 @@ Credentials RgwAdmin::create_key(const std::string& uid) {
 }
 
 bool RgwAdmin::remove_user(const std::string& uid) {
-  const S3Response response =
-      call("DELETE", "/admin/user", {{"uid", uid}, {"purge-data", "true"}});
+  const S3Response response = call("DELETE", "/admin/user", {{"uid", uid}, {"purge-data", "true"}});
   if (response.status() == 404) {
     return false;
   }
@@ -149,8 +147,8 @@ std::vector<std::string> RgwAdmin::users_with_prefix(const std::string& prefix) 
         }
       }
     }
-    const nlohmann::json truncated = json.is_object() ? json.value("truncated", nlohmann::json())
-                                                      : nlohmann::json();
+    const nlohmann::json truncated =
+        json.is_object() ? json.value("truncated", nlohmann::json()) : nlohmann::json();
     const bool more = (truncated.is_string() && truncated == "true") ||
                       (truncated.is_boolean() && truncated.get<bool>());
     marker = json.is_object() ? json.value("marker", std::string()) : std::string();

@@ -108,8 +108,7 @@ S3Response S3Client::get_bucket_policy(const std::string& bucket) const {
   return send("GET", object_path(bucket), {{"policy", ""}});
 }
 
-S3Response S3Client::put_bucket_policy(const std::string& bucket,
-                                       const std::string& policy) const {
+S3Response S3Client::put_bucket_policy(const std::string& bucket, const std::string& policy) const {
   return send("PUT", object_path(bucket), {{"policy", ""}}, policy,
               {{"Content-Type", "application/json"}});
 }

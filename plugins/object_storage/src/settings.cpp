@@ -117,10 +117,9 @@ Settings Settings::from_json(const nlohmann::json& config) {
     settings.public_endpoint.pop_back();
   }
   settings.region = reader.string("region", "us-east-1");
-  const bool region_ok =
-      !settings.region.empty() && settings.region.size() <= 32 &&
-      settings.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") ==
-          std::string::npos;
+  const bool region_ok = !settings.region.empty() && settings.region.size() <= 32 &&
+                         settings.region.find_first_not_of(
+                             "abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
   if (!region_ok) {
     ConfigReader::fail("region", "use 1-32 characters of a-z, 0-9 and '-'");
   }

@@ -115,8 +115,8 @@ SignatureParts sign_v4(const SigningInput& input, const Credentials& credentials
   SignatureParts parts;
   parts.canonical_request = canonical_request(input, &parts.signed_headers);
   const std::string_view date = amz_date_text.substr(0, 8);
-  parts.credential_scope = std::string(date) + "/" + std::string(region) + "/" +
-                           std::string(service) + "/aws4_request";
+  parts.credential_scope =
+      std::string(date) + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
   parts.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(amz_date_text) + "\n" +
                          parts.credential_scope + "\n" + sha256_hex(parts.canonical_request);
   const std::string key = signing_key(credentials.secret_access_key, date, region, service);

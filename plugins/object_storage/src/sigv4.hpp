@@ -21,11 +21,11 @@ using Header = std::pair<std::string, std::string>;
 
 /// What AWS Signature Version 4 signs of a request.
 struct SigningInput {
-  std::string method;              ///< "GET", "PUT", ...
-  std::string canonical_uri;       ///< the path, already URI-encoded ("/bucket/a%20key")
-  std::vector<QueryParam> query;   ///< unencoded query parameters
-  std::vector<Header> headers;     ///< every header to sign, including host and x-amz-date
-  std::string payload_hash;        ///< lowercase hex SHA-256 of the body
+  std::string method;             ///< "GET", "PUT", ...
+  std::string canonical_uri;      ///< the path, already URI-encoded ("/bucket/a%20key")
+  std::vector<QueryParam> query;  ///< unencoded query parameters
+  std::vector<Header> headers;    ///< every header to sign, including host and x-amz-date
+  std::string payload_hash;       ///< lowercase hex SHA-256 of the body
 };
 
 /// The pieces of a signature; none of them contains the secret key.

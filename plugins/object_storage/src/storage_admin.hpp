@@ -21,10 +21,10 @@ struct Quota {
 
 /// What a bucket holds and may hold.
 struct BucketUsage {
-  std::string owner;          ///< the owning user
-  std::int64_t bytes = 0;     ///< size of the objects
-  std::int64_t objects = 0;   ///< number of objects
-  Quota quota;                ///< the quota the server enforces on it (none when not enabled)
+  std::string owner;         ///< the owning user
+  std::int64_t bytes = 0;    ///< size of the objects
+  std::int64_t objects = 0;  ///< number of objects
+  Quota quota;               ///< the quota the server enforces on it (none when not enabled)
 };
 
 /// A failed administrative call: the server answered an unexpected status or could not be

@@ -129,8 +129,10 @@ TEST_F(PluginTest, QuotaIsEnforcedByTheServerAndFollowsThePlan) {
   EXPECT_EQ(fourth.status(), 403u);
   EXPECT_EQ(fourth.error.code, "QuotaExceeded");
 
-  auto usage = backend_->usage({{"instance_id", "inst-q"}, {"service_id", kService},
-                                {"plan_id", kSmall}, {"instance_state", state}});
+  auto usage = backend_->usage({{"instance_id", "inst-q"},
+                                {"service_id", kService},
+                                {"plan_id", kSmall},
+                                {"instance_state", state}});
   ASSERT_TRUE(usage.ok()) << usage.error.value_or("");
   const json used = usage.json();
   EXPECT_EQ(used["objects"], 3);
@@ -174,7 +176,8 @@ TEST_F(PluginTest, ConcurrentBindsAndUnbindsKeepEachOthersGrants) {
   {
     std::vector<std::thread> threads;
     for (int i = 0; i < 3; ++i) {
-      threads.emplace_back([&, i] { EXPECT_TRUE(unbind("inst-c", "first-" + std::to_string(i)).ok()); });
+      threads.emplace_back(
+          [&, i] { EXPECT_TRUE(unbind("inst-c", "first-" + std::to_string(i)).ok()); });
       threads.emplace_back(
           [&, i] { second[i] = bind_ok("inst-c", "second-" + std::to_string(i)); });
     }
@@ -250,9 +253,13 @@ TEST_F(PluginTest, NonEmptyBucketIsKeptWhenThePlanOrTheInstanceSaysSo) {
 }
 
 TEST_F(PluginTest, HostileIdsAndParametersChangeNothingOutsideTheirInstance) {
-  const std::vector<std::string> hostile = {
-      "../../admin", "a/b?c=d&e#f", "x' OR 1=1 --", std::string(300, 'A'), "\xc3\xa9t\xc3\xa9 \t\n",
-      "UPPER.case..dots", "%2F%2e%2e"};
+  const std::vector<std::string> hostile = {"../../admin",
+                                            "a/b?c=d&e#f",
+                                            "x' OR 1=1 --",
+                                            std::string(300, 'A'),
+                                            "\xc3\xa9t\xc3\xa9 \t\n",
+                                            "UPPER.case..dots",
+                                            "%2F%2e%2e"};
   std::vector<std::string> buckets;
   for (const std::string& id : hostile) {
     const json state = provision_ok(id);
@@ -267,8 +274,7 @@ TEST_F(PluginTest, HostileIdsAndParametersChangeNothingOutsideTheirInstance) {
   // Bad parameters are refused (400) and create nothing.
   EXPECT_EQ(provision("bad-1", kLarge, {{"protect_non_empty", "yes"}}).status,
             OSB_STATUS_BAD_REQUEST);
-  EXPECT_EQ(provision("bad-2", kLarge, {{"bucket_name", "victim"}}).status,
-            OSB_STATUS_BAD_REQUEST);
+  EXPECT_EQ(provision("bad-2", kLarge, {{"bucket_name", "victim"}}).status, OSB_STATUS_BAD_REQUEST);
   EXPECT_EQ(bind(hostile[0], "bad-b", {{"access", "admin"}}).status, OSB_STATUS_BAD_REQUEST);
   EXPECT_EQ(bind(hostile[0], "bad-b", {{"access", 1}}).status, OSB_STATUS_BAD_REQUEST);
   EXPECT_EQ(bind(hostile[0], "bad-b", {{"bucket", "osbd-admin"}}).status, OSB_STATUS_BAD_REQUEST);
@@ -316,8 +322,8 @@ TEST(PluginUnreachable, ServerDownIsABackendErrorThatNamesNoSecret) {
   RgwEnv env = rgw_env();
   env.endpoint = "http://127.0.0.1:1";
   osb::sdk::testing::BackendHandle backend(host, plugin_table(host), test_config(env, "t-down-"));
-  const auto call = backend.provision(
-      {{"instance_id", "i"}, {"service_id", kService}, {"plan_id", kLarge}});
+  const auto call =
+      backend.provision({{"instance_id", "i"}, {"service_id", kService}, {"plan_id", kLarge}});
   EXPECT_EQ(call.status, OSB_STATUS_BACKEND_ERROR);
   EXPECT_NE(call.error.value_or("").find("unreachable"), std::string::npos)
       << call.error.value_or("");

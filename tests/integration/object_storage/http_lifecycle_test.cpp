@@ -164,8 +164,7 @@ TEST_F(ObjectStorageThroughOsbd, ProtectedNonEmptyBucketGets422AndHostileIdsAreH
   ASSERT_EQ(call(http::verb::delete_, binding(encoded, encoded) + query(kKeep)).status, 200u);
   auto refused = call(http::verb::delete_, instance(encoded) + query(kKeep));
   EXPECT_EQ(refused.status, 422u) << refused.body;
-  EXPECT_NE(refused.json().value("description", "").find("still holds 1 object"),
-            std::string::npos)
+  EXPECT_NE(refused.json().value("description", "").find("still holds 1 object"), std::string::npos)
       << refused.body;
   EXPECT_EQ(buckets_with_prefix(env_, prefix_).size(), 1u);
   // The admin can empty it; then deprovision succeeds.

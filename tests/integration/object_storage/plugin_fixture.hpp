@@ -135,8 +135,7 @@ class PluginTest : public ::testing::Test {
   }
 
   /// Deprovisions instance (whose state is state).
-  osb::sdk::testing::CallRecord deprovision(const std::string& instance,
-                                            const char* plan = kLarge,
+  osb::sdk::testing::CallRecord deprovision(const std::string& instance, const char* plan = kLarge,
                                             const nlohmann::json& state = nullptr) {
     return backend_->deprovision({{"instance_id", instance},
                                   {"service_id", kService},

@@ -98,8 +98,8 @@ inline std::string unique_prefix() {
 
 /// Every bucket of the gateway whose name starts with prefix (as the admin sees them).
 inline std::vector<std::string> buckets_with_prefix(const RgwEnv& env, const std::string& prefix) {
-  const auto response =
-      client(env, {env.access_key, env.secret_key}).send("GET", "/admin/bucket", {{"format", "json"}});
+  const auto response = client(env, {env.access_key, env.secret_key})
+                            .send("GET", "/admin/bucket", {{"format", "json"}});
   std::vector<std::string> out;
   const nlohmann::json list = nlohmann::json::parse(response.http.body, nullptr, false);
   if (list.is_array()) {
@@ -126,17 +126,17 @@ inline void remove_everything(const RgwEnv& env, const std::string& prefix) {
 }  // namespace osbd_rgw_test
 
 /// In SetUp(): skips the test (fails it under CI=true) when env's gateway does not answer.
-#define OSBD_REQUIRE_RGW(env)                                                                \
-  do {                                                                                       \
-    const std::string osbd_rgw_reason = ::osbd_rgw_test::unreachable_reason(env);            \
-    if (!osbd_rgw_reason.empty()) {                                                          \
-      const std::string osbd_rgw_message =                                                   \
-          "Ceph RGW at " + (env).endpoint + " is unreachable (" + osbd_rgw_reason +          \
-          "); start it with `scripts/test-servers.sh start rgw` and export "                 \
-          "`scripts/test-servers.sh env rgw`";                                               \
-      if (::osbd_rgw_test::in_ci()) {                                                        \
-        FAIL() << osbd_rgw_message;                                                          \
-      }                                                                                      \
-      GTEST_SKIP() << osbd_rgw_message;                                                      \
-    }                                                                                        \
+#define OSBD_REQUIRE_RGW(env)                                                       \
+  do {                                                                              \
+    const std::string osbd_rgw_reason = ::osbd_rgw_test::unreachable_reason(env);   \
+    if (!osbd_rgw_reason.empty()) {                                                 \
+      const std::string osbd_rgw_message =                                          \
+          "Ceph RGW at " + (env).endpoint + " is unreachable (" + osbd_rgw_reason + \
+          "); start it with `scripts/test-servers.sh start rgw` and export "        \
+          "`scripts/test-servers.sh env rgw`";                                      \
+      if (::osbd_rgw_test::in_ci()) {                                               \
+        FAIL() << osbd_rgw_message;                                                 \
+      }                                                                             \
+      GTEST_SKIP() << osbd_rgw_message;                                             \
+    }                                                                               \
   } while (false)

@@ -48,8 +48,8 @@ TEST(SigV4, AwsIamListUsersExample) {
   EXPECT_EQ(parts.string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\n"
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
-  EXPECT_EQ(to_hex(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830",
-                               "us-east-1", "iam")),
+  EXPECT_EQ(to_hex(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1",
+                               "iam")),
             "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
   EXPECT_EQ(parts.signature, "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
   EXPECT_EQ(parts.authorization,
@@ -80,10 +80,10 @@ SigningInput s3_example(const std::string& method, const std::string& path,
 
 // Example "GET Object": the first 10 bytes of test.txt (Range header).
 TEST(SigV4, AwsS3GetObjectWithRangeExample) {
-  SigningInput input =
-      s3_example("GET", "/test.txt", {}, std::string(empty_payload_sha256));
+  SigningInput input = s3_example("GET", "/test.txt", {}, std::string(empty_payload_sha256));
   input.headers.emplace_back("Range", "bytes=0-9");
-  const SignatureParts parts = sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
+  const SignatureParts parts =
+      sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
   EXPECT_EQ(parts.canonical_request,
             "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
             "x-amz-content-sha256:"
@@ -101,12 +101,13 @@ TEST(SigV4, AwsS3GetObjectWithRangeExample) {
 TEST(SigV4, AwsS3PutObjectExample) {
   const std::string body = "Welcome to Amazon S3.";
   EXPECT_EQ(sha256_hex(body), "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
-  SigningInput input = s3_example("PUT", "/" + uri_encode("test$file.text", true), {},
-                                  sha256_hex(body));
+  SigningInput input =
+      s3_example("PUT", "/" + uri_encode("test$file.text", true), {}, sha256_hex(body));
   EXPECT_EQ(input.canonical_uri, "/test%24file.text");
   input.headers.emplace_back("Date", "Fri, 24 May 2013 00:00:00 GMT");
   input.headers.emplace_back("x-amz-storage-class", "REDUCED_REDUNDANCY");
-  const SignatureParts parts = sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
+  const SignatureParts parts =
+      sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
   EXPECT_EQ(parts.signed_headers, "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class");
   EXPECT_EQ(parts.signature, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
 }
@@ -115,7 +116,8 @@ TEST(SigV4, AwsS3PutObjectExample) {
 TEST(SigV4, AwsS3GetBucketLifecycleExample) {
   const SigningInput input =
       s3_example("GET", "/", {{"lifecycle", ""}}, std::string(empty_payload_sha256));
-  const SignatureParts parts = sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
+  const SignatureParts parts =
+      sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
   EXPECT_NE(parts.canonical_request.find("\n/\nlifecycle=\n"), std::string::npos);
   EXPECT_EQ(parts.signature, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
 }
@@ -124,7 +126,8 @@ TEST(SigV4, AwsS3GetBucketLifecycleExample) {
 TEST(SigV4, AwsS3ListObjectsExample) {
   const SigningInput input = s3_example("GET", "/", {{"prefix", "J"}, {"max-keys", "2"}},
                                         std::string(empty_payload_sha256));
-  const SignatureParts parts = sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
+  const SignatureParts parts =
+      sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
   EXPECT_NE(parts.canonical_request.find("\n/\nmax-keys=2&prefix=J\n"), std::string::npos);
   EXPECT_EQ(parts.signature, "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 }
@@ -132,10 +135,11 @@ TEST(SigV4, AwsS3ListObjectsExample) {
 TEST(SigV4, NoPartOfTheSignatureHoldsTheSecret) {
   const std::string secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
   const SigningInput input = s3_example("GET", "/x", {}, std::string(empty_payload_sha256));
-  const SignatureParts parts = sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
-  for (const std::string& text : {parts.canonical_request, parts.string_to_sign,
-                                  parts.credential_scope, parts.signed_headers, parts.signature,
-                                  parts.authorization}) {
+  const SignatureParts parts =
+      sign_v4(input, s3_example_key, "us-east-1", "s3", "20130524T000000Z");
+  for (const std::string& text :
+       {parts.canonical_request, parts.string_to_sign, parts.credential_scope, parts.signed_headers,
+        parts.signature, parts.authorization}) {
     EXPECT_EQ(text.find(secret), std::string::npos);
   }
 }
@@ -156,7 +160,8 @@ TEST(SigV4, AmzDateIsUtcBasicFormat) {
   EXPECT_EQ(amz_date(std::chrono::system_clock::from_time_t(1369353600)), "20130524T000000Z");
 }
 
-// --- URI encoding ---------------------------------------------------------------------------------
+// --- URI encoding
+// ---------------------------------------------------------------------------------
 
 TEST(UriEncoding, FollowsSigV4Rules) {
   EXPECT_EQ(uri_encode("AZaz09-._~", false), "AZaz09-._~");
@@ -167,7 +172,8 @@ TEST(UriEncoding, FollowsSigV4Rules) {
   EXPECT_EQ(wire_query({{"policy", ""}, {"uid", "a b"}}), "policy&uid=a%20b");
 }
 
-// --- names ----------------------------------------------------------------------------------------
+// --- names
+// ----------------------------------------------------------------------------------------
 
 TEST(Names, BucketNamesAreValidated) {
   for (const char* good : {"abc", "osb-0123456789abcdef01234567", "a.b-c", "a1"}) {
@@ -199,7 +205,8 @@ TEST(Names, DerivedFromHashesNeverFromIds) {
   EXPECT_FALSE(is_valid_name_prefix(std::string(17, 'a')));
 }
 
-// --- bucket policies ------------------------------------------------------------------------------
+// --- bucket policies
+// ------------------------------------------------------------------------------
 
 TEST(BucketPolicy, RendersGrantsAndParsesThemBack) {
   PolicyGrants grants;
@@ -238,12 +245,13 @@ TEST(BucketPolicy, AccessNames) {
   EXPECT_STREQ(to_string(Access::read_only), "read-only");
 }
 
-// --- error bodies ---------------------------------------------------------------------------------
+// --- error bodies
+// ---------------------------------------------------------------------------------
 
 TEST(ServerErrors, ParsesS3XmlAndAdminJson) {
-  const ServerError xml = parse_server_error(
-      R"(<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code>)"
-      R"(<Message>a &amp; b</Message><BucketName>x</BucketName></Error>)");
+  const ServerError xml =
+      parse_server_error(R"(<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code>)"
+                         R"(<Message>a &amp; b</Message><BucketName>x</BucketName></Error>)");
   EXPECT_EQ(xml.code, "NoSuchBucket");
   EXPECT_EQ(xml.message, "a & b");
   const ServerError json = parse_server_error(R"({"Code":"NoSuchUser","Message":""})");
@@ -256,7 +264,8 @@ TEST(ServerErrors, ParsesS3XmlAndAdminJson) {
   EXPECT_EQ(long_text.code.size(), 200u);
 }
 
-// --- endpoints ------------------------------------------------------------------------------------
+// --- endpoints
+// ------------------------------------------------------------------------------------
 
 TEST(Endpoints, ParsesHttpAndHttps) {
   auto a = Endpoint::parse("http://127.0.0.1:27480");
@@ -287,7 +296,8 @@ TEST(Endpoints, UnreachableServerIsATransportError) {
   EXPECT_THROW(client.send({"GET", "/", {}, ""}), TransportError);
 }
 
-// --- configuration --------------------------------------------------------------------------------
+// --- configuration
+// --------------------------------------------------------------------------------
 
 nlohmann::json minimal_config() {
   return {{"endpoint", "http://127.0.0.1:27480"},
@@ -364,9 +374,9 @@ TEST(Configuration, BadConfigurationNamesTheKey) {
 TEST(Catalog, PlansCarryParameterSchemas) {
   const nlohmann::json catalog = make_catalog(Settings::from_json(minimal_config()));
   const nlohmann::json plan = catalog["services"][0]["plans"][0];
-  EXPECT_EQ(plan["schemas"]["service_binding"]["create"]["parameters"]["properties"]["access"]
-                ["enum"],
-            nlohmann::json({"read-write", "read-only"}));
+  EXPECT_EQ(
+      plan["schemas"]["service_binding"]["create"]["parameters"]["properties"]["access"]["enum"],
+      nlohmann::json({"read-write", "read-only"}));
   EXPECT_EQ(plan["schemas"]["service_instance"]["create"]["parameters"]["additionalProperties"],
             false);
 }
