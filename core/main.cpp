@@ -1,10 +1,12 @@
 // osbd: an Open Service Broker API v2.17 server whose service offerings come from plugins.
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -123,7 +125,12 @@ int serve(const osbd::config::BrokerConfig& cfg,
     osbd::log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
   }
 
-  net::io_context ioc(static_cast<int>(cfg.io_threads));
+  // One event loop per I/O thread; the first also runs the signals and timers below.
+  osbd::http::IoContexts contexts;
+  for (unsigned i = 0; i < std::max(1u, cfg.io_threads); ++i) {
+    contexts.push_back(std::make_unique<net::io_context>(1));
+  }
+  net::io_context& ioc = *contexts.front();
   net::thread_pool workers(cfg.worker_threads);
   osbd::api::BrokerOptions options;
   options.credentials.push_back(cfg.auth);
@@ -136,7 +143,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
       net::ip::make_address(cfg.listen.host == "localhost" ? std::string("127.0.0.1")
                                                            : cfg.listen.host),
       cfg.listen.port);
-  auto server = std::make_shared<osbd::http::Server>(ioc, endpoint, broker, server_options);
+  auto server = std::make_shared<osbd::http::Server>(contexts, endpoint, broker, server_options);
   server->start();
   const auto bound = server->local_endpoint();
   osbd::log::info("listening", {{"address", bound.address().to_string()},
@@ -145,13 +152,20 @@ int serve(const osbd::config::BrokerConfig& cfg,
                                 {"plugins", registry->plugins().size()}});
 
   // Stop accepting on SIGINT/SIGTERM, let in-flight requests finish, then leave run().
-  auto guard = net::make_work_guard(ioc);
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  for (auto& context : contexts) {
+    guards.push_back(net::make_work_guard(*context));
+  }
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   net::steady_timer drain_timer(ioc);
   std::function<void()> wait_drained = [&] {
     if (server->open_sessions() == 0) {
-      guard.reset();
-      ioc.stop();
+      for (auto& guard : guards) {
+        guard.reset();
+      }
+      for (auto& context : contexts) {
+        context->stop();
+      }
       return;
     }
     drain_timer.expires_after(std::chrono::milliseconds(20));
@@ -193,8 +207,8 @@ int serve(const osbd::config::BrokerConfig& cfg,
   });
 
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < cfg.io_threads; ++i) {
-    threads.emplace_back([&ioc] { ioc.run(); });
+  for (std::size_t i = 1; i < contexts.size(); ++i) {
+    threads.emplace_back([&context = *contexts[i]] { context.run(); });
   }
   ioc.run();
   for (auto& t : threads) {

@@ -29,8 +29,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 /// Extracts user and password from an "Authorization: Basic ..." value.
 std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_view header);
 
-/// Compares two secrets in time independent of where they differ and of their lengths.
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+/// Compares what a client sent with a secret in time that depends only on the length of what was
+/// sent: not on the secret, its length, or where the two differ.
+bool constant_time_equal(std::string_view given, std::string_view expected) noexcept;
 
 /// True for ids the broker accepts: 1 to 255 bytes of valid UTF-8 without control characters.
 bool is_valid_id(std::string_view id) noexcept;

@@ -2,7 +2,6 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
@@ -14,11 +13,16 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+// Connections use their io_context's executor type directly: no type-erased executor (and no
+// strand) on the per-request path, since each context is run by one thread.
+using Executor = net::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using Stream = beast::basic_stream<tcp, Executor>;
 
 /// One connection: read a request, hand it to the handler, write the reply, repeat.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Server> server, Handler& handler,
+  Session(Socket&& socket, std::shared_ptr<Server> server, Handler& handler,
           const ServerOptions& options)
       : stream_(std::move(socket)),
         server_(std::move(server)),
@@ -123,7 +127,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<Server> server_;
   Handler& handler_;
   const ServerOptions& options_;
@@ -135,9 +139,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_reply_ = false;
 };
 
-Server::Server(net::io_context& ioc, const tcp::endpoint& endpoint, Handler& handler,
+Server::Server(IoContexts& contexts, const tcp::endpoint& endpoint, Handler& handler,
                ServerOptions options)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), handler_(handler), options_(options) {
+    : contexts_(contexts), acceptor_(*contexts.front()), handler_(handler), options_(options) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -149,24 +153,25 @@ void Server::start() {
 }
 
 void Server::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
-                         [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                           if (ec) {
-                             if (ec != net::error::operation_aborted && !self->stopping()) {
-                               log::warn("accept failed", {{"error", ec.message()}});
-                               self->do_accept();
-                             }
-                             return;
-                           }
-                           if (self->stopping()) {
-                             return;
-                           }
-                           auto session = std::make_shared<Session>(std::move(socket), self,
-                                                                    self->handler_, self->options_);
-                           self->add_session(session);
-                           session->run();
-                           self->do_accept();
-                         });
+  net::io_context& target = *contexts_[next_context_];
+  next_context_ = (next_context_ + 1) % contexts_.size();
+  acceptor_.async_accept(target, [self = shared_from_this()](beast::error_code ec, Socket socket) {
+    if (ec) {
+      if (ec != net::error::operation_aborted && !self->stopping()) {
+        log::warn("accept failed", {{"error", ec.message()}});
+        self->do_accept();
+      }
+      return;
+    }
+    if (self->stopping()) {
+      return;
+    }
+    auto session =
+        std::make_shared<Session>(std::move(socket), self, self->handler_, self->options_);
+    self->add_session(session);
+    session->run();
+    self->do_accept();
+  });
 }
 
 void Server::stop() {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,13 +25,20 @@ struct ServerOptions {
   std::chrono::seconds timeout{60};          ///< per read and per write
 };
 
+/// The I/O contexts of the HTTP sessions, each run by exactly one thread. A connection stays on
+/// the context it was given at accept time, so its handlers need no strand and no lock, and the
+/// threads share nothing on the request path (like one event loop per worker process).
+using IoContexts = std::vector<std::unique_ptr<boost::asio::io_context>>;
+
 /// An HTTP/1.1 listener: accepts connections and runs one Session per connection (keep-alive,
-/// one request at a time). Owned through shared_ptr because sessions refer back to it.
+/// one request at a time), spreading connections over the contexts round-robin. Owned through
+/// shared_ptr because sessions refer back to it.
 class Server : public std::enable_shared_from_this<Server> {
  public:
-  /// Binds and listens; throws boost::system::system_error with the address on failure.
-  Server(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& endpoint,
-         Handler& handler, ServerOptions options);
+  /// Binds and listens on the first context; throws boost::system::system_error with the address
+  /// on failure. contexts must not be empty and must outlive the server.
+  Server(IoContexts& contexts, const boost::asio::ip::tcp::endpoint& endpoint, Handler& handler,
+         ServerOptions options);
 
   /// Starts accepting.
   void start();
@@ -51,7 +59,8 @@ class Server : public std::enable_shared_from_this<Server> {
  private:
   void do_accept();
 
-  boost::asio::io_context& ioc_;
+  IoContexts& contexts_;
+  std::size_t next_context_ = 0;  // touched only by the accept handler (first context's thread)
   boost::asio::ip::tcp::acceptor acceptor_;
   Handler& handler_;
   ServerOptions options_;

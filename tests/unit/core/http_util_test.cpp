@@ -55,6 +55,10 @@ TEST(ConstantTimeEqual, ComparesContent) {
   EXPECT_TRUE(constant_time_equal("secret", "secret"));
   EXPECT_FALSE(constant_time_equal("secret", "secreT"));
   EXPECT_FALSE(constant_time_equal("secret", "secret-longer"));
+  EXPECT_FALSE(constant_time_equal("secretsecret", "secret"));  // repeats of the secret
+  EXPECT_FALSE(constant_time_equal("", "secret"));
+  EXPECT_FALSE(constant_time_equal("x", ""));
+  EXPECT_TRUE(constant_time_equal("", ""));
   EXPECT_TRUE(constant_time_equal("", ""));
 }
 

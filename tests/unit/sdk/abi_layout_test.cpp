@@ -21,10 +21,12 @@ TEST(AbiLayout, CAndCppAgree) {
   EXPECT_EQ(osb_test_internal_error_c(), static_cast<int>(OSB_STATUS_INTERNAL_ERROR));
 }
 
-TEST(AbiLayout, VersionOneZeroSizesCoverTheWholeTables) {
-  // In ABI 1.0 the structs end with their last slot; a later minor only appends.
+TEST(AbiLayout, CurrentMinorSizesCoverTheWholeTables) {
+  // The structs end with their last slot; a later minor only appends. ABI 1.1 appended
+  // instance_usage to the plugin table; the host table is as in 1.0.
   EXPECT_EQ(osb::sdk::host_v1_0_size, sizeof(osb_host_v1));
-  EXPECT_EQ(osb::sdk::plugin_v1_0_size, sizeof(osb_plugin_v1));
+  EXPECT_EQ(osb::sdk::plugin_v1_1_size, sizeof(osb_plugin_v1));
+  EXPECT_EQ(osb::sdk::plugin_v1_0_size + sizeof(osb_operation_fn), osb::sdk::plugin_v1_1_size);
 }
 
 TEST(AbiLayout, StatusValuesAreStable) {

@@ -381,11 +381,22 @@ TEST_F(ExamplePlugin, UpdateChangesSizeAndPlan) {
                                      {"parameters", {{"size", 7}}}});
   ASSERT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
   EXPECT_EQ(call.json()["instance_state"], json({{"plan", "sync"}, {"size", 7}}));
-  call = backend->update({{"instance_id", "i"},
-                          {"service_id", service_id},
-                          {"plan_id", async_plan},
-                          {"previous_plan_id", sync_plan}});
+  // Moving to the async plan is asynchronous: refused without accepts_incomplete.
+  json to_async = {{"instance_id", "i"},
+                   {"service_id", service_id},
+                   {"plan_id", async_plan},
+                   {"previous_plan_id", sync_plan}};
+  call = backend->update(to_async);
+  EXPECT_EQ(call.status, OSB_STATUS_ASYNC_REQUIRED);
+  to_async["accepts_incomplete"] = true;
+  call = backend->update(to_async);
+  ASSERT_EQ(call.status, OSB_STATUS_IN_PROGRESS) << call.error.value_or("");
+  call = backend->poll({{"kind", "update"},
+                        {"operation", call.json()["operation"]},
+                        {"instance_id", "i"},
+                        {"plan_id", async_plan}});
   ASSERT_EQ(call.status, OSB_STATUS_OK);
+  EXPECT_EQ(call.json()["state"], "succeeded");
   EXPECT_EQ(call.json()["instance_state"], json({{"plan", "async"}, {"size", 7}}));
 }
 
@@ -393,10 +404,10 @@ TEST_F(ExamplePlugin, UpdateOfInstanceOnlyTheBrokerRemembers) {
   auto backend = make();
   const CallRecord call = backend->update({{"instance_id", "old"},
                                            {"service_id", service_id},
-                                           {"previous_plan_id", async_plan},
-                                           {"instance_state", {{"plan", "async"}, {"size", 5}}}});
+                                           {"previous_plan_id", sync_plan},
+                                           {"instance_state", {{"plan", "sync"}, {"size", 5}}}});
   ASSERT_EQ(call.status, OSB_STATUS_OK);
-  EXPECT_EQ(call.json()["instance_state"], json({{"plan", "async"}, {"size", 5}}));
+  EXPECT_EQ(call.json()["instance_state"], json({{"plan", "sync"}, {"size", 5}}));
 }
 
 TEST_F(ExamplePlugin, UpdateRejectsBadInput) {

@@ -17,6 +17,10 @@ inline constexpr std::size_t host_v1_0_size =
 inline constexpr std::size_t plugin_v1_0_size =
     offsetof(osb_plugin_v1, poll) + sizeof(osb_plugin_v1::poll);
 
+/// Bytes of the osb_plugin_v1 layout of ABI 1.1 (its last slot is instance_usage).
+inline constexpr std::size_t plugin_v1_1_size =
+    offsetof(osb_plugin_v1, instance_usage) + sizeof(osb_plugin_v1::instance_usage);
+
 /// True when host is a table this SDK can use: same major version and at least the 1.0 slots.
 inline bool host_is_usable(const osb_host_v1* host) noexcept {
   return host != nullptr && host->abi_major == OSB_PLUGIN_ABI_VERSION_MAJOR &&
