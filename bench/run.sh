@@ -2,6 +2,7 @@
 # Load benchmarks of osbd with wrk on loopback (bounded in time; traffic stays on 127.0.0.1).
 #   catalog (nginx)          nginx serving the same catalog bytes from a file: the ceiling
 #   catalog (osbd)           GET /v2/catalog: the HTTP path without the store
+#   provision                synchronous PUT of a new instance, answered once it is durable
 #   provision+deprovision    synchronous PUT then DELETE of a new instance per connection, each
 #                            answered only after its state is durable (SQLite, synchronous=FULL)
 #   bind+unbind              synchronous PUT then DELETE of a binding on one instance
@@ -114,6 +115,7 @@ printf '| %-34s | %10s | %8s | %8s | %s |\n' scenario 'req/s' p50 p99 'unexpecte
 printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" ------------ ---------- ---------- ------------
 run "catalog (nginx, same bytes)" 2 "http://127.0.0.1:$nginx_port/v2/catalog"
 run "catalog (osbd)" 2 "$url/v2/catalog"
+run "provision (sync, durable)" 2 "$url" -s bench/provision.lua
 run "provision+deprovision (sync)" "$connections" "$url" -s bench/provision_deprovision.lua
 curl -sf -o /dev/null -X PUT -H "$auth" -H "$version" -H 'Content-Type: application/json' \
   -d '{"service_id":"9bf6d9ad-db1c-479b-ba8e-648564c66a55","plan_id":"700556d0-4a22-4ed7-8a5c-004d693b5286","organization_guid":"o","space_guid":"s"}' \
