@@ -67,80 +67,68 @@ QuotaMonitor::QuotaMonitor(const Settings& settings, const osb::sdk::Host& host,
       }) {}
 
 void QuotaMonitor::check_server(const ServerSettings& server) {
-  std::string& last_error = last_error_[server.name];
-  try {
-    AdminSession session(driver_, server, host_);
-    const auto instances = recorded_instances(session, settings_.name_prefix);
-    if (instances.empty()) {
-      last_error.clear();
-      return;
-    }
-    session.fresh_statistics();
-    std::map<std::string, std::int64_t> sizes;
-    for (const Row& row : session.query(
-             "SELECT TABLE_SCHEMA, COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) "
-             "FROM information_schema.TABLES WHERE TABLE_SCHEMA REGEXP ? GROUP BY TABLE_SCHEMA",
-             {database_pattern(settings_.name_prefix)})) {
-      sizes[row[0]] = row[1].empty() ? 0 : std::stoll(row[1]);
-    }
-    const auto privileges = binding_privileges(session, settings_.name_prefix);
-    for (const auto& [database, record] : instances) {
-      const auto users = privileges.find(database);
-      if (users == privileges.end()) {
-        continue;  // no bindings
-      }
-      const std::int64_t size = sizes.count(database) != 0 ? sizes.at(database) : 0;
-      const std::int64_t quota = quota_bytes(settings_, record);
-      const bool over = quota > 0 && size > quota;
-      // Only this instance's binding users, whatever else was granted on the database.
-      const std::string stem = database.substr(0, settings_.name_prefix.size() + 16);
-      std::vector<Account> changed;
-      for (const auto& [grantee, entry] : users->second) {
-        const auto& [account, may_insert] = entry;
-        if (account.user.rfind(stem + "_", 0) != 0 || may_insert == !over) {
-          continue;
+  osb::plugins::logged_check<DatabaseError>(
+      host_, "quota check", server.name, last_error_[server.name], [&] {
+        AdminSession session(driver_, server, host_);
+        const auto instances = recorded_instances(session, settings_.name_prefix);
+        if (instances.empty()) {
+          return;
         }
-        const std::string target = grant_target(database);
-        const std::string who = session.account(account.user, account.host);
-        if (over) {
-          session.exec_ignoring(
-              std::string("REVOKE ") + quota_privileges + " ON " + target + " FROM " + who,
-              er_nonexisting_grant);
-        } else {
-          session.exec(std::string("GRANT ") + quota_privileges + " ON " + target + " TO " + who);
+        session.fresh_statistics();
+        std::map<std::string, std::int64_t> sizes;
+        for (const Row& row : session.query(
+                 "SELECT TABLE_SCHEMA, COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) "
+                 "FROM information_schema.TABLES WHERE TABLE_SCHEMA REGEXP ? GROUP BY TABLE_SCHEMA",
+                 {database_pattern(settings_.name_prefix)})) {
+          sizes[row[0]] = row[1].empty() ? 0 : std::stoll(row[1]);
         }
-        changed.push_back(account);
-      }
-      for (const Account& account : changed) {
-        kill_sessions(session, account.user);
-      }
-      if (changed.empty()) {
-        continue;
-      }
-      if (over) {
-        host_.warn("database " + database + " on server " + server.name + " uses " +
-                   std::to_string(size) + " bytes, over its quota of " + std::to_string(quota) +
-                   " bytes: its bindings lost INSERT, UPDATE and CREATE until it is back under");
-      } else {
-        host_.info("database " + database + " on server " + server.name + " uses " +
-                   std::to_string(size) + " bytes, within its quota of " + std::to_string(quota) +
-                   " bytes: its bindings may write again");
-      }
-    }
-    if (!last_error.empty()) {
-      host_.info("quota check: server " + server.name + " is reachable again");
-      last_error.clear();
-    }
-  } catch (const DatabaseError& e) {
-    // Logged once per distinct problem, not on every pass.
-    if (last_error != e.what()) {
-      host_.warn(std::string("quota check skipped: ") + e.what());
-      last_error = e.what();
-    }
-  } catch (const std::exception& e) {
-    // Nothing may escape the thread; an unexpected result is logged and retried next pass.
-    host_.error(std::string("quota check failed on server ") + server.name + ": " + e.what());
-  }
+        const auto privileges = binding_privileges(session, settings_.name_prefix);
+        for (const auto& [database, record] : instances) {
+          const auto users = privileges.find(database);
+          if (users == privileges.end()) {
+            continue;  // no bindings
+          }
+          const std::int64_t size = sizes.count(database) != 0 ? sizes.at(database) : 0;
+          const std::int64_t quota = quota_bytes(settings_, record);
+          const bool over = quota > 0 && size > quota;
+          // Only this instance's binding users, whatever else was granted on the database.
+          const std::string stem = database.substr(0, settings_.name_prefix.size() + 16);
+          std::vector<Account> changed;
+          for (const auto& [grantee, entry] : users->second) {
+            const auto& [account, may_insert] = entry;
+            if (account.user.rfind(stem + "_", 0) != 0 || may_insert == !over) {
+              continue;
+            }
+            const std::string target = grant_target(database);
+            const std::string who = session.account(account.user, account.host);
+            if (over) {
+              session.exec_ignoring(
+                  std::string("REVOKE ") + quota_privileges + " ON " + target + " FROM " + who,
+                  er_nonexisting_grant);
+            } else {
+              session.exec(std::string("GRANT ") + quota_privileges + " ON " + target + " TO " +
+                           who);
+            }
+            changed.push_back(account);
+          }
+          for (const Account& account : changed) {
+            kill_sessions(session, account.user);
+          }
+          if (changed.empty()) {
+            continue;
+          }
+          if (over) {
+            host_.warn(
+                "database " + database + " on server " + server.name + " uses " +
+                std::to_string(size) + " bytes, over its quota of " + std::to_string(quota) +
+                " bytes: its bindings lost INSERT, UPDATE and CREATE until it is back under");
+          } else {
+            host_.info("database " + database + " on server " + server.name + " uses " +
+                       std::to_string(size) + " bytes, within its quota of " +
+                       std::to_string(quota) + " bytes: its bindings may write again");
+          }
+        }
+      });
 }
 
 }  // namespace osbd_mysql

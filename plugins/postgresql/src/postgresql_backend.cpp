@@ -1,11 +1,11 @@
 #include "postgresql_backend.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 #include <utility>
 
 #include <osb/plugins/config.hpp>
+#include <osb/plugins/placement.hpp>
 #include <osb/plugins/secrets.hpp>
 #include <osb/plugins/usage.hpp>
 #include <osb/sdk/result.hpp>
@@ -83,67 +83,32 @@ Result PostgresqlBackend::guarded(const std::string& what, F&& body) {
 
 std::vector<const ServerSettings*> PostgresqlBackend::candidate_servers(
     const nlohmann::json& state, const std::string& plan_id) const {
-  if (const ServerSettings* server = settings_.server(state_string(state, "server"))) {
-    return {server};
-  }
-  std::vector<const ServerSettings*> servers;
-  if (std::optional<PlanRef> ref = settings_.plan(plan_id)) {
-    for (const std::string& name : ref->plan->servers) {
-      servers.push_back(settings_.server(name));
-    }
-    return servers;
-  }
-  for (const ServerSettings& server : settings_.servers) {
-    servers.push_back(&server);
-  }
-  return servers;
+  return osb::plugins::candidate_servers(settings_.servers, settings_.services, state, plan_id);
 }
 
 const ServerSettings* PostgresqlBackend::locate(const std::vector<const ServerSettings*>& servers,
                                                 const InstanceNames& names) const {
-  std::optional<DatabaseError> unreachable;
-  for (const ServerSettings* server : servers) {
-    try {
-      AdminSession session(*server, server->maintenance_database, host_);
-      if (database_exists(session, names.database)) {
-        return server;
-      }
-    } catch (const DatabaseError& e) {
-      unreachable.emplace(e);
-    }
-  }
-  if (unreachable) {
-    throw *unreachable;
-  }
-  return nullptr;
+  return osb::plugins::locate<DatabaseError>(servers, [&](const ServerSettings& server) {
+    AdminSession session(server, server.maintenance_database, host_);
+    return database_exists(session, names.database);
+  });
 }
 
 const ServerSettings* PostgresqlBackend::place(const PlanSettings& plan,
                                                const InstanceNames& names) const {
-  const ServerSettings* best = nullptr;
-  long best_count = std::numeric_limits<long>::max();
-  std::optional<DatabaseError> unreachable;
-  for (const std::string& name : plan.servers) {
-    const ServerSettings* server = settings_.server(name);
-    try {
-      AdminSession session(*server, server->maintenance_database, host_);
-      if (database_exists(session, names.database)) {
-        return server;  // a half-created instance: finish it where it is
-      }
-      const long count = count_databases(session, database_pattern(settings_.name_prefix));
-      if (count < best_count) {
-        best = server;
-        best_count = count;
-      }
-    } catch (const DatabaseError& e) {
-      host_.warn(std::string("placement skips a server: ") + e.what());
-      unreachable.emplace(e);
-    }
-  }
-  if (best == nullptr && unreachable) {
-    throw *unreachable;
-  }
-  return best;
+  return osb::plugins::place<DatabaseError>(
+      osb::plugins::plan_servers(settings_.servers, plan),
+      [&](const ServerSettings& server) {
+        AdminSession session(server, server.maintenance_database, host_);
+        if (database_exists(session, names.database)) {
+          return osb::plugins::ServerLoad{true, 0};
+        }
+        return osb::plugins::ServerLoad{
+            false, count_databases(session, database_pattern(settings_.name_prefix))};
+      },
+      [&](const ServerSettings&, const DatabaseError& e) {
+        host_.warn(std::string("placement skips a server: ") + e.what());
+      });
 }
 
 void PostgresqlBackend::create_database(const ServerSettings& server, const InstanceNames& names,

@@ -41,58 +41,45 @@ QuotaMonitor::QuotaMonitor(const Settings& settings, const osb::sdk::Host& host)
       }) {}
 
 void QuotaMonitor::check_server(const ServerSettings& server) {
-  std::string& last_error = last_error_[server.name];
-  try {
-    AdminSession session(server, server.maintenance_database, host_);
-    const pqxx::result rows = session.query(
-        "SELECT d.datname, pg_database_size(d.oid), "
-        "coalesce(shobj_description(r.oid, 'pg_authid'), ''), "
-        "EXISTS (SELECT 1 FROM pg_db_role_setting s WHERE s.setdatabase = d.oid "
-        "AND s.setrole = 0 AND 'default_transaction_read_only=on' = ANY (s.setconfig)) "
-        "FROM pg_database d LEFT JOIN pg_roles r ON r.rolname = d.datname || '_owner' "
-        "WHERE d.datname ~ $1",
-        database_pattern(settings_.name_prefix));
-    for (const pqxx::row& row : rows) {
-      const std::string database = row[0].as<std::string>();
-      const auto size = row[1].as<std::int64_t>();
-      const std::int64_t quota = quota_bytes(settings_, row[2].as<std::string>());
-      const bool read_only = row[3].as<bool>();
-      const bool over = quota > 0 && size > quota;
-      if (over == read_only) {
-        continue;
-      }
-      const std::string db = session.name(database);
-      if (over) {
-        session.exec("ALTER DATABASE " + db + " SET default_transaction_read_only = on");
-        host_.warn("database " + database + " on server " + server.name + " uses " +
-                   std::to_string(size) + " bytes, over its quota of " + std::to_string(quota) +
-                   " bytes: it is read-only for its bindings until it is back under");
-      } else {
-        session.exec("ALTER DATABASE " + db + " RESET default_transaction_read_only");
-        host_.info("database " + database + " on server " + server.name + " uses " +
-                   std::to_string(size) + " bytes, within its quota of " + std::to_string(quota) +
-                   " bytes: it is writable again");
-      }
-      // Sessions keep the default they started with; ending them makes the change apply now.
-      session.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-          "WHERE datname = $1 AND usename ~ $2 AND pid <> pg_backend_pid()",
-          database, InstanceNames{database, database + "_owner"}.binding_role_pattern());
-    }
-    if (!last_error.empty()) {
-      host_.info("quota check: server " + server.name + " is reachable again");
-      last_error.clear();
-    }
-  } catch (const DatabaseError& e) {
-    // Logged once per distinct problem, not on every pass.
-    if (last_error != e.what()) {
-      host_.warn(std::string("quota check skipped: ") + e.what());
-      last_error = e.what();
-    }
-  } catch (const std::exception& e) {
-    // Nothing may escape the thread; an unexpected result is logged and retried next pass.
-    host_.error(std::string("quota check failed on server ") + server.name + ": " + e.what());
-  }
+  osb::plugins::logged_check<DatabaseError>(
+      host_, "quota check", server.name, last_error_[server.name], [&] {
+        AdminSession session(server, server.maintenance_database, host_);
+        const pqxx::result rows = session.query(
+            "SELECT d.datname, pg_database_size(d.oid), "
+            "coalesce(shobj_description(r.oid, 'pg_authid'), ''), "
+            "EXISTS (SELECT 1 FROM pg_db_role_setting s WHERE s.setdatabase = d.oid "
+            "AND s.setrole = 0 AND 'default_transaction_read_only=on' = ANY (s.setconfig)) "
+            "FROM pg_database d LEFT JOIN pg_roles r ON r.rolname = d.datname || '_owner' "
+            "WHERE d.datname ~ $1",
+            database_pattern(settings_.name_prefix));
+        for (const pqxx::row& row : rows) {
+          const std::string database = row[0].as<std::string>();
+          const auto size = row[1].as<std::int64_t>();
+          const std::int64_t quota = quota_bytes(settings_, row[2].as<std::string>());
+          const bool read_only = row[3].as<bool>();
+          const bool over = quota > 0 && size > quota;
+          if (over == read_only) {
+            continue;
+          }
+          const std::string db = session.name(database);
+          if (over) {
+            session.exec("ALTER DATABASE " + db + " SET default_transaction_read_only = on");
+            host_.warn("database " + database + " on server " + server.name + " uses " +
+                       std::to_string(size) + " bytes, over its quota of " + std::to_string(quota) +
+                       " bytes: it is read-only for its bindings until it is back under");
+          } else {
+            session.exec("ALTER DATABASE " + db + " RESET default_transaction_read_only");
+            host_.info("database " + database + " on server " + server.name + " uses " +
+                       std::to_string(size) + " bytes, within its quota of " +
+                       std::to_string(quota) + " bytes: it is writable again");
+          }
+          // Sessions keep the default they started with; ending them makes the change apply now.
+          session.query(
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+              "WHERE datname = $1 AND usename ~ $2 AND pid <> pg_backend_pid()",
+              database, InstanceNames{database, database + "_owner"}.binding_role_pattern());
+        }
+      });
 }
 
 }  // namespace osbd_postgresql

@@ -4,7 +4,10 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+
+#include <osb/sdk/host.hpp>
 
 namespace osb::plugins {
 
@@ -37,5 +40,29 @@ class PeriodicTask {
   bool woken_ = false;
   std::thread thread_;
 };
+
+/// Runs check, one step of a background pass (what, e.g. "quota check") on server, so that
+/// nothing escapes: an Error it throws (the server is unreachable, a statement failed) is logged
+/// as a warning once per distinct message, and once as info when a later run succeeds again;
+/// any other exception is logged as an error every time. last_error keeps the message between
+/// runs (one string per server, owned by the caller).
+template <typename Error, typename Check>
+void logged_check(const osb::sdk::Host& host, const std::string& what, const std::string& server,
+                  std::string& last_error, Check&& check) {
+  try {
+    check();
+    if (!last_error.empty()) {
+      host.info(what + ": server " + server + " is reachable again");
+      last_error.clear();
+    }
+  } catch (const Error& e) {
+    if (last_error != e.what()) {
+      host.warn(what + " skipped: " + e.what());
+      last_error = e.what();
+    }
+  } catch (const std::exception& e) {
+    host.error(what + " failed on server " + server + ": " + e.what());
+  }
+}
 
 }  // namespace osb::plugins
