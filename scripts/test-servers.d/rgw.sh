@@ -5,22 +5,28 @@
 # and radosgw (Ceph 16.2): one monitor (port OSBD_RGW_MON_PORT, 26789), one OSD with the MemStore
 # object store (data in RAM; ports 6800-7300, so one such cluster per machine), no manager, no
 # cephx inside the cluster (S3 authentication at the gateway is real), and the gateway on
-# http://127.0.0.1:OSBD_RGW_PORT (27480), path-style. An admin user OSBD_RGW_ACCESS_KEY /
+# http://127.0.0.1:OSBD_RGW_PORT (27480), path-style, and on https://127.0.0.1:OSBD_RGW_TLS_PORT
+# (27443) with a self-signed certificate for 127.0.0.1 (OSBD_RGW_CA_FILE, made by openssl at
+# start-up). An admin user OSBD_RGW_ACCESS_KEY /
 # OSBD_RGW_SECRET_KEY with the caps users=*;buckets=*;metadata=*;usage=* drives the Admin Ops
 # API. Quota statistics are not cached (quota TTLs and sync intervals 0), so quotas apply at
 # once. Runs as the invoking user (root or not); everything lives under $base_dir/rgw-PORT.
-# Prints OSBD_RGW_ENDPOINT, OSBD_RGW_ACCESS_KEY, OSBD_RGW_SECRET_KEY, OSBD_RGW_REGION.
+# Prints OSBD_RGW_ENDPOINT, OSBD_RGW_ACCESS_KEY, OSBD_RGW_SECRET_KEY, OSBD_RGW_REGION,
+# OSBD_RGW_TLS_ENDPOINT and OSBD_RGW_CA_FILE.
 
 # --- rgw ---------------------------------------------------------------------------------------
 
 rgw_host=127.0.0.1
 rgw_port=${OSBD_RGW_PORT:-27480}
 rgw_mon_port=${OSBD_RGW_MON_PORT:-26789}
+rgw_tls_port=${OSBD_RGW_TLS_PORT:-27443}
 rgw_access_key=${OSBD_RGW_ACCESS_KEY:-OSBDTESTADMIN0000000}
 rgw_secret_key=${OSBD_RGW_SECRET_KEY:-osbd-test-admin-secret-key-000000000000}
 rgw_region=${OSBD_RGW_REGION:-us-east-1}
 rgw_dir=$base_dir/rgw-$rgw_port
 rgw_conf=$rgw_dir/ceph.conf
+rgw_cert=$rgw_dir/tls/cert.pem
+rgw_key=$rgw_dir/tls/key.pem
 rgw_fsid=6f7e3b0c-8f2d-4b8e-9d41-0a5d5e0b2748
 
 rgw_ceph() { timeout 20 ceph -c "$rgw_conf" "$@"; }
@@ -103,7 +109,7 @@ debug ms = 0
 paxos propose interval = 0.1
 
 [client.rgw.osbd]
-rgw frontends = beast endpoint=$rgw_host:$rgw_port
+rgw frontends = beast endpoint=$rgw_host:$rgw_port ssl_endpoint=$rgw_host:$rgw_tls_port ssl_certificate=$rgw_cert ssl_private_key=$rgw_key
 rgw thread pool size = 64
 rgw bucket quota ttl = 0
 rgw gc obj min wait = 0
@@ -119,7 +125,7 @@ rgw_start() {
     return 0
   fi
   local b
-  for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool curl; do
+  for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool curl openssl; do
     if ! command -v "$b" >/dev/null; then
       echo "rgw: $b not found; install the Debian packages radosgw ceph-mon ceph-osd curl" >&2
       return 1
@@ -127,9 +133,14 @@ rgw_start() {
   done
   # Whatever an earlier run left (processes, data) goes first.
   rgw_stop >/dev/null 2>&1 || true
-  mkdir -p "$rgw_dir"/{run,log,crash,mon/mon.a,osd/osd.0}
+  mkdir -p "$rgw_dir"/{run,log,crash,tls,mon/mon.a,osd/osd.0}
   chmod 700 "$rgw_dir"
   rgw_write_conf
+  # A self-signed certificate for the HTTPS endpoint (its own CA in the tests).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$rgw_host" \
+    -addext "subjectAltName=IP:$rgw_host" -keyout "$rgw_key" -out "$rgw_cert" \
+    >"$rgw_dir/log/openssl.log" 2>&1 || rgw_fail "openssl could not make a certificate" || return 1
+  chmod 644 "$rgw_cert"
 
   # Monitor.
   monmaptool --create --addv a "[v2:$rgw_host:$rgw_mon_port]" --fsid "$rgw_fsid" \
@@ -198,7 +209,8 @@ rgw_stop() {
 
 rgw_print() {
   cat <<TEXT
-endpoint=http://$rgw_host:$rgw_port region=$rgw_region access_key=$rgw_access_key secret_key=$rgw_secret_key
+endpoint=http://$rgw_host:$rgw_port (https://$rgw_host:$rgw_tls_port, CA $rgw_cert)
+  region=$rgw_region access_key=$rgw_access_key secret_key=$rgw_secret_key
   s3cmd: s3cmd --host=$rgw_host:$rgw_port --host-bucket=$rgw_host:$rgw_port --no-ssl \\
            --access_key=$rgw_access_key --secret_key=$rgw_secret_key ls
   tests: eval "\$(scripts/test-servers.sh env rgw)"
@@ -210,4 +222,6 @@ rgw_env() {
   printf 'export OSBD_RGW_ACCESS_KEY=%q\n' "$rgw_access_key"
   printf 'export OSBD_RGW_SECRET_KEY=%q\n' "$rgw_secret_key"
   printf 'export OSBD_RGW_REGION=%q\n' "$rgw_region"
+  printf 'export OSBD_RGW_TLS_ENDPOINT=%q\n' "https://$rgw_host:$rgw_tls_port"
+  printf 'export OSBD_RGW_CA_FILE=%q\n' "$rgw_cert"
 }

@@ -317,6 +317,60 @@ TEST_F(PluginTest, AdminKeysAreNeverReturned) {
   ASSERT_TRUE(deprovision("inst-s").ok());
 }
 
+// HTTPS: the gateway's self-signed certificate is accepted only with its CA (ca_file) and for
+// the name it was made for; then the whole lifecycle works over TLS.
+TEST_F(PluginTest, HttpsVerifiesTheServerCertificate) {
+  const Credentials admin_key{env_.access_key, env_.secret_key};
+  auto tls_client = [&](const std::string& url, osbd_object_storage::TlsOptions tls) {
+    return S3Client(HttpClient(*Endpoint::parse(url), std::move(tls), std::chrono::seconds(10)),
+                    env_.region, admin_key);
+  };
+  EXPECT_EQ(tls_client(env_.tls_endpoint, {true, env_.ca_file}).list_buckets().status(), 200u);
+  // The system's CAs do not know the test certificate.
+  EXPECT_THROW(tls_client(env_.tls_endpoint, {true, ""}).list_buckets(),
+               osbd_object_storage::TransportError);
+  // The certificate is for 127.0.0.1, not for "localhost".
+  const std::string port = env_.tls_endpoint.substr(env_.tls_endpoint.rfind(':'));
+  EXPECT_THROW(tls_client("https://localhost" + port, {true, env_.ca_file}).list_buckets(),
+               osbd_object_storage::TransportError);
+  EXPECT_EQ(tls_client("https://localhost" + port, {false, ""}).list_buckets().status(), 200u);
+
+  // The plugin over HTTPS.
+  json config = test_config(env_, prefix_);
+  config["endpoint"] = env_.tls_endpoint;
+  config["ca_file"] = env_.ca_file;
+  osb::sdk::testing::BackendHandle tls_backend(host_, plugin_table(host_), config);
+  auto provisioned = tls_backend.provision(
+      {{"instance_id", "tls"}, {"service_id", kService}, {"plan_id", kLarge}});
+  ASSERT_TRUE(provisioned.ok()) << provisioned.error.value_or("");
+  auto bound = tls_backend.bind(
+      {{"instance_id", "tls"}, {"binding_id", "b"}, {"service_id", kService}, {"plan_id", kLarge}});
+  ASSERT_TRUE(bound.ok()) << bound.error.value_or("");
+  const json credentials = bound.json()["credentials"];
+  EXPECT_EQ(credentials["endpoint"], env_.tls_endpoint);
+  EXPECT_EQ(credentials["uri"].get<std::string>().rfind("https://", 0), 0u);
+  const S3Client writer(HttpClient(*Endpoint::parse(env_.tls_endpoint), {true, env_.ca_file},
+                                   std::chrono::seconds(10)),
+                        env_.region,
+                        {credentials["access_key_id"].get<std::string>(),
+                         credentials["secret_access_key"].get<std::string>()});
+  EXPECT_EQ(writer.put_object(credentials["bucket"], "over-tls", "x").status(), 200u);
+  EXPECT_TRUE(
+      tls_backend
+          .deprovision({{"instance_id", "tls"}, {"service_id", kService}, {"plan_id", kLarge}})
+          .ok());
+  EXPECT_TRUE(buckets_with_prefix(env_, prefix_).empty());
+
+  // Without the CA the plugin reports the failed verification as a backend error.
+  config["ca_file"] = nullptr;
+  osb::sdk::testing::BackendHandle untrusting(host_, plugin_table(host_), config);
+  auto refused = untrusting.provision(
+      {{"instance_id", "tls2"}, {"service_id", kService}, {"plan_id", kLarge}});
+  EXPECT_EQ(refused.status, OSB_STATUS_BACKEND_ERROR);
+  EXPECT_NE(refused.error.value_or("").find("certificate"), std::string::npos)
+      << refused.error.value_or("");
+}
+
 TEST(PluginUnreachable, ServerDownIsABackendErrorThatNamesNoSecret) {
   osb::sdk::testing::FakeHost host;
   RgwEnv env = rgw_env();

@@ -26,10 +26,12 @@ using osbd_object_storage::S3Client;
 
 /// Where the test gateway listens and the admin key of its admin user.
 struct RgwEnv {
-  std::string endpoint;    ///< OSBD_RGW_ENDPOINT
-  std::string access_key;  ///< OSBD_RGW_ACCESS_KEY
-  std::string secret_key;  ///< OSBD_RGW_SECRET_KEY
-  std::string region;      ///< OSBD_RGW_REGION
+  std::string endpoint;      ///< OSBD_RGW_ENDPOINT
+  std::string access_key;    ///< OSBD_RGW_ACCESS_KEY
+  std::string secret_key;    ///< OSBD_RGW_SECRET_KEY
+  std::string region;        ///< OSBD_RGW_REGION
+  std::string tls_endpoint;  ///< OSBD_RGW_TLS_ENDPOINT: the same gateway over HTTPS
+  std::string ca_file;       ///< OSBD_RGW_CA_FILE: its self-signed certificate
 };
 
 /// The variable name, or fallback when it is unset or empty.
@@ -43,7 +45,9 @@ inline RgwEnv rgw_env() {
   return {env_or("OSBD_RGW_ENDPOINT", "http://127.0.0.1:27480"),
           env_or("OSBD_RGW_ACCESS_KEY", "OSBDTESTADMIN0000000"),
           env_or("OSBD_RGW_SECRET_KEY", "osbd-test-admin-secret-key-000000000000"),
-          env_or("OSBD_RGW_REGION", "us-east-1")};
+          env_or("OSBD_RGW_REGION", "us-east-1"),
+          env_or("OSBD_RGW_TLS_ENDPOINT", "https://127.0.0.1:27443"),
+          env_or("OSBD_RGW_CA_FILE", "/tmp/osbd-test-servers/rgw-27480/tls/cert.pem")};
 }
 
 /// True when running in CI, where a missing server is a failure rather than a reason to skip.
