@@ -98,12 +98,4 @@ Settings Settings::from_json(const nlohmann::json& config) {
   return settings;
 }
 
-const ServerSettings* Settings::server(std::string_view name) const {
-  return osb::plugins::find_server(servers, name);
-}
-
-std::optional<PlanRef> Settings::plan(std::string_view plan_id, std::string_view service_id) const {
-  return osb::plugins::find_plan(services, plan_id, service_id);
-}
-
 }  // namespace osbd_mysql

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 #include <osb/plugins/offerings.hpp>
+#include <osb/plugins/placement.hpp>
 #include <osb/plugins/servers.hpp>
 
 namespace osbd_postgresql {
@@ -35,20 +36,12 @@ using ServiceSettings = osb::plugins::Service<PlanSettings>;
 using PlanRef = osb::plugins::PlanRef<PlanSettings>;
 
 /// The plugin's configuration subtree. Empty configuration is valid and offers no services.
-struct Settings {
-  std::vector<ServerSettings> servers;            ///< "servers"
-  std::vector<ServiceSettings> services;          ///< "services"
+struct Settings : osb::plugins::Offerings<ServerSettings, PlanSettings> {
   std::chrono::seconds quota_check_interval{10};  ///< "quota_check_seconds"
   std::string name_prefix = "osb_";  ///< "name_prefix": first characters of every name made
 
   /// Reads config; throws osb::sdk::ConfigError("path.key: reason") when it is invalid.
   static Settings from_json(const nlohmann::json& config);
-
-  /// The server called name, or nullptr.
-  const ServerSettings* server(std::string_view name) const;
-  /// The plan with id plan_id, or nullopt; also when service_id is given and the plan is not
-  /// one of that service.
-  std::optional<PlanRef> plan(std::string_view plan_id, std::string_view service_id = {}) const;
 };
 
 }  // namespace osbd_postgresql

@@ -17,6 +17,23 @@
 
 namespace osb::plugins {
 
+/// What a plugin's settings hold for placing instances: its servers and its services with their
+/// plans. A plugin's Settings derives from it and adds its own keys.
+template <typename Server, typename Plan>
+struct Offerings {
+  std::vector<Server> servers;          ///< "servers"
+  std::vector<Service<Plan>> services;  ///< "services"
+
+  /// The server called name, or nullptr.
+  const Server* server(std::string_view name) const { return find_server(servers, name); }
+  /// The plan with id plan_id, or nullopt; also when service_id is given and the plan is not
+  /// one of that service.
+  std::optional<PlanRef<Plan>> plan(std::string_view plan_id,
+                                    std::string_view service_id = {}) const {
+    return find_plan(services, plan_id, service_id);
+  }
+};
+
 /// The servers of plan, in its order, as pointers into servers (names it lists must exist, as
 /// read_services checks).
 template <typename Server>
