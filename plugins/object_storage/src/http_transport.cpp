@@ -7,6 +7,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -220,8 +221,12 @@ HttpResponse HttpClient::send(const HttpRequest& request) const {
     if (tls_.verify) {
       stream.set_verify_callback(asio::ssl::host_name_verification(endpoint_.host));
     }
-    // SNI: servers with several certificates pick the right one by name.
-    if (SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str()) != 1) {
+    // SNI: servers with several certificates pick the right one by name (never sent for an
+    // address, as RFC 6066 says).
+    beast::error_code not_address;
+    asio::ip::make_address(endpoint_.host, not_address);
+    if (not_address &&
+        SSL_set_tlsext_host_name(stream.native_handle(), endpoint_.host.c_str()) != 1) {
       throw TransportError("cannot set the TLS server name for " + where);
     }
     auto& tcp = beast::get_lowest_layer(stream);
