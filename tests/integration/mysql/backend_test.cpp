@@ -317,7 +317,8 @@ TEST_F(MysqlPlugin, OverQuotaRemovesWritePrivilegesUntilBackUnder) {
   run_as(creds, kCreateBigTable);
   // quota_check_seconds is 1: enforcement follows within one interval plus one pass.
   EXPECT_TRUE(eventually([&] { return !writable(creds); }, std::chrono::seconds(15)));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // Generous for loaded CI machines; the interval is 1 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
   EXPECT_NE(error_of(creds, "UPDATE t SET v = 'y'"), 0);
   EXPECT_NE(error_of(creds, "CREATE TABLE more (v INT)"), 0);
   EXPECT_EQ(run_as(creds, "SELECT COUNT(*) FROM big")[0][0], "5000") << "reads work";
