@@ -27,6 +27,16 @@ long count_databases(AdminSession& session, const std::string& pattern) {
 
 namespace {
 
+// True when the meta database and its table exist (they are made by the first provision).
+bool meta_table_exists(AdminSession& session, const std::string& meta) {
+  return !session
+              .query(
+                  "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND "
+                  "TABLE_NAME = 'instances'",
+                  {meta})
+              .empty();
+}
+
 std::vector<Account> accounts(const std::vector<Row>& rows) {
   std::vector<Account> out;
   for (const Row& row : rows) {
@@ -84,11 +94,7 @@ std::vector<std::pair<std::string, InstanceRecord>> recorded_instances(AdminSess
                                                                        const std::string& prefix) {
   std::vector<std::pair<std::string, InstanceRecord>> out;
   const std::string meta = meta_database(prefix);
-  if (session
-          .query(
-              "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-              {meta, "instances"})
-          .empty()) {
+  if (!meta_table_exists(session, meta)) {
     return out;
   }
   for (const Row& row : session.query("SELECT database_name, plan_id, quota_mb FROM " +
@@ -101,11 +107,7 @@ std::vector<std::pair<std::string, InstanceRecord>> recorded_instances(AdminSess
 void forget_instance(AdminSession& session, const std::string& prefix,
                      const std::string& database) {
   const std::string meta = meta_database(prefix);
-  if (session
-          .query(
-              "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-              {meta, "instances"})
-          .empty()) {
+  if (!meta_table_exists(session, meta)) {
     return;
   }
   session.query("DELETE FROM " + AdminSession::name(meta) + ".instances WHERE database_name = ?",
