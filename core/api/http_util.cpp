@@ -2,21 +2,12 @@
 
 #include <cctype>
 
+#include "util/hex.hpp"
+
 namespace osbd::api {
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
+using osbd::util::hex_value;
 
 bool valid_utf8(std::string_view s) noexcept {
   std::size_t i = 0;

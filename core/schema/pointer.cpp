@@ -1,7 +1,11 @@
 #include "schema/pointer.hpp"
 
+#include "util/hex.hpp"
+
 namespace osbd::schema::detail {
 namespace {
+
+using osbd::util::hex_value;
 
 /// The five components of a URI reference (RFC 3986 appendix B); undefined ones are nullopt.
 struct UriParts {
@@ -71,19 +75,6 @@ std::string merge_paths(const UriParts& base, const std::string& reference_path)
   const auto slash = base.path.rfind('/');
   return slash == std::string::npos ? reference_path
                                     : base.path.substr(0, slash + 1) + reference_path;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 }  // namespace

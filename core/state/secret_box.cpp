@@ -12,9 +12,13 @@
 #include <memory>
 #include <stdexcept>
 
+#include "util/hex.hpp"
+
 namespace osbd::state {
 
 namespace {
+
+using osbd::util::hex_value;
 
 constexpr std::string_view kPrefix = "osbd-sealed-v1:";
 constexpr std::size_t kNonceBytes = 12;
@@ -59,19 +63,6 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 }  // namespace
 
 SecretBox::SecretBox(std::vector<Key> keys) : keys_(std::move(keys)) {
@@ -86,13 +77,7 @@ SecretBox::SecretBox(std::vector<Key> keys) : keys_(std::move(keys)) {
 std::string SecretBox::key_id(const Key& key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(key.data(), key.size(), digest);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 8; ++i) {
-    id += hex[digest[i] >> 4];
-    id += hex[digest[i] & 0xf];
-  }
-  return id;
+  return util::to_hex(digest, 8);
 }
 
 SecretBox::Key SecretBox::generate_key() {
@@ -192,13 +177,7 @@ SecretBox::Key SecretBox::load_key_file(const std::string& path, bool create) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT && create) {
     const Key key = generate_key();
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string text;
-    for (std::uint8_t b : key) {
-      text += hex[b >> 4];
-      text += hex[b & 0xf];
-    }
-    text += '\n';
+    const std::string text = util::to_hex(key.data(), key.size()) + "\n";
     const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
       throw std::runtime_error("credentials key file " + path +
