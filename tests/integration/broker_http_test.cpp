@@ -484,12 +484,7 @@ TEST(BrokerFailures, M112_M115_BackendFailureThenOrphanMitigation) {
   setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    fail_provision: true\n";
   BrokerProcess broker(setup);
   broker.start();
-  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
-    return http_request(
-        broker.port(), m, target, body,
-        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-         {"X-Broker-API-Version", "2.17"}});
-  };
+  const PlatformClient call(broker);
   const json body = {{"service_id", kService},
                      {"plan_id", kSyncPlan},
                      {"organization_guid", "o"},
@@ -513,12 +508,7 @@ TEST(BrokerUsage, FetchAndLastOperationShowWhatThePluginReports) {
   setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    size_quota: 3\n";
   BrokerProcess broker(setup);
   broker.start();
-  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
-    return http_request(
-        broker.port(), m, target, body,
-        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-         {"X-Broker-API-Version", "2.17"}});
-  };
+  const PlatformClient call(broker);
   auto body = [](int size) {
     return json{{"service_id", kService},
                 {"plan_id", kSyncPlan},
@@ -562,12 +552,7 @@ TEST(BrokerUsage, FetchAndLastOperationShowWhatThePluginReports) {
 TEST(BrokerCrash, AcknowledgedStateSurvivesKill9) {
   BrokerProcess broker;
   broker.start();
-  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
-    return http_request(
-        broker.port(), m, target, body,
-        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-         {"X-Broker-API-Version", "2.17"}});
-  };
+  const PlatformClient call(broker);
   const json body = {{"service_id", kService},
                      {"plan_id", kSyncPlan},
                      {"organization_guid", "o"},
@@ -608,11 +593,7 @@ TEST(BrokerCrash, InterruptedSyncOperationEndsFailed) {
   setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    sync_delay_ms: 3000\n";
   BrokerProcess broker(setup);
   broker.start();
-  const auto auth = basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword);
-  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
-    return http_request(broker.port(), m, target, body,
-                        {{"Authorization", auth}, {"X-Broker-API-Version", "2.17"}});
-  };
+  const PlatformClient call(broker);
   const json body = {{"service_id", kService},
                      {"plan_id", kSyncPlan},
                      {"organization_guid", "o"},

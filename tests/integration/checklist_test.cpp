@@ -230,12 +230,7 @@ TEST(ChecklistRequiresApp, G75_BindWithoutAppGuidIsRequiresApp) {
   setup.plugins_yaml = "plugins:\n  org.osbd.example:\n    require_app_guid: true\n";
   BrokerProcess broker(setup);
   broker.start();
-  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
-    return http_request(
-        broker.port(), m, target, body,
-        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-         {"X-Broker-API-Version", "2.17"}});
-  };
+  const PlatformClient call(broker);
   const std::string iid = "/v2/service_instances/ra-1";
   const json provision = {{"service_id", kService},
                           {"plan_id", kSyncPlan},
@@ -262,12 +257,7 @@ TEST(ChecklistFailedDeprovision, J101_K102_FailedDeprovisionReportsInstanceUsabl
       "plugins:\n  org.osbd.example:\n    async_seconds: 0.2\n    fail_deprovision: true\n";
   BrokerProcess broker(setup);
   broker.start();
-  auto call = [&](http::verb m, const std::string& target, const std::string& body = "") {
-    return http_request(
-        broker.port(), m, target, body,
-        {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-         {"X-Broker-API-Version", "2.17"}});
-  };
+  const PlatformClient call(broker);
   auto body = [](const char* plan) {
     return json{{"service_id", kService},
                 {"plan_id", plan},
@@ -286,25 +276,11 @@ TEST(ChecklistFailedDeprovision, J101_K102_FailedDeprovisionReportsInstanceUsabl
   const std::string async_id = "/v2/service_instances/fd-async";
   ASSERT_EQ(call(http::verb::put, async_id + "?accepts_incomplete=true", body(kAsyncPlan)).status,
             202u);
-  json lo;
-  for (int i = 0; i < 100; ++i) {
-    lo = call(http::verb::get, async_id + "/last_operation").json();
-    if (lo.value("state", "") != "in progress") {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(lo["state"], "succeeded");
+  ASSERT_EQ(call.wait_for(async_id + "/last_operation")["state"], "succeeded");
   r = call(http::verb::delete_,
            async_id + "?accepts_incomplete=true&service_id=" + kService + "&plan_id=" + kAsyncPlan);
   ASSERT_EQ(r.status, 202u) << r.body;
-  for (int i = 0; i < 100; ++i) {
-    lo = call(http::verb::get, async_id + "/last_operation").json();
-    if (lo.value("state", "") != "in progress") {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const json lo = call.wait_for(async_id + "/last_operation");
   EXPECT_EQ(lo["state"], "failed") << lo;
   EXPECT_EQ(lo["description"], "configured to fail deprovisioning");
   EXPECT_EQ(lo["instance_usable"], true);
