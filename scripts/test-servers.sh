@@ -38,6 +38,17 @@ as_user() {
   fi
 }
 
+# Fails, naming the port, when something already listens on host:port: a server started on it
+# would not bind, and a readiness check would then talk to the stranger.
+require_free_port() {
+  local name=$1 host=$2 port=$3
+  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+    echo "$name: $host:$port is already in use by another process (another test server with" \
+      "a different OSBD_TEST_SERVERS_DIR?); stop it or choose another port" >&2
+    return 1
+  fi
+}
+
 # --- dispatch ----------------------------------------------------------------------------------
 
 [ $# -eq 2 ] || usage

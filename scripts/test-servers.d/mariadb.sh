@@ -63,6 +63,7 @@ mariadb_start() {
     echo "mariadb: mariadbd not found; install the Debian package mariadb-server" >&2
     return 1
   fi
+  require_free_port mariadb "$my_host" "$my_port" || return 1
   rm -rf "$my_dir"
   mkdir -p "$my_dir"
   chmod 700 "$my_dir"

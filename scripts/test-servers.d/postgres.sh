@@ -68,6 +68,7 @@ postgres_start() {
     echo "postgres: $pg_bin/initdb not found; install the Debian package postgresql" >&2
     return 1
   fi
+  require_free_port postgres "$pg_host" "$pg_port" || return 1
   postgres_init
   if ! as_user "$pg_os_user" "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -w -t 30 start \
     >/dev/null; then

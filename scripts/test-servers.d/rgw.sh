@@ -133,6 +133,7 @@ rgw_start() {
   done
   # Whatever an earlier run left (processes, data) goes first.
   rgw_stop >/dev/null 2>&1 || true
+  require_free_port rgw "$rgw_host" "$rgw_port" || return 1
   mkdir -p "$rgw_dir"/{run,log,crash,tls,mon/mon.a,osd/osd.0}
   chmod 700 "$rgw_dir"
   rgw_write_conf
