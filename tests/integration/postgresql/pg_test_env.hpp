@@ -4,14 +4,14 @@
 // `scripts/test-servers.sh env postgres` prints the OSBD_PG_* variables read here (the defaults
 // are the script's). Under CI=true an unreachable server fails the tests; elsewhere they skip.
 
-#include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+
+#include "server_env.hpp"
 
 namespace osbd_pg_test {
 
@@ -23,11 +23,8 @@ struct PgEnv {
   std::string admin_password;  ///< OSBD_PG_ADMIN_PASSWORD
 };
 
-/// The variable name, or fallback when it is unset or empty.
-inline std::string env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
+using osbd_plugin_test::env_or;
+using osbd_plugin_test::in_ci;
 
 /// The main test server (port OSBD_PG_PORT, default 25432).
 inline PgEnv pg_env() {
@@ -42,11 +39,6 @@ inline PgEnv pg_env_second() {
   PgEnv env = pg_env();
   env.port = std::stoi(env_or("OSBD_PG_PORT2", "25433"));
   return env;
-}
-
-/// True when running in CI, where a missing server is a failure rather than a reason to skip.
-inline bool in_ci() {
-  return env_or("CI", "") == "true";
 }
 
 /// A libpq key/value connection string (values single-quoted).
@@ -120,13 +112,7 @@ inline std::vector<std::string> roles_with_prefix(const PgEnv& env, const std::s
 /// A name prefix of its own for one test ("t" + 8 random hex digits + "_"), so that tests
 /// running in parallel never see each other's databases, roles or quotas.
 inline std::string unique_prefix() {
-  std::random_device random;
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string prefix = "t";
-  for (int i = 0; i < 8; ++i) {
-    prefix.push_back(digits[random() % 16]);
-  }
-  return prefix + "_";
+  return osbd_plugin_test::random_prefix(8, '_');
 }
 
 /// The plugin configuration of one server entry for env.
@@ -142,18 +128,7 @@ inline nlohmann::json server_config(const std::string& name, const PgEnv& env) {
 }  // namespace osbd_pg_test
 
 /// In SetUp(): skips the test (fails it under CI=true) when env's server does not answer.
-#define OSBD_REQUIRE_POSTGRES(env)                                                                 \
-  do {                                                                                             \
-    const std::string osbd_pg_reason = ::osbd_pg_test::unreachable_reason(env);                    \
-    if (!osbd_pg_reason.empty()) {                                                                 \
-      const std::string osbd_pg_message =                                                          \
-          "PostgreSQL at " + (env).host + ":" + std::to_string((env).port) + " is unreachable (" + \
-          osbd_pg_reason +                                                                         \
-          "); start it with `scripts/test-servers.sh start postgres` and export "                  \
-          "`scripts/test-servers.sh env postgres`";                                                \
-      if (::osbd_pg_test::in_ci()) {                                                               \
-        FAIL() << osbd_pg_message;                                                                 \
-      }                                                                                            \
-      GTEST_SKIP() << osbd_pg_message;                                                             \
-    }                                                                                              \
-  } while (false)
+#define OSBD_REQUIRE_POSTGRES(env)                                                      \
+  OSBD_REQUIRE_SERVER(::osbd_pg_test::unreachable_reason(env),                          \
+                      "PostgreSQL at " + (env).host + ":" + std::to_string((env).port), \
+                      "postgres")

@@ -16,6 +16,7 @@
 #include <osb/plugins/uri.hpp>
 #include "broker_process.hpp"
 #include "catalog.hpp"
+#include "config_checks.hpp"
 #include "credentials.hpp"
 #include "names.hpp"
 #include "plugin_fixture.hpp"
@@ -49,16 +50,6 @@ json minimal_config() {
                 {"extensions", {"pgcrypto"}}}}}}}}};
 }
 
-// The ConfigError message Settings::from_json throws for config ("" when it accepts it).
-std::string config_error(const json& config) {
-  try {
-    Settings::from_json(config);
-    return {};
-  } catch (const osb::sdk::ConfigError& e) {
-    return e.what();
-  }
-}
-
 TEST(PostgresqlSettings, ReadsAMinimalConfigurationWithDefaults) {
   const Settings settings = Settings::from_json(minimal_config());
   ASSERT_EQ(settings.servers.size(), 1u);
@@ -75,55 +66,48 @@ TEST(PostgresqlSettings, ReadsAMinimalConfigurationWithDefaults) {
 }
 
 TEST(PostgresqlSettings, BadConfigurationNamesTheKey) {
-  struct Case {
-    std::function<void(json&)> change;
-    std::string expected;
-  };
-  const std::vector<Case> cases = {
-      {[](json& c) { c["servers"][0].erase("host"); }, "servers[0].host: missing"},
-      {[](json& c) { c["servers"][0]["hots"] = "x"; }, "servers[0].hots: unknown"},
-      {[](json& c) { c["servers"][0]["port"] = 70000; }, "servers[0].port: must be"},
-      {[](json& c) { c["servers"][0]["port"] = "5432"; }, "servers[0].port: expected an integer"},
-      {[](json& c) { c["servers"][0].erase("admin_password"); }, "servers[0].admin_password:"},
-      {[](json& c) { c["servers"][0]["admin_password_file"] = "/x"; },
-       "servers[0].admin_password_file: give"},
-      {[](json& c) {
-         c["servers"][0].erase("admin_password");
-         c["servers"][0]["admin_password_file"] = "/nonexistent/pw";
-       },
-       "servers[0].admin_password_file: cannot read"},
-      {[](json& c) { c["servers"][0]["sslmode"] = "maybe"; }, "servers[0].sslmode:"},
-      {[](json& c) { c["servers"].push_back(c["servers"][0]); }, "servers[1].name: \"pg1\""},
-      {[](json& c) { c["servers"] = "pg1"; }, "servers: expected a list"},
-      {[](json& c) { c["services"][0]["plans"][0]["servers"] = {"pg9"}; },
-       "services[0].plans[0].servers[0]: no server is called \"pg9\""},
-      {[](json& c) { c["services"][0]["plans"][0]["servers"] = json::array(); },
-       "services[0].plans[0].servers: list at least one"},
-      {[](json& c) { c["services"][0]["plans"][0]["quota_mb"] = -1; },
-       "services[0].plans[0].quota_mb: must be"},
-      {[](json& c) { c["services"][0]["plans"][0]["connection_limit"] = -2; },
-       "services[0].plans[0].connection_limit: must be"},
-      {[](json& c) { c["services"][0]["plans"][0]["extensions"] = {"pg crypto"}; },
-       "services[0].plans[0].extensions[0]:"},
-      {[](json& c) { c["services"][0]["plans"][0]["name"] = "small plan"; },
-       "services[0].plans[0].name:"},
-      {[](json& c) { c["services"][0]["plans"][0]["id"] = "svc-1"; },
-       "services[0].plans[0].id: \"svc-1\" is used more than once"},
-      {[](json& c) { c["services"][0]["plans"] = json::array(); }, "services[0].plans: list"},
-      {[](json& c) { c["services"][0].erase("description"); }, "services[0].description: missing"},
-      {[](json& c) { c["name_prefix"] = "Osb"; }, "name_prefix:"},
-      {[](json& c) { c["name_prefix"] = "a_very_long_prefix_"; }, "name_prefix:"},
-      {[](json& c) { c["name_prefix"] = "pg_osb_"; }, "name_prefix:"},
-      {[](json& c) { c["quota_check_seconds"] = 0; }, "quota_check_seconds: must be"},
-      {[](json& c) { c["colour"] = "red"; }, "colour: unknown configuration key"},
-  };
-  for (const Case& c : cases) {
-    json config = minimal_config();
-    c.change(config);
-    const std::string error = config_error(config);
-    EXPECT_EQ(error.rfind(c.expected, 0), 0u)
-        << "expected \"" << c.expected << "\", got \"" << error << "\" for " << config.dump();
-  }
+  osbd_plugin_test::expect_config_errors<Settings>(
+      minimal_config(),
+      {
+          {[](json& c) { c["servers"][0].erase("host"); }, "servers[0].host: missing"},
+          {[](json& c) { c["servers"][0]["hots"] = "x"; }, "servers[0].hots: unknown"},
+          {[](json& c) { c["servers"][0]["port"] = 70000; }, "servers[0].port: must be"},
+          {[](json& c) { c["servers"][0]["port"] = "5432"; },
+           "servers[0].port: expected an integer"},
+          {[](json& c) { c["servers"][0].erase("admin_password"); }, "servers[0].admin_password:"},
+          {[](json& c) { c["servers"][0]["admin_password_file"] = "/x"; },
+           "servers[0].admin_password_file: give"},
+          {[](json& c) {
+             c["servers"][0].erase("admin_password");
+             c["servers"][0]["admin_password_file"] = "/nonexistent/pw";
+           },
+           "servers[0].admin_password_file: cannot read"},
+          {[](json& c) { c["servers"][0]["sslmode"] = "maybe"; }, "servers[0].sslmode:"},
+          {[](json& c) { c["servers"].push_back(c["servers"][0]); }, "servers[1].name: \"pg1\""},
+          {[](json& c) { c["servers"] = "pg1"; }, "servers: expected a list"},
+          {[](json& c) { c["services"][0]["plans"][0]["servers"] = {"pg9"}; },
+           "services[0].plans[0].servers[0]: no server is called \"pg9\""},
+          {[](json& c) { c["services"][0]["plans"][0]["servers"] = json::array(); },
+           "services[0].plans[0].servers: list at least one"},
+          {[](json& c) { c["services"][0]["plans"][0]["quota_mb"] = -1; },
+           "services[0].plans[0].quota_mb: must be"},
+          {[](json& c) { c["services"][0]["plans"][0]["connection_limit"] = -2; },
+           "services[0].plans[0].connection_limit: must be"},
+          {[](json& c) { c["services"][0]["plans"][0]["extensions"] = {"pg crypto"}; },
+           "services[0].plans[0].extensions[0]:"},
+          {[](json& c) { c["services"][0]["plans"][0]["name"] = "small plan"; },
+           "services[0].plans[0].name:"},
+          {[](json& c) { c["services"][0]["plans"][0]["id"] = "svc-1"; },
+           "services[0].plans[0].id: \"svc-1\" is used more than once"},
+          {[](json& c) { c["services"][0]["plans"] = json::array(); }, "services[0].plans: list"},
+          {[](json& c) { c["services"][0].erase("description"); },
+           "services[0].description: missing"},
+          {[](json& c) { c["name_prefix"] = "Osb"; }, "name_prefix:"},
+          {[](json& c) { c["name_prefix"] = "a_very_long_prefix_"; }, "name_prefix:"},
+          {[](json& c) { c["name_prefix"] = "pg_osb_"; }, "name_prefix:"},
+          {[](json& c) { c["quota_check_seconds"] = 0; }, "quota_check_seconds: must be"},
+          {[](json& c) { c["colour"] = "red"; }, "colour: unknown configuration key"},
+      });
 }
 
 TEST(PostgresqlSettings, ReadsThePasswordFileWithoutItsNewline) {
@@ -250,20 +234,11 @@ TEST(PostgresqlParameters, OnlyExtensionsFromThePlanAreAccepted) {
 }
 
 TEST(PostgresqlPluginConfig, BadConfigurationStopsTheLoadNamingTheKey) {
-  osb::sdk::testing::FakeHost host;
-  json config = minimal_config();
-  config["services"][0]["plans"][0]["servers"] = {"nowhere"};
-  try {
-    osb::sdk::testing::BackendHandle backend(host, osbd_pg_test::plugin_table(host), config);
-    ADD_FAILURE() << "the plugin accepted a plan on an unknown server";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("invalid configuration: services[0].plans[0].servers[0]"),
-              std::string::npos)
-        << e.what();
-  }
-  // Without configuration the plugin loads and offers nothing, so osbd starts with it present.
-  osb::sdk::testing::BackendHandle empty(host, osbd_pg_test::plugin_table(host));
-  EXPECT_EQ(empty.catalog().json(), json({{"services", json::array()}}));
+  osbd_plugin_test::expect_plugin_refuses_unknown_server(
+      [](const osb::sdk::testing::FakeHost& host) -> const osb_plugin_v1& {
+        return osbd_pg_test::plugin_table(host);
+      },
+      minimal_config());
 }
 
 }  // namespace
