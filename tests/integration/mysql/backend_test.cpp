@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "plugin_fixture.hpp"
 
@@ -11,18 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-// Polls check every 200 ms until it is true or timeout passes.
-template <typename F>
-bool eventually(F&& check, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return check();
-}
+using osbd_plugin_test::eventually;
 
 // The server error number of running sql as credentials (0 when it works).
 int error_of(const json& credentials, const std::string& sql) {
@@ -450,15 +438,8 @@ TEST_F(MysqlPlugin, CatalogListsTheConfiguredServiceAndPlans) {
 class MysqlPluginWithADownServer : public PluginTest {
  protected:
   json config() override {
-    json c = test_config(env_, prefix_);
-    json down = server_config("down", env_);
-    down["host"] = "127.0.0.1";
-    down["port"] = 1;  // nothing listens there
-    down["connect_timeout_seconds"] = 2;
-    c["servers"].push_back(down);
-    c["services"][0]["plans"][0]["servers"] = {"down", "main"};
-    c["services"][0]["plans"][1]["servers"] = {"down"};
-    return c;
+    return osbd_plugin_test::with_down_server(test_config(env_, prefix_),
+                                              server_config("down", env_));
   }
 };
 

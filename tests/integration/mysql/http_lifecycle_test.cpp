@@ -1,78 +1,41 @@
 // The MySQL plugin's lifecycle through the real osbd binary over HTTP.
 
-#include <cstdio>
-#include <fstream>
-
 #include <gtest/gtest.h>
 
-#include "broker_process.hpp"
-#include "http_client.hpp"
+#include "osbd_over_http.hpp"
 #include "plugin_fixture.hpp"
 
 namespace osbd_mysql_test {
 namespace {
 
 using nlohmann::json;
-using osbd::test::BrokerProcess;
-using osbd::test::BrokerSetup;
-using osbd::test::HttpResult;
 namespace http = boost::beast::http;
 
-class MysqlThroughOsbd : public ::testing::Test {
+class MysqlThroughOsbd : public osbd_plugin_test::OsbdTest {
  protected:
   void SetUp() override {
     OSBD_REQUIRE_MYSQL(env_);
     prefix_ = unique_prefix();
-    // The admin password comes from a file, as in production.
-    password_file_ = secrets_.path() + "/mysql-admin-password";
-    std::ofstream(password_file_) << env_.admin_password << "\n";
     json config = test_config(env_, prefix_);
     config["servers"][0].erase("admin_password");
-    config["servers"][0]["admin_password_file"] = password_file_;
-    BrokerSetup setup;
-    setup.plugin_dir = OSBD_PLUGIN_DIR;  // the example plugin, this one and the others built
-    // JSON is YAML flow style: the plugin gets exactly this object.
-    setup.plugins_yaml = "plugins:\n  org.osbd.mysql: " + config.dump() + "\n";
-    broker_ = std::make_unique<BrokerProcess>(setup);
-    broker_->start();
+    // The admin password comes from a file, as in production.
+    config["servers"][0]["admin_password_file"] =
+        secret_file("mysql-admin-password", env_.admin_password);
+    start_osbd("org.osbd.mysql", config);
   }
 
   void TearDown() override {
-    broker_.reset();
+    OsbdTest::TearDown();
     if (!prefix_.empty() && unreachable_reason(env_).empty()) {
       drop_everything(env_, prefix_);
     }
   }
 
-  HttpResult call(http::verb method, const std::string& target, const json& body = nullptr) {
-    std::map<std::string, std::string> headers = {
-        {"Authorization", osbd::test::basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-        {"X-Broker-API-Version", "2.17"}};
-    std::string text;
-    if (!body.is_null()) {
-      text = body.dump();
-      headers.emplace("Content-Type", "application/json");
-    }
-    return osbd::test::http_request(broker_->port(), method, target, text, headers);
-  }
-
-  static std::string instance(const std::string& id) { return "/v2/service_instances/" + id; }
-  static std::string binding(const std::string& iid, const std::string& bid) {
-    return instance(iid) + "/service_bindings/" + bid;
-  }
-  static std::string query(const char* plan = kSmall) {
-    return std::string("?service_id=") + kService + "&plan_id=" + plan;
-  }
+  static std::string query(const char* plan = kSmall) { return OsbdTest::query(kService, plan); }
   static json provision_body(const char* plan = kSmall, json parameters = json::object()) {
-    return {{"service_id", kService},
-            {"plan_id", plan},
-            {"organization_guid", "org-1"},
-            {"space_guid", "space-1"},
-            {"parameters", std::move(parameters)}};
+    return OsbdTest::provision_body(kService, plan, std::move(parameters));
   }
-  static json bind_body(const char* plan = kSmall) {
-    return {{"service_id", kService}, {"plan_id", plan}, {"app_guid", "app-1"}};
-  }
+  static json bind_body(const char* plan = kSmall) { return OsbdTest::bind_body(kService, plan); }
   std::vector<std::string> instance_databases() {
     std::vector<std::string> out;
     for (const std::string& name : databases_with_prefix(env_, prefix_)) {
@@ -85,9 +48,6 @@ class MysqlThroughOsbd : public ::testing::Test {
 
   MysqlEnv env_ = mysql_env();
   std::string prefix_;
-  osbd::test::TempDir secrets_;
-  std::string password_file_;
-  std::unique_ptr<BrokerProcess> broker_;
 };
 
 TEST_F(MysqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {
@@ -160,12 +120,7 @@ TEST_F(MysqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {
 
 TEST_F(MysqlThroughOsbd, HostileInstanceIdOverHttpIsHarmless) {
   const std::string hostile = "x'); DROP DATABASE mysql; --\"`";
-  std::string encoded;
-  for (unsigned char c : hostile) {
-    char buffer[4];
-    std::snprintf(buffer, sizeof buffer, "%%%02X", c);
-    encoded += buffer;
-  }
+  const std::string encoded = percent_encoded(hostile);
   ASSERT_EQ(call(http::verb::put, instance(encoded), provision_body()).status, 201u);
   auto bound = call(http::verb::put, binding(encoded, encoded), bind_body());
   ASSERT_EQ(bound.status, 201u) << bound.body;

@@ -13,14 +13,14 @@
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
-#include <cstdlib>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "server_env.hpp"
 
 namespace osbd_mysql_test {
 
@@ -32,22 +32,14 @@ struct MysqlEnv {
   std::string admin_password;  ///< OSBD_MYSQL_ADMIN_PASSWORD
 };
 
-/// The variable name, or fallback when it is unset or empty.
-inline std::string env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
+using osbd_plugin_test::env_or;
+using osbd_plugin_test::in_ci;
 
 /// The test server (port OSBD_MYSQL_PORT, default 23306).
 inline MysqlEnv mysql_env() {
   return {env_or("OSBD_MYSQL_HOST", "127.0.0.1"), std::stoi(env_or("OSBD_MYSQL_PORT", "23306")),
           env_or("OSBD_MYSQL_ADMIN_USER", "osbd_admin"),
           env_or("OSBD_MYSQL_ADMIN_PASSWORD", "osbd-test-admin-password")};
-}
-
-/// True when running in CI, where a missing server is a failure rather than a reason to skip.
-inline bool in_ci() {
-  return env_or("CI", "") == "true";
 }
 
 /// A connection as user over TCP, to database when it is not empty; throws sql::SQLException
@@ -150,13 +142,7 @@ inline std::vector<std::string> users_with_prefix(const MysqlEnv& env, const std
 /// A name prefix of its own for one test ("t" + 4 random hex digits + "_"), so that tests
 /// running in parallel never see each other's databases or users.
 inline std::string unique_prefix() {
-  std::random_device random;
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string prefix = "t";
-  for (int i = 0; i < 4; ++i) {
-    prefix.push_back(digits[random() % 16]);
-  }
-  return prefix + "_";
+  return osbd_plugin_test::random_prefix(4, '_');
 }
 
 /// The plugin configuration of one server entry for env.
@@ -171,18 +157,6 @@ inline nlohmann::json server_config(const std::string& name, const MysqlEnv& env
 }  // namespace osbd_mysql_test
 
 /// In SetUp(): skips the test (fails it under CI=true) when env's server does not answer.
-#define OSBD_REQUIRE_MYSQL(env)                                                                 \
-  do {                                                                                          \
-    const std::string osbd_my_reason = ::osbd_mysql_test::unreachable_reason(env);              \
-    if (!osbd_my_reason.empty()) {                                                              \
-      const std::string osbd_my_message =                                                       \
-          "MariaDB at " + (env).host + ":" + std::to_string((env).port) + " is unreachable (" + \
-          osbd_my_reason +                                                                      \
-          "); start it with `scripts/test-servers.sh start mariadb` and export "                \
-          "`scripts/test-servers.sh env mariadb`";                                              \
-      if (::osbd_mysql_test::in_ci()) {                                                         \
-        FAIL() << osbd_my_message;                                                              \
-      }                                                                                         \
-      GTEST_SKIP() << osbd_my_message;                                                          \
-    }                                                                                           \
-  } while (false)
+#define OSBD_REQUIRE_MYSQL(env)                                   \
+  OSBD_REQUIRE_SERVER(::osbd_mysql_test::unreachable_reason(env), \
+                      "MariaDB at " + (env).host + ":" + std::to_string((env).port), "mariadb")

@@ -3,15 +3,15 @@
 // Drives the built osb_mysql.so through its C ABI, as osbd does, against the test server.
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <osb/sdk/fake_host.hpp>
 
-#include "loaded_library.hpp"
+#include "database_plugin_test.hpp"
 #include "mysql_test_env.hpp"
+#include "plugin_harness.hpp"
 
 namespace osbd_mysql_test {
 
@@ -34,15 +34,7 @@ inline const osb_sdk_test::LoadedLibrary& plugin_library() {
 
 /// The plugin table for host.
 inline const osb_plugin_v1& plugin_table(const osb::sdk::testing::FakeHost& host) {
-  const osb_plugin_entry_fn entry = plugin_library().entry();
-  if (entry == nullptr) {
-    throw std::runtime_error("osb_plugin_entry missing");
-  }
-  const osb_plugin_v1* table = entry(host.table());
-  if (table == nullptr) {
-    throw std::runtime_error("osb_plugin_entry returned NULL");
-  }
-  return *table;
+  return osbd_plugin_test::plugin_table(plugin_library(), host);
 }
 
 /// One plan entry of the test configuration.
@@ -110,88 +102,32 @@ inline std::vector<std::vector<std::string>> run_as(const nlohmann::json& creden
   return rows_of(*connection, sql);
 }
 
-/// A backend of the real plugin with a name prefix of its own; drops whatever it left behind.
-class PluginTest : public ::testing::Test {
- protected:
-  /// Skips (or, under CI, fails) without a server; creates the backend.
-  void SetUp() override {
-    OSBD_REQUIRE_MYSQL(env_);
-    prefix_ = unique_prefix();
-    backend_ =
-        std::make_unique<osb::sdk::testing::BackendHandle>(host_, plugin_table(host_), config());
+/// What the shared fixture needs of this plugin and its server.
+struct MysqlSuite {
+  using Env = MysqlEnv;
+  static Env env() { return mysql_env(); }
+  static const char* service() { return kService; }
+  static const char* default_plan() { return kSmall; }
+  static const char* server() { return "mariadb"; }
+  static std::string describe(const Env& env) {
+    return "MariaDB at " + env.host + ":" + std::to_string(env.port);
   }
-
-  /// Destroys the backend and drops whatever the test left on the server.
-  void TearDown() override {
-    backend_.reset();
-    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
-      drop_everything(env_, prefix_);
-    }
+  static std::string unreachable_reason(const Env& env) {
+    return osbd_mysql_test::unreachable_reason(env);
   }
-
-  /// The configuration the backend is created with; tests may override.
-  virtual nlohmann::json config() { return test_config(env_, prefix_); }
-
-  /// Provisions instance on plan with parameters.
-  osb::sdk::testing::CallRecord provision(const std::string& instance, const char* plan = kSmall,
-                                          nlohmann::json parameters = nlohmann::json::object()) {
-    return backend_->provision({{"instance_id", instance},
-                                {"service_id", kService},
-                                {"plan_id", plan},
-                                {"parameters", std::move(parameters)}});
+  static std::string unique_prefix() { return osbd_mysql_test::unique_prefix(); }
+  static nlohmann::json test_config(const Env& env, const std::string& prefix) {
+    return osbd_mysql_test::test_config(env, prefix);
   }
-
-  /// Provisions and returns the instance_state; fails the test when it does not work.
-  nlohmann::json provision_ok(const std::string& instance, const char* plan = kSmall) {
-    auto call = provision(instance, plan);
-    EXPECT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
-    return call.ok() ? call.json().value("instance_state", nlohmann::json()) : nlohmann::json();
+  static void drop_everything(const Env& env, const std::string& prefix) {
+    osbd_mysql_test::drop_everything(env, prefix);
   }
-
-  /// Binds binding to instance (whose state is state).
-  osb::sdk::testing::CallRecord bind(const std::string& instance, const std::string& binding,
-                                     const nlohmann::json& state = nullptr,
-                                     const char* plan = kSmall) {
-    return backend_->bind({{"instance_id", instance},
-                           {"binding_id", binding},
-                           {"service_id", kService},
-                           {"plan_id", plan},
-                           {"instance_state", state}});
+  static const osb_plugin_v1& plugin_table(const osb::sdk::testing::FakeHost& host) {
+    return osbd_mysql_test::plugin_table(host);
   }
-
-  /// Binds and returns the credentials; fails the test when it does not work.
-  nlohmann::json bind_ok(const std::string& instance, const std::string& binding,
-                         const nlohmann::json& state = nullptr, const char* plan = kSmall) {
-    auto call = bind(instance, binding, state, plan);
-    EXPECT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
-    return call.ok() ? call.json().value("credentials", nlohmann::json()) : nlohmann::json();
-  }
-
-  /// Unbinds binding from instance.
-  osb::sdk::testing::CallRecord unbind(const std::string& instance, const std::string& binding,
-                                       const nlohmann::json& state = nullptr,
-                                       const char* plan = kSmall) {
-    return backend_->unbind({{"instance_id", instance},
-                             {"binding_id", binding},
-                             {"service_id", kService},
-                             {"plan_id", plan},
-                             {"instance_state", state}});
-  }
-
-  /// Deprovisions instance.
-  osb::sdk::testing::CallRecord deprovision(const std::string& instance,
-                                            const nlohmann::json& state = nullptr,
-                                            const char* plan = kSmall) {
-    return backend_->deprovision({{"instance_id", instance},
-                                  {"service_id", kService},
-                                  {"plan_id", plan},
-                                  {"instance_state", state}});
-  }
-
-  MysqlEnv env_ = mysql_env();        ///< the server
-  std::string prefix_;                ///< this test's name_prefix ("" when skipped)
-  osb::sdk::testing::FakeHost host_;  ///< records the plugin's log lines
-  std::unique_ptr<osb::sdk::testing::BackendHandle> backend_;  ///< the backend under test
 };
+
+/// A backend of the real plugin with a name prefix of its own; drops whatever it left behind.
+using PluginTest = osbd_plugin_test::DatabasePluginTest<MysqlSuite>;
 
 }  // namespace osbd_mysql_test

@@ -3,7 +3,6 @@
 // errors reported through the real .so.
 
 #include <fstream>
-#include <functional>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -15,6 +14,7 @@
 
 #include "broker_process.hpp"
 #include "catalog.hpp"
+#include "config_checks.hpp"
 #include "names.hpp"
 #include "plugin_fixture.hpp"
 #include "settings.hpp"
@@ -44,16 +44,6 @@ json minimal_config() {
                 {"quota_mb", 100}}}}}}}};
 }
 
-// The ConfigError message Settings::from_json throws for config ("" when it accepts it).
-std::string config_error(const json& config) {
-  try {
-    Settings::from_json(config);
-    return {};
-  } catch (const osb::sdk::ConfigError& e) {
-    return e.what();
-  }
-}
-
 TEST(MysqlSettings, ReadsAMinimalConfigurationWithDefaults) {
   const Settings settings = Settings::from_json(minimal_config());
   ASSERT_EQ(settings.servers.size(), 1u);
@@ -70,53 +60,45 @@ TEST(MysqlSettings, ReadsAMinimalConfigurationWithDefaults) {
 }
 
 TEST(MysqlSettings, BadConfigurationNamesTheKey) {
-  struct Case {
-    std::function<void(json&)> change;
-    std::string expected;
-  };
-  const std::vector<Case> cases = {
-      {[](json& c) { c["servers"][0].erase("host"); }, "servers[0].host: missing"},
-      {[](json& c) { c["servers"][0]["hots"] = "x"; }, "servers[0].hots: unknown"},
-      {[](json& c) { c["servers"][0]["port"] = 0; }, "servers[0].port: must be"},
-      {[](json& c) { c["servers"][0].erase("admin_password"); }, "servers[0].admin_password:"},
-      {[](json& c) { c["servers"][0]["admin_password_file"] = "/x"; },
-       "servers[0].admin_password_file: give"},
-      {[](json& c) {
-         c["servers"][0].erase("admin_password");
-         c["servers"][0]["admin_password_file"] = "/nonexistent/pw";
-       },
-       "servers[0].admin_password_file: cannot read"},
-      {[](json& c) { c["servers"][0]["tls"] = "maybe"; }, "servers[0].tls: expected"},
-      {[](json& c) { c["servers"][0]["tls"] = "verify_identity"; }, "servers[0].tls_ca_file:"},
-      {[](json& c) { c["servers"][0]["user_host"] = "a'b"; }, "servers[0].user_host:"},
-      {[](json& c) { c["servers"].push_back(c["servers"][0]); }, "servers[1].name: \"db1\""},
-      {[](json& c) { c["services"][0]["plans"][0]["servers"] = {"db9"}; },
-       "services[0].plans[0].servers[0]: no server is called \"db9\""},
-      {[](json& c) { c["services"][0]["plans"][0]["quota_mb"] = -1; },
-       "services[0].plans[0].quota_mb: must be"},
-      {[](json& c) { c["services"][0]["plans"][0]["max_user_connections"] = -1; },
-       "services[0].plans[0].max_user_connections: must be"},
-      {[](json& c) { c["services"][0]["plans"][0]["max_user_connections"] = "5"; },
-       "services[0].plans[0].max_user_connections: expected an integer"},
-      {[](json& c) { c["services"][0]["plans"][0]["extensions"] = {"x"}; },
-       "services[0].plans[0].extensions: unknown"},
-      {[](json& c) { c["services"][0]["plans"][0]["id"] = "svc-1"; },
-       "services[0].plans[0].id: \"svc-1\" is used more than once"},
-      {[](json& c) { c["services"][0]["plans"].push_back(c["services"][0]["plans"][0]); },
-       "services[0].plans[1].name: \"small\" is used by another plan"},
-      {[](json& c) { c["services"][0].erase("description"); }, "services[0].description: missing"},
-      {[](json& c) { c["name_prefix"] = "Osb"; }, "name_prefix:"},
-      {[](json& c) { c["name_prefix"] = "osb_db_"; }, "name_prefix:"},
-      {[](json& c) { c["quota_check_seconds"] = 0; }, "quota_check_seconds: must be"},
-      {[](json& c) { c["colour"] = "red"; }, "colour: unknown configuration key"},
-  };
-  for (const Case& c : cases) {
-    json config = minimal_config();
-    c.change(config);
-    const std::string error = config_error(config);
-    EXPECT_EQ(error.rfind(c.expected, 0), 0u)
-        << "expected \"" << c.expected << "\", got \"" << error << "\" for " << config.dump();
-  }
+  osbd_plugin_test::expect_config_errors<Settings>(
+      minimal_config(),
+      {
+          {[](json& c) { c["servers"][0].erase("host"); }, "servers[0].host: missing"},
+          {[](json& c) { c["servers"][0]["hots"] = "x"; }, "servers[0].hots: unknown"},
+          {[](json& c) { c["servers"][0]["port"] = 0; }, "servers[0].port: must be"},
+          {[](json& c) { c["servers"][0].erase("admin_password"); }, "servers[0].admin_password:"},
+          {[](json& c) { c["servers"][0]["admin_password_file"] = "/x"; },
+           "servers[0].admin_password_file: give"},
+          {[](json& c) {
+             c["servers"][0].erase("admin_password");
+             c["servers"][0]["admin_password_file"] = "/nonexistent/pw";
+           },
+           "servers[0].admin_password_file: cannot read"},
+          {[](json& c) { c["servers"][0]["tls"] = "maybe"; }, "servers[0].tls: expected"},
+          {[](json& c) { c["servers"][0]["tls"] = "verify_identity"; }, "servers[0].tls_ca_file:"},
+          {[](json& c) { c["servers"][0]["user_host"] = "a'b"; }, "servers[0].user_host:"},
+          {[](json& c) { c["servers"].push_back(c["servers"][0]); }, "servers[1].name: \"db1\""},
+          {[](json& c) { c["services"][0]["plans"][0]["servers"] = {"db9"}; },
+           "services[0].plans[0].servers[0]: no server is called \"db9\""},
+          {[](json& c) { c["services"][0]["plans"][0]["quota_mb"] = -1; },
+           "services[0].plans[0].quota_mb: must be"},
+          {[](json& c) { c["services"][0]["plans"][0]["max_user_connections"] = -1; },
+           "services[0].plans[0].max_user_connections: must be"},
+          {[](json& c) { c["services"][0]["plans"][0]["max_user_connections"] = "5"; },
+           "services[0].plans[0].max_user_connections: expected an integer"},
+          {[](json& c) { c["services"][0]["plans"][0]["extensions"] = {"x"}; },
+           "services[0].plans[0].extensions: unknown"},
+          {[](json& c) { c["services"][0]["plans"][0]["id"] = "svc-1"; },
+           "services[0].plans[0].id: \"svc-1\" is used more than once"},
+          {[](json& c) { c["services"][0]["plans"].push_back(c["services"][0]["plans"][0]); },
+           "services[0].plans[1].name: \"small\" is used by another plan"},
+          {[](json& c) { c["services"][0].erase("description"); },
+           "services[0].description: missing"},
+          {[](json& c) { c["name_prefix"] = "Osb"; }, "name_prefix:"},
+          {[](json& c) { c["name_prefix"] = "osb_db_"; }, "name_prefix:"},
+          {[](json& c) { c["quota_check_seconds"] = 0; }, "quota_check_seconds: must be"},
+          {[](json& c) { c["colour"] = "red"; }, "colour: unknown configuration key"},
+      });
 }
 
 TEST(MysqlSettings, ReadsThePasswordFileWithoutItsNewline) {
@@ -209,20 +191,11 @@ TEST(PluginsCommon, PeriodicTaskRunsAtOnceWhenWokenAndStops) {
 }
 
 TEST(MysqlPluginConfig, BadConfigurationStopsTheLoadNamingTheKey) {
-  osb::sdk::testing::FakeHost host;
-  json config = minimal_config();
-  config["services"][0]["plans"][0]["servers"] = {"nowhere"};
-  try {
-    osb::sdk::testing::BackendHandle backend(host, osbd_mysql_test::plugin_table(host), config);
-    ADD_FAILURE() << "the plugin accepted a plan on an unknown server";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("invalid configuration: services[0].plans[0].servers[0]"),
-              std::string::npos)
-        << e.what();
-  }
-  // Without configuration the plugin loads and offers nothing, so osbd starts with it present.
-  osb::sdk::testing::BackendHandle empty(host, osbd_mysql_test::plugin_table(host));
-  EXPECT_EQ(empty.catalog().json(), json({{"services", json::array()}}));
+  osbd_plugin_test::expect_plugin_refuses_unknown_server(
+      [](const osb::sdk::testing::FakeHost& host) -> const osb_plugin_v1& {
+        return osbd_mysql_test::plugin_table(host);
+      },
+      minimal_config());
 }
 
 }  // namespace
