@@ -1,88 +1,47 @@
 // The object storage plugin's lifecycle through the real osbd binary over HTTP, against a real
 // Ceph RGW.
 
-#include <cstdio>
-#include <fstream>
-
 #include <gtest/gtest.h>
 
-#include "broker_process.hpp"
-#include "http_client.hpp"
+#include "osbd_over_http.hpp"
 #include "plugin_fixture.hpp"
 
 namespace osbd_rgw_test {
 namespace {
 
 using nlohmann::json;
-using osbd::test::BrokerProcess;
-using osbd::test::BrokerSetup;
-using osbd::test::HttpResult;
 namespace http = boost::beast::http;
 
-class ObjectStorageThroughOsbd : public ::testing::Test {
+class ObjectStorageThroughOsbd : public osbd_plugin_test::OsbdTest {
  protected:
   void SetUp() override {
     OSBD_REQUIRE_RGW(env_);
     prefix_ = unique_prefix();
-    // The admin secret comes from a file, as in production.
-    secret_file_ = secrets_.path() + "/rgw-admin-secret";
-    std::ofstream(secret_file_) << env_.secret_key << "\n";
     json config = test_config(env_, prefix_);
     config.erase("admin_secret_key");
-    config["admin_secret_key_file"] = secret_file_;
-    BrokerSetup setup;
-    setup.plugin_dir = OSBD_PLUGIN_DIR;
-    // JSON is YAML flow style: the plugin gets exactly this object.
-    setup.plugins_yaml = "plugins:\n  org.osbd.object_storage: " + config.dump() + "\n";
-    broker_ = std::make_unique<BrokerProcess>(setup);
-    broker_->start();
+    // The admin secret comes from a file, as in production.
+    config["admin_secret_key_file"] = secret_file("rgw-admin-secret", env_.secret_key);
+    start_osbd("org.osbd.object_storage", config);
   }
 
   void TearDown() override {
-    broker_.reset();
+    OsbdTest::TearDown();
     if (!prefix_.empty() && unreachable_reason(env_).empty()) {
       remove_everything(env_, prefix_);
     }
   }
 
-  HttpResult call(http::verb method, const std::string& target, const json& body = nullptr) {
-    std::map<std::string, std::string> headers = {
-        {"Authorization", osbd::test::basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
-        {"X-Broker-API-Version", "2.17"}};
-    std::string text;
-    if (!body.is_null()) {
-      text = body.dump();
-      headers.emplace("Content-Type", "application/json");
-    }
-    return osbd::test::http_request(broker_->port(), method, target, text, headers);
-  }
-
-  static std::string instance(const std::string& id) { return "/v2/service_instances/" + id; }
-  static std::string binding(const std::string& iid, const std::string& bid) {
-    return instance(iid) + "/service_bindings/" + bid;
-  }
-  static std::string query(const char* plan = kLarge) {
-    return std::string("?service_id=") + kService + "&plan_id=" + plan;
-  }
+  static std::string query(const char* plan = kLarge) { return OsbdTest::query(kService, plan); }
   static json provision_body(const char* plan = kLarge, json parameters = json::object()) {
-    return {{"service_id", kService},
-            {"plan_id", plan},
-            {"organization_guid", "org-1"},
-            {"space_guid", "space-1"},
-            {"parameters", std::move(parameters)}};
+    return OsbdTest::provision_body(kService, plan, std::move(parameters));
   }
   static json bind_body(json parameters = json::object(), const char* plan = kLarge) {
-    return {{"service_id", kService},
-            {"plan_id", plan},
-            {"app_guid", "app-1"},
-            {"parameters", std::move(parameters)}};
+    return osbd_plugin_test::with(OsbdTest::bind_body(kService, plan), "parameters",
+                                  std::move(parameters));
   }
 
   RgwEnv env_ = rgw_env();
   std::string prefix_;
-  osbd::test::TempDir secrets_;
-  std::string secret_file_;
-  std::unique_ptr<BrokerProcess> broker_;
 };
 
 TEST_F(ObjectStorageThroughOsbd, ProvisionBindWriteReadUnbindDeprovision) {
@@ -149,12 +108,7 @@ TEST_F(ObjectStorageThroughOsbd, ProvisionBindWriteReadUnbindDeprovision) {
 
 TEST_F(ObjectStorageThroughOsbd, ProtectedNonEmptyBucketGets422AndHostileIdsAreHarmless) {
   const std::string hostile = "x/../../admin?uid=osbd-admin&purge-data=true";
-  std::string encoded;
-  for (unsigned char c : hostile) {
-    char buffer[4];
-    std::snprintf(buffer, sizeof buffer, "%%%02X", c);
-    encoded += buffer;
-  }
+  const std::string encoded = percent_encoded(hostile);
   ASSERT_EQ(call(http::verb::put, instance(encoded), provision_body(kKeep)).status, 201u);
   auto bound = call(http::verb::put, binding(encoded, encoded), bind_body({}, kKeep));
   ASSERT_EQ(bound.status, 201u) << bound.body;

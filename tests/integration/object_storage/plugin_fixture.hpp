@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <osb/sdk/fake_host.hpp>
 
-#include "loaded_library.hpp"
 #include "names.hpp"
+#include "plugin_harness.hpp"
 #include "rgw_test_env.hpp"
 
 namespace osbd_rgw_test {
@@ -33,15 +33,7 @@ inline const osb_sdk_test::LoadedLibrary& plugin_library() {
 
 /// The plugin table for host.
 inline const osb_plugin_v1& plugin_table(const osb::sdk::testing::FakeHost& host) {
-  const osb_plugin_entry_fn entry = plugin_library().entry();
-  if (entry == nullptr) {
-    throw std::runtime_error("osb_plugin_entry missing");
-  }
-  const osb_plugin_v1* table = entry(host.table());
-  if (table == nullptr) {
-    throw std::runtime_error("osb_plugin_entry returned NULL");
-  }
-  return *table;
+  return osbd_plugin_test::plugin_table(plugin_library(), host);
 }
 
 /// The test configuration against env with prefix as name_prefix.
@@ -91,66 +83,50 @@ class PluginTest : public ::testing::Test {
   /// Provisions instance on plan with parameters.
   osb::sdk::testing::CallRecord provision(const std::string& instance, const char* plan = kLarge,
                                           nlohmann::json parameters = nlohmann::json::object()) {
-    return backend_->provision({{"instance_id", instance},
-                                {"service_id", kService},
-                                {"plan_id", plan},
-                                {"parameters", std::move(parameters)}});
+    return backend_->provision(
+        osbd_plugin_test::with(osbd_plugin_test::instance_request(instance, kService, plan),
+                               "parameters", std::move(parameters)));
   }
 
   /// Provisions and returns the instance_state; fails the test when it does not work.
   nlohmann::json provision_ok(const std::string& instance, const char* plan = kLarge,
                               nlohmann::json parameters = nlohmann::json::object()) {
-    auto call = provision(instance, plan, std::move(parameters));
-    EXPECT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
-    return call.ok() ? call.json().value("instance_state", nlohmann::json()) : nlohmann::json();
+    return osbd_plugin_test::ok_member(provision(instance, plan, std::move(parameters)),
+                                       "instance_state");
   }
 
   /// Binds binding to instance with parameters.
   osb::sdk::testing::CallRecord bind(const std::string& instance, const std::string& binding,
                                      nlohmann::json parameters = nlohmann::json::object(),
                                      const char* plan = kLarge) {
-    return backend_->bind({{"instance_id", instance},
-                           {"binding_id", binding},
-                           {"service_id", kService},
-                           {"plan_id", plan},
-                           {"parameters", std::move(parameters)}});
+    return backend_->bind(
+        osbd_plugin_test::with(osbd_plugin_test::binding_request(instance, binding, kService, plan),
+                               "parameters", std::move(parameters)));
   }
 
   /// Binds and returns the credentials; fails the test when it does not work.
   nlohmann::json bind_ok(const std::string& instance, const std::string& binding,
                          nlohmann::json parameters = nlohmann::json::object(),
                          const char* plan = kLarge) {
-    auto call = bind(instance, binding, std::move(parameters), plan);
-    EXPECT_EQ(call.status, OSB_STATUS_OK) << call.error.value_or("");
-    return call.ok() ? call.json().value("credentials", nlohmann::json()) : nlohmann::json();
+    return osbd_plugin_test::ok_member(bind(instance, binding, std::move(parameters), plan),
+                                       "credentials");
   }
 
   /// Unbinds binding from instance.
   osb::sdk::testing::CallRecord unbind(const std::string& instance, const std::string& binding,
                                        const char* plan = kLarge) {
-    return backend_->unbind({{"instance_id", instance},
-                             {"binding_id", binding},
-                             {"service_id", kService},
-                             {"plan_id", plan}});
+    return backend_->unbind(osbd_plugin_test::binding_request(instance, binding, kService, plan));
   }
 
   /// Deprovisions instance (whose state is state).
   osb::sdk::testing::CallRecord deprovision(const std::string& instance, const char* plan = kLarge,
                                             const nlohmann::json& state = nullptr) {
-    return backend_->deprovision({{"instance_id", instance},
-                                  {"service_id", kService},
-                                  {"plan_id", plan},
-                                  {"instance_state", state}});
+    return backend_->deprovision(osbd_plugin_test::with(
+        osbd_plugin_test::instance_request(instance, kService, plan), "instance_state", state));
   }
 
   /// Every log line of the plugin so far, one per line.
-  std::string log_text() const {
-    std::string text;
-    for (const auto& record : host_.logs()) {
-      text += record.message + "\n";
-    }
-    return text;
-  }
+  std::string log_text() const { return osbd_plugin_test::log_text(host_); }
 
   RgwEnv env_ = rgw_env();            ///< the gateway
   std::string prefix_;                ///< this test's name_prefix ("" when skipped)

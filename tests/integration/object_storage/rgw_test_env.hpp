@@ -5,8 +5,6 @@
 // the script's). Under CI=true an unreachable server fails the tests; elsewhere they skip.
 
 #include <chrono>
-#include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@
 
 #include "rgw_admin.hpp"
 #include "s3_client.hpp"
+#include "server_env.hpp"
 
 namespace osbd_rgw_test {
 
@@ -34,11 +33,8 @@ struct RgwEnv {
   std::string ca_file;       ///< OSBD_RGW_CA_FILE: its self-signed certificate
 };
 
-/// The variable name, or fallback when it is unset or empty.
-inline std::string env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
+using osbd_plugin_test::env_or;
+using osbd_plugin_test::in_ci;
 
 /// The test gateway (scripts/test-servers.d/rgw.sh).
 inline RgwEnv rgw_env() {
@@ -48,11 +44,6 @@ inline RgwEnv rgw_env() {
           env_or("OSBD_RGW_REGION", "us-east-1"),
           env_or("OSBD_RGW_TLS_ENDPOINT", "https://127.0.0.1:27443"),
           env_or("OSBD_RGW_CA_FILE", "/tmp/osbd-test-servers/rgw-27480/tls/cert.pem")};
-}
-
-/// True when running in CI, where a missing server is a failure rather than a reason to skip.
-inline bool in_ci() {
-  return env_or("CI", "") == "true";
 }
 
 /// An S3 client of env's gateway signing with key.
@@ -91,13 +82,7 @@ inline std::string unreachable_reason(const RgwEnv& env) {
 /// A name prefix of its own for one test ("t" + 8 random hex digits + "-"), so that tests
 /// running in parallel never see each other's buckets and users.
 inline std::string unique_prefix() {
-  std::random_device random;
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string prefix = "t";
-  for (int i = 0; i < 8; ++i) {
-    prefix.push_back(digits[random() % 16]);
-  }
-  return prefix + "-";
+  return osbd_plugin_test::random_prefix(8, '-');
 }
 
 /// Every bucket of the gateway whose name starts with prefix (as the admin sees them).
@@ -130,17 +115,6 @@ inline void remove_everything(const RgwEnv& env, const std::string& prefix) {
 }  // namespace osbd_rgw_test
 
 /// In SetUp(): skips the test (fails it under CI=true) when env's gateway does not answer.
-#define OSBD_REQUIRE_RGW(env)                                                       \
-  do {                                                                              \
-    const std::string osbd_rgw_reason = ::osbd_rgw_test::unreachable_reason(env);   \
-    if (!osbd_rgw_reason.empty()) {                                                 \
-      const std::string osbd_rgw_message =                                          \
-          "Ceph RGW at " + (env).endpoint + " is unreachable (" + osbd_rgw_reason + \
-          "); start it with `scripts/test-servers.sh start rgw` and export "        \
-          "`scripts/test-servers.sh env rgw`";                                      \
-      if (::osbd_rgw_test::in_ci()) {                                               \
-        FAIL() << osbd_rgw_message;                                                 \
-      }                                                                             \
-      GTEST_SKIP() << osbd_rgw_message;                                             \
-    }                                                                               \
-  } while (false)
+#define OSBD_REQUIRE_RGW(env)                                                                    \
+  OSBD_REQUIRE_SERVER(::osbd_rgw_test::unreachable_reason(env), "Ceph RGW at " + (env).endpoint, \
+                      "rgw")

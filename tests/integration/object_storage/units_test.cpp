@@ -7,6 +7,7 @@
 
 #include "bucket_policy.hpp"
 #include "catalog.hpp"
+#include "config_checks.hpp"
 #include "http_transport.hpp"
 #include "names.hpp"
 #include "s3_errors.hpp"
@@ -311,12 +312,7 @@ nlohmann::json minimal_config() {
 }
 
 std::string config_error(const nlohmann::json& config) {
-  try {
-    Settings::from_json(config);
-  } catch (const osb::sdk::ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return osbd_plugin_test::config_error<Settings>(config);
 }
 
 TEST(Configuration, ReadsEveryKey) {
