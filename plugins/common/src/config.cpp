@@ -111,4 +111,8 @@ std::string state_string(const nlohmann::json& state, const char* key) {
   return {};
 }
 
+std::string given_or_state(const std::string& given, const nlohmann::json& state, const char* key) {
+  return given.empty() ? state_string(state, key) : given;
+}
+
 }  // namespace osb::plugins

@@ -6,6 +6,7 @@
 
 #include <osb/plugins/config.hpp>
 #include <osb/plugins/credentials.hpp>
+#include <osb/plugins/guarded.hpp>
 #include <osb/plugins/placement.hpp>
 #include <osb/plugins/secrets.hpp>
 #include <osb/plugins/usage.hpp>
@@ -17,7 +18,6 @@
 
 namespace osbd_mysql {
 
-using osb::plugins::state_string;
 using osb::sdk::Result;
 
 namespace {
@@ -73,12 +73,7 @@ nlohmann::json MysqlBackend::catalog() {
 template <typename F>
 Result MysqlBackend::guarded(const std::string& what, F&& body) {
   ThreadScope thread(driver_);
-  try {
-    return body();
-  } catch (const DatabaseError& e) {
-    host_.error(what + " failed: " + e.what());
-    return Result::backend_error(what + " failed: " + e.what());
-  }
+  return osb::plugins::guarded<DatabaseError>(host_, what, std::forward<F>(body));
 }
 
 std::vector<const ServerSettings*> MysqlBackend::candidate_servers(
@@ -162,9 +157,8 @@ Result MysqlBackend::deprovision(const osb::sdk::DeprovisionRequest& request) {
 }
 
 Result MysqlBackend::update(const osb::sdk::UpdateRequest& request) {
-  const std::string previous_plan_id = !request.previous_plan_id.empty()
-                                           ? request.previous_plan_id
-                                           : state_string(request.instance_state, "plan_id");
+  const std::string previous_plan_id =
+      osb::plugins::given_or_state(request.previous_plan_id, request.instance_state, "plan_id");
   const std::string plan_id = request.plan_id.empty() ? previous_plan_id : request.plan_id;
   const std::optional<PlanRef> ref = settings_.plan(plan_id, request.service_id);
   if (!ref) {
@@ -258,9 +252,8 @@ Result MysqlBackend::bind(const osb::sdk::BindRequest& request) {
 Result MysqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
   const std::string user = names.binding_user(request.binding_id);
-  const nlohmann::json& state = state_string(request.binding_state, "server").empty()
-                                    ? request.instance_state
-                                    : request.binding_state;
+  const nlohmann::json& state =
+      osb::plugins::binding_location(request.binding_state, request.instance_state);
   return guarded("unbinding", [&] {
     for (const ServerSettings* server : candidate_servers(state, request.plan_id)) {
       AdminSession admin(driver_, *server, host_);
@@ -281,10 +274,8 @@ Result MysqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
 
 Result MysqlBackend::usage(const osb::sdk::UsageRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
-  std::string plan_id = request.plan_id;
-  if (plan_id.empty()) {
-    plan_id = state_string(request.instance_state, "plan_id");
-  }
+  const std::string plan_id =
+      osb::plugins::given_or_state(request.plan_id, request.instance_state, "plan_id");
   const std::optional<PlanRef> ref = settings_.plan(plan_id);
   return guarded("reading the usage", [&] {
     const ServerSettings* server =

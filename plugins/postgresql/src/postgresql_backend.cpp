@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <osb/plugins/config.hpp>
+#include <osb/plugins/guarded.hpp>
 #include <osb/plugins/placement.hpp>
 #include <osb/plugins/secrets.hpp>
 #include <osb/plugins/usage.hpp>
@@ -21,8 +22,6 @@ namespace osbd_postgresql {
 using osb::sdk::Result;
 
 namespace {
-
-using osb::plugins::state_string;
 
 std::vector<std::string> strings_in(const nlohmann::json& state, const char* key) {
   std::vector<std::string> out;
@@ -73,12 +72,7 @@ nlohmann::json PostgresqlBackend::catalog() {
 
 template <typename F>
 Result PostgresqlBackend::guarded(const std::string& what, F&& body) {
-  try {
-    return body();
-  } catch (const DatabaseError& e) {
-    host_.error(what + " failed: " + e.what());
-    return Result::backend_error(what + " failed: " + e.what());
-  }
+  return osb::plugins::guarded<DatabaseError>(host_, what, std::forward<F>(body));
 }
 
 std::vector<const ServerSettings*> PostgresqlBackend::candidate_servers(
@@ -195,19 +189,14 @@ Result PostgresqlBackend::deprovision(const osb::sdk::DeprovisionRequest& reques
 }
 
 Result PostgresqlBackend::update(const osb::sdk::UpdateRequest& request) {
-  std::string plan_id = request.plan_id;
-  if (plan_id.empty()) {
-    plan_id = !request.previous_plan_id.empty() ? request.previous_plan_id
-                                                : state_string(request.instance_state, "plan_id");
-  }
+  const std::string previous_plan_id =
+      osb::plugins::given_or_state(request.previous_plan_id, request.instance_state, "plan_id");
+  const std::string plan_id = request.plan_id.empty() ? previous_plan_id : request.plan_id;
   const std::optional<PlanRef> ref = settings_.plan(plan_id, request.service_id);
   if (!ref) {
     return Result::bad_request("unknown service_id or plan_id for this service");
   }
   const PlanSettings& plan = *ref->plan;
-  const std::string previous_plan_id = !request.previous_plan_id.empty()
-                                           ? request.previous_plan_id
-                                           : state_string(request.instance_state, "plan_id");
   if (!previous_plan_id.empty() && previous_plan_id != plan.id && !ref->service->plan_updateable) {
     return Result::unprocessable("the plan of this service cannot be changed");
   }
@@ -328,9 +317,8 @@ bool PostgresqlBackend::remove_binding(const ServerSettings& server, const Insta
 Result PostgresqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
   const std::string role = names.binding_role(request.binding_id);
-  const nlohmann::json& state = state_string(request.binding_state, "server").empty()
-                                    ? request.instance_state
-                                    : request.binding_state;
+  const nlohmann::json& state =
+      osb::plugins::binding_location(request.binding_state, request.instance_state);
   return guarded("unbinding", [&] {
     for (const ServerSettings* server : candidate_servers(state, request.plan_id)) {
       if (remove_binding(*server, names, role)) {
@@ -346,10 +334,8 @@ Result PostgresqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
 
 Result PostgresqlBackend::usage(const osb::sdk::UsageRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
-  std::string plan_id = request.plan_id;
-  if (plan_id.empty()) {
-    plan_id = state_string(request.instance_state, "plan_id");
-  }
+  const std::string plan_id =
+      osb::plugins::given_or_state(request.plan_id, request.instance_state, "plan_id");
   const std::optional<PlanRef> ref = settings_.plan(plan_id);
   return guarded("reading the usage", [&] {
     const ServerSettings* server =

@@ -54,4 +54,8 @@ std::string read_secret(osb::sdk::ConfigReader& reader, const std::string& key);
 /// is not an object or the value is not a string.
 std::string state_string(const nlohmann::json& state, const char* key);
 
+/// given when it is not empty, else state_string(state, key): e.g. a request's plan_id, else the
+/// one its instance_state recorded.
+std::string given_or_state(const std::string& given, const nlohmann::json& state, const char* key);
+
 }  // namespace osb::plugins

@@ -47,6 +47,13 @@ std::vector<const Server*> plan_servers(const std::vector<Server>& servers, cons
   return out;
 }
 
+/// The state that says where a binding is: binding_state when it names a "server", else
+/// instance_state (bindings made before binding_state recorded it).
+inline const nlohmann::json& binding_location(const nlohmann::json& binding_state,
+                                              const nlohmann::json& instance_state) {
+  return state_string(binding_state, "server").empty() ? instance_state : binding_state;
+}
+
 /// The servers an existing instance may be on: the one its state names ("server"), else those
 /// of plan_id's plan, else every server.
 template <typename Server, typename Plan>
