@@ -11,31 +11,17 @@ namespace {
 using nlohmann::json;
 namespace http = boost::beast::http;
 
-class MysqlThroughOsbd : public osbd_plugin_test::OsbdTest {
+class MysqlThroughOsbd : public osbd_plugin_test::OsbdTest<MysqlSuite> {
  protected:
-  void SetUp() override {
-    OSBD_REQUIRE_MYSQL(env_);
-    prefix_ = unique_prefix();
+  json osbd_config() override {
     json config = test_config(env_, prefix_);
     config["servers"][0].erase("admin_password");
     // The admin password comes from a file, as in production.
     config["servers"][0]["admin_password_file"] =
         secret_file("mysql-admin-password", env_.admin_password);
-    start_osbd("org.osbd.mysql", config);
+    return config;
   }
 
-  void TearDown() override {
-    OsbdTest::TearDown();
-    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
-      drop_everything(env_, prefix_);
-    }
-  }
-
-  static std::string query(const char* plan = kSmall) { return OsbdTest::query(kService, plan); }
-  static json provision_body(const char* plan = kSmall, json parameters = json::object()) {
-    return OsbdTest::provision_body(kService, plan, std::move(parameters));
-  }
-  static json bind_body(const char* plan = kSmall) { return OsbdTest::bind_body(kService, plan); }
   std::vector<std::string> instance_databases() {
     std::vector<std::string> out;
     for (const std::string& name : databases_with_prefix(env_, prefix_)) {
@@ -45,9 +31,6 @@ class MysqlThroughOsbd : public osbd_plugin_test::OsbdTest {
     }
     return out;
   }
-
-  MysqlEnv env_ = mysql_env();
-  std::string prefix_;
 };
 
 TEST_F(MysqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {

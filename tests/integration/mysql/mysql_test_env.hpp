@@ -155,8 +155,3 @@ inline nlohmann::json server_config(const std::string& name, const MysqlEnv& env
 }
 
 }  // namespace osbd_mysql_test
-
-/// In SetUp(): skips the test (fails it under CI=true) when env's server does not answer.
-#define OSBD_REQUIRE_MYSQL(env)                                   \
-  OSBD_REQUIRE_SERVER(::osbd_mysql_test::unreachable_reason(env), \
-                      "MariaDB at " + (env).host + ":" + std::to_string((env).port), "mariadb")

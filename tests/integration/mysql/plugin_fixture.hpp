@@ -108,6 +108,7 @@ struct MysqlSuite {
   static Env env() { return mysql_env(); }
   static const char* service() { return kService; }
   static const char* default_plan() { return kSmall; }
+  static const char* plugin() { return "org.osbd.mysql"; }
   static const char* server() { return "mariadb"; }
   static std::string describe(const Env& env) {
     return "MariaDB at " + env.host + ":" + std::to_string(env.port);

@@ -12,36 +12,19 @@ namespace {
 using nlohmann::json;
 namespace http = boost::beast::http;
 
-class ObjectStorageThroughOsbd : public osbd_plugin_test::OsbdTest {
+class ObjectStorageThroughOsbd : public osbd_plugin_test::OsbdTest<RgwSuite> {
  protected:
-  void SetUp() override {
-    OSBD_REQUIRE_RGW(env_);
-    prefix_ = unique_prefix();
+  json osbd_config() override {
     json config = test_config(env_, prefix_);
     config.erase("admin_secret_key");
     // The admin secret comes from a file, as in production.
     config["admin_secret_key_file"] = secret_file("rgw-admin-secret", env_.secret_key);
-    start_osbd("org.osbd.object_storage", config);
+    return config;
   }
 
-  void TearDown() override {
-    OsbdTest::TearDown();
-    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
-      remove_everything(env_, prefix_);
-    }
-  }
-
-  static std::string query(const char* plan = kLarge) { return OsbdTest::query(kService, plan); }
-  static json provision_body(const char* plan = kLarge, json parameters = json::object()) {
-    return OsbdTest::provision_body(kService, plan, std::move(parameters));
-  }
   static json bind_body(json parameters = json::object(), const char* plan = kLarge) {
-    return osbd_plugin_test::with(OsbdTest::bind_body(kService, plan), "parameters",
-                                  std::move(parameters));
+    return osbd_plugin_test::with(OsbdTest::bind_body(plan), "parameters", std::move(parameters));
   }
-
-  RgwEnv env_ = rgw_env();
-  std::string prefix_;
 };
 
 TEST_F(ObjectStorageThroughOsbd, ProvisionBindWriteReadUnbindDeprovision) {

@@ -61,13 +61,33 @@ inline nlohmann::json test_config(const RgwEnv& env, const std::string& prefix) 
                 {"delete_non_empty", false}}}}}}}};
 }
 
+/// What the shared fixtures need of this plugin and its gateway.
+struct RgwSuite {
+  using Env = RgwEnv;
+  static Env env() { return rgw_env(); }
+  static const char* service() { return kService; }
+  static const char* default_plan() { return kLarge; }
+  static const char* plugin() { return "org.osbd.object_storage"; }
+  static const char* server() { return "rgw"; }
+  static std::string describe(const Env& env) { return "Ceph RGW at " + env.endpoint; }
+  static std::string unreachable_reason(const Env& env) {
+    return osbd_rgw_test::unreachable_reason(env);
+  }
+  static std::string unique_prefix() { return osbd_rgw_test::unique_prefix(); }
+  static void drop_everything(const Env& env, const std::string& prefix) {
+    remove_everything(env, prefix);
+  }
+};
+
 /// A backend of the real plugin with a name prefix of its own; removes whatever it left.
-class PluginTest : public ::testing::Test {
+class PluginTest : public osbd_plugin_test::ServerTest<RgwSuite> {
  protected:
-  /// Skips (or, under CI, fails) without a server; creates the backend.
+  /// Skips (or, under CI, fails) without a gateway; creates the backend.
   void SetUp() override {
-    OSBD_REQUIRE_RGW(env_);
-    prefix_ = unique_prefix();
+    ServerTest::SetUp();
+    if (prefix_.empty()) {
+      return;
+    }
     backend_ = std::make_unique<osb::sdk::testing::BackendHandle>(host_, plugin_table(host_),
                                                                   test_config(env_, prefix_));
   }
@@ -75,9 +95,7 @@ class PluginTest : public ::testing::Test {
   /// Destroys the backend and removes whatever the test left on the server.
   void TearDown() override {
     backend_.reset();
-    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
-      remove_everything(env_, prefix_);
-    }
+    ServerTest::TearDown();
   }
 
   /// Provisions instance on plan with parameters.
@@ -128,9 +146,7 @@ class PluginTest : public ::testing::Test {
   /// Every log line of the plugin so far, one per line.
   std::string log_text() const { return osbd_plugin_test::log_text(host_); }
 
-  RgwEnv env_ = rgw_env();            ///< the gateway
-  std::string prefix_;                ///< this test's name_prefix ("" when skipped)
-  osb::sdk::testing::FakeHost host_;  ///< records the plugin's log lines
+  osb::sdk::testing::FakeHost host_;                           ///< records the plugin's log lines
   std::unique_ptr<osb::sdk::testing::BackendHandle> backend_;  ///< the backend under test
 };
 

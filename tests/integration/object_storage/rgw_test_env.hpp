@@ -113,8 +113,3 @@ inline void remove_everything(const RgwEnv& env, const std::string& prefix) {
 }
 
 }  // namespace osbd_rgw_test
-
-/// In SetUp(): skips the test (fails it under CI=true) when env's gateway does not answer.
-#define OSBD_REQUIRE_RGW(env)                                                                    \
-  OSBD_REQUIRE_SERVER(::osbd_rgw_test::unreachable_reason(env), "Ceph RGW at " + (env).endpoint, \
-                      "rgw")

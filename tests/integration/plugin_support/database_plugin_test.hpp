@@ -27,21 +27,19 @@ inline nlohmann::json with_down_server(nlohmann::json config, nlohmann::json dow
   return config;
 }
 
-/// Suite describes one plugin and its server:
-///   Env; static Env env(); static const char* service(); static const char* default_plan();
-///   static const char* server() (its scripts/test-servers.sh name);
-///   static std::string describe(const Env&) ("MariaDB at host:port");
-///   static std::string unreachable_reason(const Env&); static std::string unique_prefix();
+/// Suite describes one plugin and its server: what ServerTest needs, and
+///   static const char* service(); static const char* default_plan();
 ///   static nlohmann::json test_config(const Env&, const std::string& prefix);
-///   static void drop_everything(const Env&, const std::string& prefix);
 ///   static const osb_plugin_v1& plugin_table(const osb::sdk::testing::FakeHost&).
 template <typename Suite>
-class DatabasePluginTest : public ::testing::Test {
+class DatabasePluginTest : public ServerTest<Suite> {
  protected:
   /// Skips (or, under CI, fails) without a server; creates the backend.
   void SetUp() override {
-    OSBD_REQUIRE_SERVER(Suite::unreachable_reason(env_), Suite::describe(env_), Suite::server());
-    prefix_ = Suite::unique_prefix();
+    ServerTest<Suite>::SetUp();
+    if (this->prefix_.empty()) {
+      return;
+    }
     backend_ = std::make_unique<osb::sdk::testing::BackendHandle>(host_, Suite::plugin_table(host_),
                                                                   config());
   }
@@ -49,13 +47,11 @@ class DatabasePluginTest : public ::testing::Test {
   /// Destroys the backend and drops whatever the test left on the server.
   void TearDown() override {
     backend_.reset();
-    if (!prefix_.empty() && Suite::unreachable_reason(env_).empty()) {
-      Suite::drop_everything(env_, prefix_);
-    }
+    ServerTest<Suite>::TearDown();
   }
 
   /// The configuration the backend is created with; tests may override.
-  virtual nlohmann::json config() { return Suite::test_config(env_, prefix_); }
+  virtual nlohmann::json config() { return Suite::test_config(this->env_, this->prefix_); }
 
   /// Provisions instance on plan with parameters.
   osb::sdk::testing::CallRecord provision(const std::string& instance,
@@ -102,9 +98,7 @@ class DatabasePluginTest : public ::testing::Test {
         with(instance_request(instance, Suite::service(), plan), "instance_state", state));
   }
 
-  typename Suite::Env env_ = Suite::env();  ///< the server
-  std::string prefix_;                      ///< this test's name_prefix ("" when skipped)
-  osb::sdk::testing::FakeHost host_;        ///< records the plugin's log lines
+  osb::sdk::testing::FakeHost host_;                           ///< records the plugin's log lines
   std::unique_ptr<osb::sdk::testing::BackendHandle> backend_;  ///< the backend under test
 };
 

@@ -13,14 +13,38 @@
 
 #include "broker_process.hpp"
 #include "http_client.hpp"
+#include "server_env.hpp"
 
 namespace osbd_plugin_test {
 
-/// A test of osbd running one plugin: starts it, calls its routes, stops it in TearDown().
-class OsbdTest : public ::testing::Test {
+/// A test of osbd running the plugin of Suite (see ServerTest; also
+///   static const char* plugin() (its name in osbd's configuration), static const char*
+///   service() and static const char* default_plan()):
+/// SetUp() starts osbd with the plugin configured by osbd_config(), TearDown() stops it and
+/// drops what the test left.
+template <typename Suite>
+class OsbdTest : public ServerTest<Suite> {
  protected:
   using json = nlohmann::json;
   using verb = boost::beast::http::verb;
+
+  /// Skips (or, under CI, fails) without a server; starts osbd.
+  void SetUp() override {
+    ServerTest<Suite>::SetUp();
+    if (this->prefix_.empty()) {
+      return;
+    }
+    start_osbd(Suite::plugin(), osbd_config());
+  }
+
+  /// Stops osbd and drops whatever the test left on the server.
+  void TearDown() override {
+    broker_.reset();
+    ServerTest<Suite>::TearDown();
+  }
+
+  /// The plugin's configuration in osbd (may name files of secret_file()).
+  virtual json osbd_config() = 0;
 
   /// Starts osbd with the plugins of OSBD_PLUGIN_DIR, plugin configured with config.
   void start_osbd(const std::string& plugin, const json& config) {
@@ -31,9 +55,6 @@ class OsbdTest : public ::testing::Test {
     broker_ = std::make_unique<osbd::test::BrokerProcess>(setup);
     broker_->start();
   }
-
-  /// Stops osbd.
-  void TearDown() override { broker_.reset(); }
 
   /// Writes secret (and a newline) to a file of its own named name; returns its path.
   std::string secret_file(const std::string& name, const std::string& secret) {
@@ -63,21 +84,22 @@ class OsbdTest : public ::testing::Test {
   static std::string binding(const std::string& iid, const std::string& bid) {
     return instance(iid) + "/service_bindings/" + bid;
   }
-  /// The query string naming service and plan.
-  static std::string query(const char* service, const char* plan) {
-    return std::string("?service_id=") + service + "&plan_id=" + plan;
+  /// The query string naming the service and plan.
+  static std::string query(const char* plan = Suite::default_plan()) {
+    return std::string("?service_id=") + Suite::service() + "&plan_id=" + plan;
   }
-  /// The body of a provision of service's plan with parameters.
-  static json provision_body(const char* service, const char* plan, json parameters) {
-    return {{"service_id", service},
+  /// The body of a provision of plan with parameters.
+  static json provision_body(const char* plan = Suite::default_plan(),
+                             json parameters = json::object()) {
+    return {{"service_id", Suite::service()},
             {"plan_id", plan},
             {"organization_guid", "org-1"},
             {"space_guid", "space-1"},
             {"parameters", std::move(parameters)}};
   }
-  /// The body of a bind on service's plan.
-  static json bind_body(const char* service, const char* plan) {
-    return {{"service_id", service}, {"plan_id", plan}, {"app_guid", "app-1"}};
+  /// The body of a bind on plan.
+  static json bind_body(const char* plan = Suite::default_plan()) {
+    return {{"service_id", Suite::service()}, {"plan_id", plan}, {"app_guid", "app-1"}};
   }
   /// Every byte of text percent-encoded (for hostile ids in a route).
   static std::string percent_encoded(const std::string& text) {

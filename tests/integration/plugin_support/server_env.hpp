@@ -13,6 +13,22 @@
 
 #include <gtest/gtest.h>
 
+/// In SetUp(): skips the test (fails it under CI=true) when reason (the result of a suite's
+/// unreachable_reason) is not empty; what names the server, server its scripts/test-servers.sh
+/// name.
+#define OSBD_REQUIRE_SERVER(reason, what, server)                                        \
+  do {                                                                                   \
+    const std::string osbd_server_reason = (reason);                                     \
+    if (!osbd_server_reason.empty()) {                                                   \
+      const std::string osbd_server_message =                                            \
+          ::osbd_plugin_test::unreachable_message((what), osbd_server_reason, (server)); \
+      if (::osbd_plugin_test::in_ci()) {                                                 \
+        FAIL() << osbd_server_message;                                                   \
+      }                                                                                  \
+      GTEST_SKIP() << osbd_server_message;                                               \
+    }                                                                                    \
+  } while (false)
+
 namespace osbd_plugin_test {
 
 /// The variable name, or fallback when it is unset or empty.
@@ -46,6 +62,33 @@ inline std::string unreachable_message(const std::string& what, const std::strin
          server + "` and export `scripts/test-servers.sh env " + server + "`";
 }
 
+/// A test against the test server of Suite, which gives
+///   Env; static Env env(); static const char* server() (its scripts/test-servers.sh name);
+///   static std::string describe(const Env&) ("MariaDB at host:port");
+///   static std::string unreachable_reason(const Env&) ("" when it answers);
+///   static std::string unique_prefix();
+///   static void drop_everything(const Env&, const std::string& prefix).
+/// SetUp() skips the test (fails it under CI=true) without the server, else gives it a name
+/// prefix of its own; TearDown() drops whatever has that prefix. A derived SetUp() calls this
+/// one first and returns at once when prefix_ is still empty.
+template <typename Suite>
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OSBD_REQUIRE_SERVER(Suite::unreachable_reason(env_), Suite::describe(env_), Suite::server());
+    prefix_ = Suite::unique_prefix();
+  }
+
+  void TearDown() override {
+    if (!prefix_.empty() && Suite::unreachable_reason(env_).empty()) {
+      Suite::drop_everything(env_, prefix_);
+    }
+  }
+
+  typename Suite::Env env_ = Suite::env();  ///< the server
+  std::string prefix_;                      ///< this test's name_prefix ("" when skipped)
+};
+
 /// Polls check every 200 ms until it is true or timeout passes; whether it became true.
 template <typename F>
 bool eventually(F&& check, std::chrono::seconds timeout) {
@@ -60,19 +103,3 @@ bool eventually(F&& check, std::chrono::seconds timeout) {
 }
 
 }  // namespace osbd_plugin_test
-
-/// In SetUp(): skips the test (fails it under CI=true) when reason (the result of a suite's
-/// unreachable_reason) is not empty; what names the server, server its scripts/test-servers.sh
-/// name.
-#define OSBD_REQUIRE_SERVER(reason, what, server)                                        \
-  do {                                                                                   \
-    const std::string osbd_server_reason = (reason);                                     \
-    if (!osbd_server_reason.empty()) {                                                   \
-      const std::string osbd_server_message =                                            \
-          ::osbd_plugin_test::unreachable_message((what), osbd_server_reason, (server)); \
-      if (::osbd_plugin_test::in_ci()) {                                                 \
-        FAIL() << osbd_server_message;                                                   \
-      }                                                                                  \
-      GTEST_SKIP() << osbd_server_message;                                               \
-    }                                                                                    \
-  } while (false)

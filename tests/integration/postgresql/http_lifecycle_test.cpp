@@ -11,34 +11,16 @@ namespace {
 using nlohmann::json;
 namespace http = boost::beast::http;
 
-class PostgresqlThroughOsbd : public osbd_plugin_test::OsbdTest {
+class PostgresqlThroughOsbd : public osbd_plugin_test::OsbdTest<PgSuite> {
  protected:
-  void SetUp() override {
-    OSBD_REQUIRE_POSTGRES(env_);
-    prefix_ = unique_prefix();
+  json osbd_config() override {
     json config = test_config(env_, prefix_);
     config["servers"][0].erase("admin_password");
     // The admin password comes from a file, as in production.
     config["servers"][0]["admin_password_file"] =
         secret_file("pg-admin-password", env_.admin_password);
-    start_osbd("org.osbd.postgresql", config);
+    return config;
   }
-
-  void TearDown() override {
-    OsbdTest::TearDown();
-    if (!prefix_.empty() && unreachable_reason(env_).empty()) {
-      drop_everything(env_, prefix_);
-    }
-  }
-
-  static std::string query(const char* plan = kSmall) { return OsbdTest::query(kService, plan); }
-  static json provision_body(json parameters = json::object()) {
-    return OsbdTest::provision_body(kService, kSmall, std::move(parameters));
-  }
-  static json bind_body(const char* plan = kSmall) { return OsbdTest::bind_body(kService, plan); }
-
-  PgEnv env_ = pg_env();
-  std::string prefix_;
 };
 
 TEST_F(PostgresqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {
@@ -52,7 +34,8 @@ TEST_F(PostgresqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {
   EXPECT_TRUE(found) << catalog.body;
 
   const std::string iid = "http-inst-1";
-  auto created = call(http::verb::put, instance(iid), provision_body({{"extensions", {"hstore"}}}));
+  auto created =
+      call(http::verb::put, instance(iid), provision_body(kSmall, {{"extensions", {"hstore"}}}));
   ASSERT_EQ(created.status, 201u) << created.body;
   EXPECT_EQ(call(http::verb::get, instance(iid)).status, 200u);
   EXPECT_EQ(databases_with_prefix(env_, prefix_).size(), 1u);
@@ -92,7 +75,7 @@ TEST_F(PostgresqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {
 
   // Refused parameters are a 400 that creates nothing.
   auto refused = call(http::verb::put, instance("http-inst-2"),
-                      provision_body({{"extensions", {"plpython3u"}}}));
+                      provision_body(kSmall, {{"extensions", {"plpython3u"}}}));
   EXPECT_EQ(refused.status, 400u) << refused.body;
   EXPECT_TRUE(databases_with_prefix(env_, prefix_).empty());
 

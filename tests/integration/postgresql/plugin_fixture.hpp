@@ -117,6 +117,7 @@ struct PgSuite {
   static Env env() { return pg_env(); }
   static const char* service() { return kService; }
   static const char* default_plan() { return kSmall; }
+  static const char* plugin() { return "org.osbd.postgresql"; }
   static const char* server() { return "postgres"; }
   static std::string describe(const Env& env) {
     return "PostgreSQL at " + env.host + ":" + std::to_string(env.port);
