@@ -78,6 +78,19 @@ class OsbdTest : public ServerTest<Suite> {
     return osbd::test::http_request(broker_->port(), method, target, text, headers);
   }
 
+  /// Expects osbd's catalog to answer (a fatal failure when it does not) and to offer the
+  /// plugin's service; call it in ASSERT_NO_FATAL_FAILURE.
+  void expect_service_in_catalog() {
+    auto catalog = call(verb::get, "/v2/catalog");
+    ASSERT_EQ(catalog.status, 200u) << catalog.body;
+    bool found = false;
+    const json services = catalog.json()["services"];
+    for (const json& service : services) {
+      found = found || service["id"] == Suite::service();
+    }
+    EXPECT_TRUE(found) << catalog.body;
+  }
+
   /// The route of instance id.
   static std::string instance(const std::string& id) { return "/v2/service_instances/" + id; }
   /// The route of binding bid of instance iid.

@@ -24,14 +24,7 @@ class PostgresqlThroughOsbd : public osbd_plugin_test::OsbdTest<PgSuite> {
 };
 
 TEST_F(PostgresqlThroughOsbd, ProvisionBindUpdateUnbindDeprovision) {
-  auto catalog = call(http::verb::get, "/v2/catalog");
-  ASSERT_EQ(catalog.status, 200u) << catalog.body;
-  bool found = false;
-  const json services = catalog.json()["services"];
-  for (const json& service : services) {
-    found = found || service["id"] == kService;
-  }
-  EXPECT_TRUE(found) << catalog.body;
+  ASSERT_NO_FATAL_FAILURE(expect_service_in_catalog());
 
   const std::string iid = "http-inst-1";
   auto created =
