@@ -14,12 +14,19 @@ using osbd_plugin_test::eventually;
 
 // The server error number of running sql as credentials (0 when it works).
 int error_of(const json& credentials, const std::string& sql) {
-  try {
-    run_as(credentials, sql);
-    return 0;
-  } catch (const sql::SQLException& e) {
-    return e.getErrorCode();
+  // The quota monitor ends a database's sessions when it changes their privileges; a statement
+  // caught by that (2013, lost connection) tells nothing yet and runs again on a new session.
+  constexpr int kLostConnection = 2013;
+  int error = kLostConnection;
+  for (int attempt = 0; attempt < 5 && error == kLostConnection; ++attempt) {
+    try {
+      run_as(credentials, sql);
+      error = 0;
+    } catch (const sql::SQLException& e) {
+      error = e.getErrorCode();
+    }
   }
+  return error;
 }
 
 // The server error number of a login as credentials to database (0 when it works).
@@ -125,7 +132,10 @@ TEST_F(MysqlPlugin, LifecycleBindingsLogInCreateTablesAndLeaveNothingBehind) {
       admin_rows(env_, "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?", {open_id})
           .empty());
   EXPECT_THROW(rows_of(*open_session, "SELECT 1"), sql::SQLException);
-  EXPECT_EQ(login_error(first), 1045) << "access denied";
+  // 1045 access denied; MariaDB answers 1698 instead when it finds no account to check a
+  // password against at all. Both refuse the login.
+  const int refused = login_error(first);
+  EXPECT_TRUE(refused == 1045 || refused == 1698) << refused;
   EXPECT_TRUE(users_with_prefix(env_, user).empty());
 
   // The table survived the unbind and the second binding still writes to it.
