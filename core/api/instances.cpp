@@ -1,8 +1,9 @@
 // Instance routes of the OSB lifecycle: provision, update, deprovision, fetch, last_operation.
 
-#include <utility>
 #include "api/lifecycle.hpp"
 #include "api/lifecycle_util.hpp"
+
+#include <utility>
 
 namespace osbd::api {
 
