@@ -18,7 +18,7 @@ std::string bucket_of(const json& credentials) {
   return credentials.at("bucket").get<std::string>();
 }
 
-TEST_F(PluginTest, LifecycleConfinesEachBindingToItsBucket) {
+TEST_F(ObjectStoragePlugin, LifecycleConfinesEachBindingToItsBucket) {
   const json state = provision_ok("inst-a");
   const std::string bucket = state.value("bucket", "");
   EXPECT_TRUE(osbd_object_storage::is_valid_bucket_name(bucket)) << bucket;
@@ -112,7 +112,7 @@ TEST_F(PluginTest, LifecycleConfinesEachBindingToItsBucket) {
   EXPECT_EQ(log.find(env_.secret_key), std::string::npos);
 }
 
-TEST_F(PluginTest, QuotaIsEnforcedByTheServerAndFollowsThePlan) {
+TEST_F(ObjectStoragePlugin, QuotaIsEnforcedByTheServerAndFollowsThePlan) {
   const json state = provision_ok("inst-q", kSmall);
   const std::string bucket = state.value("bucket", "");
   const json key = bind_ok("inst-q", "bind-q", json::object(), kSmall);
@@ -155,7 +155,7 @@ TEST_F(PluginTest, QuotaIsEnforcedByTheServerAndFollowsThePlan) {
   ASSERT_TRUE(deprovision("inst-q", kLarge).ok());
 }
 
-TEST_F(PluginTest, ConcurrentBindsAndUnbindsKeepEachOthersGrants) {
+TEST_F(ObjectStoragePlugin, ConcurrentBindsAndUnbindsKeepEachOthersGrants) {
   const std::string bucket = provision_ok("inst-c").value("bucket", "");
   constexpr int kFirst = 6;
   std::vector<json> first(kFirst);
@@ -199,7 +199,7 @@ TEST_F(PluginTest, ConcurrentBindsAndUnbindsKeepEachOthersGrants) {
   EXPECT_TRUE(admin(env_).users_with_prefix(prefix_).empty());
 }
 
-TEST_F(PluginTest, DeprovisionOfUnknownAndHalfCreatedInstancesSucceeds) {
+TEST_F(ObjectStoragePlugin, DeprovisionOfUnknownAndHalfCreatedInstancesSucceeds) {
   EXPECT_TRUE(deprovision("never-provisioned").ok());
   // Half-created: the owner user and a binding user exist, the bucket does not.
   const auto names = osbd_object_storage::InstanceNames::of(prefix_, "half");
@@ -225,7 +225,7 @@ TEST_F(PluginTest, DeprovisionOfUnknownAndHalfCreatedInstancesSucceeds) {
   EXPECT_TRUE(buckets_with_prefix(env_, prefix_).empty());
 }
 
-TEST_F(PluginTest, NonEmptyBucketIsKeptWhenThePlanOrTheInstanceSaysSo) {
+TEST_F(ObjectStoragePlugin, NonEmptyBucketIsKeptWhenThePlanOrTheInstanceSaysSo) {
   // By plan flag.
   const json state = provision_ok("inst-k", kKeep);
   const std::string bucket = state.value("bucket", "");
@@ -252,7 +252,7 @@ TEST_F(PluginTest, NonEmptyBucketIsKeptWhenThePlanOrTheInstanceSaysSo) {
   EXPECT_TRUE(buckets_with_prefix(env_, pbucket).empty());
 }
 
-TEST_F(PluginTest, HostileIdsAndParametersChangeNothingOutsideTheirInstance) {
+TEST_F(ObjectStoragePlugin, HostileIdsAndParametersChangeNothingOutsideTheirInstance) {
   const std::vector<std::string> hostile = {"../../admin",
                                             "a/b?c=d&e#f",
                                             "x' OR 1=1 --",
@@ -293,7 +293,7 @@ TEST_F(PluginTest, HostileIdsAndParametersChangeNothingOutsideTheirInstance) {
   EXPECT_TRUE(admin(env_).user_keys("osbd-admin").has_value());
 }
 
-TEST_F(PluginTest, AdminKeysAreNeverReturned) {
+TEST_F(ObjectStoragePlugin, AdminKeysAreNeverReturned) {
   const json state = provision_ok("inst-s");
   const auto call = backend_->bind({{"instance_id", "inst-s"},
                                     {"binding_id", "b"},
@@ -319,7 +319,7 @@ TEST_F(PluginTest, AdminKeysAreNeverReturned) {
 
 // HTTPS: the gateway's self-signed certificate is accepted only with its CA (ca_file) and for
 // the name it was made for; then the whole lifecycle works over TLS.
-TEST_F(PluginTest, HttpsVerifiesTheServerCertificate) {
+TEST_F(ObjectStoragePlugin, HttpsVerifiesTheServerCertificate) {
   const Credentials admin_key{env_.access_key, env_.secret_key};
   auto tls_client = [&](const std::string& url, osbd_object_storage::TlsOptions tls) {
     return S3Client(HttpClient(*Endpoint::parse(url), std::move(tls), std::chrono::seconds(10)),
@@ -371,7 +371,7 @@ TEST_F(PluginTest, HttpsVerifiesTheServerCertificate) {
       << refused.error.value_or("");
 }
 
-TEST(PluginUnreachable, ServerDownIsABackendErrorThatNamesNoSecret) {
+TEST(ObjectStoragePluginUnreachable, ServerDownIsABackendErrorThatNamesNoSecret) {
   osb::sdk::testing::FakeHost host;
   RgwEnv env = rgw_env();
   env.endpoint = "http://127.0.0.1:1";
@@ -384,7 +384,7 @@ TEST(PluginUnreachable, ServerDownIsABackendErrorThatNamesNoSecret) {
   EXPECT_EQ(call.error.value_or("").find(env.secret_key), std::string::npos);
 }
 
-TEST(PluginConfiguration, BadConfigurationStopsTheLoadNamingTheKey) {
+TEST(ObjectStoragePluginConfig, BadConfigurationStopsTheLoadNamingTheKey) {
   osb::sdk::testing::FakeHost host;
   json config = test_config(rgw_env(), "t-cfg-");
   config["services"][0]["plans"][0]["max_objects"] = "many";

@@ -80,7 +80,7 @@ struct RgwSuite {
 };
 
 /// A backend of the real plugin with a name prefix of its own; removes whatever it left.
-class PluginTest : public osbd_plugin_test::ServerTest<RgwSuite> {
+class ObjectStoragePlugin : public osbd_plugin_test::ServerTest<RgwSuite> {
  protected:
   /// Skips (or, under CI, fails) without a gateway; creates the backend.
   void SetUp() override {
