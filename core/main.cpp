@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <coroutine>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -119,8 +121,12 @@ int serve(const osbd::config::BrokerConfig& cfg,
           const std::shared_ptr<const osbd::catalog::Registry>& registry) {
   auto store = osbd::state::open_sqlite_store(
       cfg.data_dir, {cfg.credentials_key_file, cfg.credentials_previous_key_files});
-  osbd::api::Lifecycle lifecycle(*store, registry,
-                                 osbd::api::LifecycleOptions{cfg.accept_context_only});
+  // Store and plugin calls run here, never on an I/O thread; requests waiting for a group commit
+  // continue here too.
+  net::thread_pool workers(cfg.worker_threads);
+  osbd::api::Lifecycle lifecycle(
+      *store, registry, osbd::api::LifecycleOptions{cfg.accept_context_only},
+      [&workers](std::coroutine_handle<> h) { net::post(workers, [h] { h.resume(); }); });
   if (const int failed = lifecycle.recover(); failed > 0) {
     osbd::log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
   }
@@ -131,7 +137,6 @@ int serve(const osbd::config::BrokerConfig& cfg,
     contexts.push_back(std::make_unique<net::io_context>(1));
   }
   net::io_context& ioc = *contexts.front();
-  net::thread_pool workers(cfg.worker_threads);
   osbd::api::BrokerOptions options;
   options.credentials.push_back(cfg.auth);
   osbd::api::Broker broker(options, lifecycle, registry, workers);

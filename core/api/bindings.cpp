@@ -27,12 +27,12 @@ ApiReply gone() {
 
 }  // namespace
 
-ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& binding_id,
-                         const ApiRequest& request) {
+util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string binding_id,
+                                     ApiRequest request) {
   ApiReply reply;
   auto body = detail::parse_object(request.body, false, reply);
   if (!body) {
-    return reply;
+    co_return reply;
   }
   std::string service_id;
   std::string plan_id;
@@ -48,36 +48,38 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
       !detail::read_object(*body, "parameters", parameters, reply, json::object()) ||
       !detail::read_object(*body, "context", context, reply, json::object()) ||
       !detail::read_object(*body, "bind_resource", bind_resource, reply, nullptr)) {
-    return reply;
+    co_return reply;
   }
   const catalog::PlanEntry* plan = registry_->find_plan(service_id, plan_id);
   if (plan == nullptr) {
-    return error_reply(400, "BadRequest", "unknown service_id or plan_id");
+    co_return error_reply(400, "BadRequest", "unknown service_id or plan_id");
   }
   if (!plan->bindable()) {
-    return error_reply(400, "BadRequest", "the plan is not bindable");
+    co_return error_reply(400, "BadRequest", "the plan is not bindable");
   }
   if (!detail::check_parameters(plan->binding_create_schema, parameters, reply)) {
-    return reply;
+    co_return reply;
   }
   auto instance = store_.get_instance(instance_id);
   if (!instance) {
-    return error_reply(404, "NotFound", "no such service instance");
+    co_return error_reply(404, "NotFound", "no such service instance");
   }
   if (instance->service_id != service_id || instance->plan_id != plan_id) {
-    return error_reply(400, "BadRequest", "service_id and plan_id must be those of the instance");
+    co_return error_reply(400, "BadRequest",
+                          "service_id and plan_id must be those of the instance");
   }
   if (!predecessor.empty()) {
     // OSB 2.17 binding rotation: only on rotatable plans, from a live binding of this instance.
     if (!plan->binding_rotatable()) {
-      return error_reply(400, "BadRequest",
-                         "the plan does not allow binding rotation (binding_rotatable is false)");
+      co_return error_reply(
+          400, "BadRequest",
+          "the plan does not allow binding rotation (binding_rotatable is false)");
     }
     auto previous = store_.get_binding(instance_id, predecessor);
     if (predecessor == binding_id || !previous || previous->status != ResourceStatus::ready) {
-      return error_reply(400, "BadRequest",
-                         "predecessor_binding_id must name another existing binding of this "
-                         "instance");
+      co_return error_reply(400, "BadRequest",
+                            "predecessor_binding_id must name another existing binding of this "
+                            "instance");
     }
   }
   const bool async_ok = detail::accepts_incomplete(request);
@@ -104,37 +106,39 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
   binding.active_operation = op.id;
   binding.last_operation = op.id;
 
-  switch (store_.begin_create_binding(binding, op)) {
+  const BeginResult began =
+      co_await write([&] { return store_.begin_create_binding(binding, op); });
+  switch (began) {
     case BeginResult::started:
       break;
     case BeginResult::missing:
-      return detail::concurrency_error("the instance is not ready for binding (" +
-                                       std::string(state::to_string(instance->status)) + ")");
+      co_return detail::concurrency_error("the instance is not ready for binding (" +
+                                          std::string(state::to_string(instance->status)) + ")");
     case BeginResult::busy:
-      return detail::concurrency_error("another operation is in progress on this instance");
+      co_return detail::concurrency_error("another operation is in progress on this instance");
     case BeginResult::exists: {
       auto existing = store_.get_binding(instance_id, binding_id);
       if (!existing) {
-        return detail::concurrency_error("the binding is being deleted; retry later");
+        co_return detail::concurrency_error("the binding is being deleted; retry later");
       }
       const bool same = same_binding(*existing, attrs);
       if (same && existing->status == ResourceStatus::ready && existing->active_operation.empty()) {
         ApiReply ok;
         ok.body = existing->response.is_object() ? existing->response : json::object();
-        return ok;
+        co_return ok;
       }
       if (same && existing->status == ResourceStatus::creating) {
         auto running = store_.get_operation(existing->active_operation);
         if (running && running->async && async_ok) {
-          return detail::accepted(running->id);
+          co_return detail::accepted(running->id);
         }
-        return detail::concurrency_error("the binding is being created");
+        co_return detail::concurrency_error("the binding is being created");
       }
       if (existing->active_operation.empty() || same) {
-        return error_reply(409, "Conflict",
-                           "a binding with this id exists with different attributes");
+        co_return error_reply(409, "Conflict",
+                              "a binding with this id exists with different attributes");
       }
-      return detail::concurrency_error("another operation is in progress on this binding");
+      co_return detail::concurrency_error("another operation is in progress on this binding");
     }
   }
 
@@ -149,49 +153,52 @@ ApiReply Lifecycle::bind(const std::string& instance_id, const std::string& bind
   const auto result = plugin->call(plugin_host::Operation::bind, call);
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
-    store_.update_operation(op);
-    return detail::accepted(op.id);
+    co_await write([&] { store_.update_operation(op); });
+    co_return detail::accepted(op.id);
   }
   if (result.status == OSB_STATUS_OK) {
-    complete_binding(binding, op, Outcome{OperationState::succeeded, result.body, ""});
-    auto stored = store_.get_binding(instance_id, binding_id);
+    const bool remove =
+        settle_binding(binding, op, Outcome{OperationState::succeeded, result.body, ""});
+    co_await write([&] { write_settled(binding, op, remove); });
     ApiReply created;
     created.status = 201;
-    created.body = stored && stored->response.is_object() ? stored->response : json::object();
-    return created;
+    created.body = binding.response.is_object() ? binding.response : json::object();
+    co_return created;
   }
   const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
-    store_.discard_binding(instance_id, binding_id, op.id);
+    co_await write([&] { store_.discard_binding(instance_id, binding_id, op.id); });
   } else {
-    complete_binding(binding, op,
-                     Outcome{OperationState::failed, json::object(), failure.description});
+    const bool remove = settle_binding(
+        binding, op, Outcome{OperationState::failed, json::object(), failure.description});
+    co_await write([&] { write_settled(binding, op, remove); });
   }
-  return detail::failure_reply(failure);
+  co_return detail::failure_reply(failure);
 }
 
-ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& binding_id,
-                           const ApiRequest& request) {
+util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string binding_id,
+                                       ApiRequest request) {
   const auto service_it = request.query.find("service_id");
   const auto plan_it = request.query.find("plan_id");
   if (service_it == request.query.end() || service_it->second.empty()) {
-    return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
+    co_return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
   }
   if (plan_it == request.query.end() || plan_it->second.empty()) {
-    return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
+    co_return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
   }
   auto instance = store_.get_instance(instance_id);
   auto binding = instance ? store_.get_binding(instance_id, binding_id) : std::nullopt;
   if (!binding) {
-    return gone();
+    co_return gone();
   }
   if (binding->service_id != service_it->second) {
-    return error_reply(400, "BadRequest", "service_id does not match the binding's service");
+    co_return error_reply(400, "BadRequest", "service_id does not match the binding's service");
   }
   auto plugin = plugin_for(instance->plugin);
   if (!plugin) {
-    return error_reply(500, "InternalError",
-                       "the plugin '" + instance->plugin + "' serving this instance is not loaded");
+    co_return error_reply(
+        500, "InternalError",
+        "the plugin '" + instance->plugin + "' serving this instance is not loaded");
   }
   const bool async_ok = detail::accepts_incomplete(request);
   const int64_t now = detail::now_ms();
@@ -201,13 +208,14 @@ ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& bi
                              {"plan_id", plan_it->second},
                              {"previous_status", state::to_string(binding->status)}},
                             now, nullptr);
-  BeginResult began =
-      store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
+  BeginResult began = co_await write([&] {
+    return store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
+  });
   if (began == BeginResult::busy) {
     auto fresh = store_.get_binding(instance_id, binding_id);
     auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
     if (running && running->kind == OperationKind::unbind && running->async && async_ok) {
-      return detail::accepted(running->id);
+      co_return detail::accepted(running->id);
     }
     if (running && running->kind == OperationKind::bind && running->async && async_ok) {
       // OSB: an unbind during an in-flight asynchronous bind stops the bind and cleans up.
@@ -225,13 +233,13 @@ ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& bi
     case BeginResult::started:
       break;
     case BeginResult::missing:
-      return gone();
+      co_return gone();
     default:
-      return detail::concurrency_error("another operation is in progress on this binding");
+      co_return detail::concurrency_error("another operation is in progress on this binding");
   }
   binding = store_.get_binding(instance_id, binding_id);
   if (!binding) {
-    return detail::concurrency_error("the binding changed while the request ran; retry");
+    co_return detail::concurrency_error("the binding changed while the request ran; retry");
   }
   const json call = {{"instance_id", instance_id},
                      {"binding_id", binding_id},
@@ -243,17 +251,20 @@ ApiReply Lifecycle::unbind(const std::string& instance_id, const std::string& bi
   const auto result = plugin->call(plugin_host::Operation::unbind, call);
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
-    store_.update_operation(op);
-    return detail::accepted(op.id);
+    co_await write([&] { store_.update_operation(op); });
+    co_return detail::accepted(op.id);
   }
-  if (result.status == OSB_STATUS_OK) {
-    complete_binding(*binding, op, Outcome{OperationState::succeeded, result.body, ""});
-    return ApiReply{};
+  const bool ok = result.status == OSB_STATUS_OK;
+  const plugin_host::CallResult failure = ok ? result : detail::as_failure(result);
+  const bool remove =
+      settle_binding(*binding, op,
+                     ok ? Outcome{OperationState::succeeded, result.body, ""}
+                        : Outcome{OperationState::failed, json::object(), failure.description});
+  co_await write([&] { write_settled(*binding, op, remove); });
+  if (ok) {
+    co_return ApiReply{};
   }
-  const plugin_host::CallResult failure = detail::as_failure(result);
-  complete_binding(*binding, op,
-                   Outcome{OperationState::failed, json::object(), failure.description});
-  return detail::failure_reply(failure);
+  co_return detail::failure_reply(failure);
 }
 
 ApiReply Lifecycle::fetch_binding(const std::string& instance_id, const std::string& binding_id,

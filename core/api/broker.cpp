@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <functional>
 #include <sstream>
 
 #include <boost/asio/post.hpp>
@@ -70,6 +71,36 @@ enum class Route {
   binding_last_operation,
   none
 };
+
+// Store failures and bugs: the message may name files but never row contents.
+ApiReply internal_error(const std::exception& e) {
+  log::error("request failed", {{"error", e.what()}});
+  return error_reply(500, "InternalError", "the broker could not complete the request");
+}
+
+// Provision, deprovision (instance route) or bind, unbind (binding route), answered by finish.
+util::Detached run_coroutine(Lifecycle& lifecycle, Route route, bhttp::verb verb,
+                             std::vector<std::string> seg, ApiRequest api,
+                             std::function<void(const ApiReply&)> finish) {
+  ApiReply r;
+  try {
+    // One co_await per statement: GCC 12 mishandles temporaries of co_await inside ?:.
+    std::string iid = std::move(seg[2]);
+    const bool put = verb == bhttp::verb::put;
+    if (route == Route::instance && put) {
+      r = co_await lifecycle.provision(std::move(iid), std::move(api));
+    } else if (route == Route::instance) {
+      r = co_await lifecycle.deprovision(std::move(iid), std::move(api));
+    } else if (put) {
+      r = co_await lifecycle.bind(std::move(iid), std::move(seg[4]), std::move(api));
+    } else {
+      r = co_await lifecycle.unbind(std::move(iid), std::move(seg[4]), std::move(api));
+    }
+  } catch (const std::exception& e) {
+    r = internal_error(e);
+  }
+  finish(r);
+}
 
 Route match(const std::vector<std::string>& s) {
   if (s.size() == 2 && s[0] == "v2" && s[1] == "catalog") {
@@ -317,41 +348,46 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
     api.originating_identity = std::move(*decoded);
   }
 
-  boost::asio::post(workers_, [this, route, verb = request.method(), seg = parsed->segments,
-                               api = std::move(api), finish]() {
-    ApiReply r;
-    try {
-      const std::string& iid = seg[2];
-      switch (route) {
-        case Route::instance:
-          r = verb == bhttp::verb::put       ? lifecycle_.provision(iid, api)
-              : verb == bhttp::verb::patch   ? lifecycle_.update(iid, api)
-              : verb == bhttp::verb::delete_ ? lifecycle_.deprovision(iid, api)
-                                             : lifecycle_.fetch_instance(iid, api);
-          break;
-        case Route::instance_last_operation:
-          r = lifecycle_.instance_last_operation(iid, api);
-          break;
-        case Route::binding:
-          r = verb == bhttp::verb::put       ? lifecycle_.bind(iid, seg[4], api)
-              : verb == bhttp::verb::delete_ ? lifecycle_.unbind(iid, seg[4], api)
-                                             : lifecycle_.fetch_binding(iid, seg[4], api);
-          break;
-        case Route::binding_last_operation:
-          r = lifecycle_.binding_last_operation(iid, seg[4], api);
-          break;
-        case Route::catalog:
-        case Route::none:
-          r = error_reply(404, "NotFound", "no such route");
-          break;
-      }
-    } catch (const std::exception& e) {
-      // Store failures and bugs: the message may name files but never row contents.
-      log::error("request failed", {{"error", e.what()}});
-      r = error_reply(500, "InternalError", "the broker could not complete the request");
-    }
-    finish(r);
-  });
+  const bhttp::verb verb = request.method();
+  const bool mutating = verb == bhttp::verb::put || verb == bhttp::verb::delete_;
+  if (mutating && (route == Route::instance || route == Route::binding)) {
+    // Provision, deprovision, bind and unbind are coroutines: they leave the worker thread free
+    // while their writes wait for a group commit.
+    boost::asio::post(workers_, [this, route, verb, seg = parsed->segments, api = std::move(api),
+                                 finish]() mutable {
+      run_coroutine(lifecycle_, route, verb, std::move(seg), std::move(api), std::move(finish));
+    });
+    return;
+  }
+  boost::asio::post(workers_,
+                    [this, route, verb, seg = parsed->segments, api = std::move(api), finish]() {
+                      ApiReply r;
+                      try {
+                        const std::string& iid = seg[2];
+                        switch (route) {
+                          case Route::instance:
+                            r = verb == bhttp::verb::patch ? lifecycle_.update(iid, api)
+                                                           : lifecycle_.fetch_instance(iid, api);
+                            break;
+                          case Route::instance_last_operation:
+                            r = lifecycle_.instance_last_operation(iid, api);
+                            break;
+                          case Route::binding:
+                            r = lifecycle_.fetch_binding(iid, seg[4], api);
+                            break;
+                          case Route::binding_last_operation:
+                            r = lifecycle_.binding_last_operation(iid, seg[4], api);
+                            break;
+                          case Route::catalog:
+                          case Route::none:
+                            r = error_reply(404, "NotFound", "no such route");
+                            break;
+                        }
+                      } catch (const std::exception& e) {
+                        r = internal_error(e);
+                      }
+                      finish(r);
+                    });
 }
 
 }  // namespace osbd::api

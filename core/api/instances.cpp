@@ -45,11 +45,11 @@ json created_body(const state::InstanceRecord& i) {
 
 }  // namespace
 
-ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& request) {
+util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest request) {
   ApiReply reply;
   auto body = detail::parse_object(request.body, false, reply);
   if (!body) {
-    return reply;
+    co_return reply;
   }
   std::string service_id;
   std::string plan_id;
@@ -63,28 +63,29 @@ ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& 
       !detail::read_object(*body, "parameters", parameters, reply, json::object()) ||
       !detail::read_object(*body, "context", context, reply, json::object()) ||
       !detail::read_object(*body, "maintenance_info", maintenance_info, reply, nullptr)) {
-    return reply;
+    co_return reply;
   }
   const bool org_required = !(options_.accept_context_only && body->contains("context"));
   if (!detail::read_string(*body, "organization_guid", org_required, org, reply) ||
       !detail::read_string(*body, "space_guid", org_required, space, reply)) {
-    return reply;
+    co_return reply;
   }
   const catalog::PlanEntry* plan = registry_->find_plan(service_id, plan_id);
   if (plan == nullptr) {
-    return unknown_plan(*registry_, service_id, plan_id);
+    co_return unknown_plan(*registry_, service_id, plan_id);
   }
   if (!detail::check_parameters(plan->instance_create_schema, parameters, reply)) {
-    return reply;
+    co_return reply;
   }
   if (maintenance_info.is_object() && maintenance_info.contains("version")) {
     if (!maintenance_info.at("version").is_string() ||
         maintenance_info.at("version").get<std::string>() != plan->maintenance_version()) {
-      return error_reply(422, "MaintenanceInfoConflict",
-                         "maintenance_info.version does not match the plan's (" +
-                             (plan->maintenance_version().empty() ? std::string("none")
-                                                                  : plan->maintenance_version()) +
-                             ")");
+      co_return error_reply(
+          422, "MaintenanceInfoConflict",
+          "maintenance_info.version does not match the plan's (" +
+              (plan->maintenance_version().empty() ? std::string("none")
+                                                   : plan->maintenance_version()) +
+              ")");
     }
   }
   const bool async_ok = detail::accepts_incomplete(request);
@@ -115,29 +116,31 @@ ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& 
   instance.active_operation = op.id;
   instance.last_operation = op.id;
 
-  if (store_.begin_create_instance(instance, op) != BeginResult::started) {
+  const BeginResult began =
+      co_await write([&] { return store_.begin_create_instance(instance, op); });
+  if (began != BeginResult::started) {
     auto existing = store_.get_instance(instance_id);
     if (!existing) {
-      return detail::concurrency_error("the instance is being deleted; retry later");
+      co_return detail::concurrency_error("the instance is being deleted; retry later");
     }
     const bool same = same_provision(*existing, attrs);
     if (same && existing->status == ResourceStatus::ready && existing->active_operation.empty()) {
       ApiReply ok;
       ok.body = created_body(*existing);
-      return ok;
+      co_return ok;
     }
     if (same && existing->status == ResourceStatus::creating) {
       auto running = store_.get_operation(existing->active_operation);
       if (running && running->async && async_ok) {
-        return detail::accepted(running->id);
+        co_return detail::accepted(running->id);
       }
-      return detail::concurrency_error("the instance is being provisioned");
+      co_return detail::concurrency_error("the instance is being provisioned");
     }
     if (existing->active_operation.empty() || same) {
-      return error_reply(409, "Conflict",
-                         "an instance with this id exists with different attributes");
+      co_return error_reply(409, "Conflict",
+                            "an instance with this id exists with different attributes");
     }
-    return detail::concurrency_error("another operation is in progress on this instance");
+    co_return detail::concurrency_error("another operation is in progress on this instance");
   }
 
   json call = attrs;
@@ -151,32 +154,34 @@ ApiReply Lifecycle::provision(const std::string& instance_id, const ApiRequest& 
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
     op.updated_at_ms = detail::now_ms();
-    store_.update_operation(op);
+    co_await write([&] { store_.update_operation(op); });
     json extra = json::object();
     if (result.body.contains("dashboard_url") && result.body.at("dashboard_url").is_string()) {
       extra["dashboard_url"] = result.body.at("dashboard_url");
     }
-    return detail::accepted(op.id, extra);
+    co_return detail::accepted(op.id, extra);
   }
   if (result.status == OSB_STATUS_OK) {
-    complete_instance(instance, op, Outcome{OperationState::succeeded, result.body, ""});
-    auto stored = store_.get_instance(instance_id);
+    const bool remove =
+        settle_instance(instance, op, Outcome{OperationState::succeeded, result.body, ""});
+    co_await write([&] { write_settled(instance, op, remove); });
     ApiReply created;
     created.status = 201;
-    created.body = created_body(stored ? *stored : instance);
-    return created;
+    created.body = created_body(instance);
+    co_return created;
   }
   const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
     // The plugin changed nothing; neither does the broker.
-    store_.discard_instance(instance_id, op.id);
+    co_await write([&] { store_.discard_instance(instance_id, op.id); });
   } else {
     // Something may exist at the backend: keep the instance as failed so that the platform's
     // orphan-mitigation DELETE reaches the plugin.
-    complete_instance(instance, op,
-                      Outcome{OperationState::failed, json::object(), failure.description});
+    const bool remove = settle_instance(
+        instance, op, Outcome{OperationState::failed, json::object(), failure.description});
+    co_await write([&] { write_settled(instance, op, remove); });
   }
-  return detail::failure_reply(failure);
+  co_return detail::failure_reply(failure);
 }
 
 ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& request) {
@@ -296,28 +301,29 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
   return r;
 }
 
-ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest& request) {
+util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest request) {
   const auto service_it = request.query.find("service_id");
   const auto plan_it = request.query.find("plan_id");
   if (service_it == request.query.end() || service_it->second.empty()) {
-    return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
+    co_return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
   }
   if (plan_it == request.query.end() || plan_it->second.empty()) {
-    return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
+    co_return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
   }
   auto instance = store_.get_instance(instance_id);
   if (!instance) {
     ApiReply gone;
     gone.status = 410;
-    return gone;
+    co_return gone;
   }
   if (instance->service_id != service_it->second) {
-    return error_reply(400, "BadRequest", "service_id does not match the instance's service");
+    co_return error_reply(400, "BadRequest", "service_id does not match the instance's service");
   }
   auto plugin = plugin_for(instance->plugin);
   if (!plugin) {
-    return error_reply(500, "InternalError",
-                       "the plugin '" + instance->plugin + "' serving this instance is not loaded");
+    co_return error_reply(
+        500, "InternalError",
+        "the plugin '" + instance->plugin + "' serving this instance is not loaded");
   }
   const bool async_ok = detail::accepts_incomplete(request);
   const int64_t now = detail::now_ms();
@@ -328,13 +334,14 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
                              {"plan_id", plan_it->second},
                              {"previous_status", state::to_string(instance->status)}},
                             now, plan);
-  BeginResult began =
-      store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
+  BeginResult began = co_await write([&] {
+    return store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
+  });
   if (began == BeginResult::busy) {
     auto fresh = store_.get_instance(instance_id);
     auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
     if (running && running->kind == OperationKind::deprovision && running->async && async_ok) {
-      return detail::accepted(running->id);
+      co_return detail::accepted(running->id);
     }
     if (running && running->kind == OperationKind::provision && running->async && async_ok) {
       // OSB: a DELETE during an in-flight asynchronous create stops the create and cleans up.
@@ -355,14 +362,14 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
     case BeginResult::missing: {
       ApiReply gone;
       gone.status = 410;
-      return gone;
+      co_return gone;
     }
     default:
-      return detail::concurrency_error("another operation is in progress on this instance");
+      co_return detail::concurrency_error("another operation is in progress on this instance");
   }
   instance = store_.get_instance(instance_id);
   if (!instance) {
-    return detail::concurrency_error("the instance changed while the request ran; retry");
+    co_return detail::concurrency_error("the instance changed while the request ran; retry");
   }
   const json call = {{"instance_id", instance_id},
                      {"service_id", instance->service_id},
@@ -372,23 +379,26 @@ ApiReply Lifecycle::deprovision(const std::string& instance_id, const ApiRequest
   const auto result = plugin->call(plugin_host::Operation::deprovision, call);
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
-    store_.update_operation(op);
-    return detail::accepted(op.id);
+    co_await write([&] { store_.update_operation(op); });
+    co_return detail::accepted(op.id);
   }
-  if (result.status == OSB_STATUS_OK) {
-    complete_instance(*instance, op, Outcome{OperationState::succeeded, result.body, ""});
-    return ApiReply{};
+  const bool ok = result.status == OSB_STATUS_OK;
+  const plugin_host::CallResult failure = ok ? result : detail::as_failure(result);
+  const bool remove =
+      settle_instance(*instance, op,
+                      ok ? Outcome{OperationState::succeeded, result.body, ""}
+                         : Outcome{OperationState::failed, json::object(), failure.description});
+  co_await write([&] { write_settled(*instance, op, remove); });
+  if (ok) {
+    co_return ApiReply{};
   }
-  const plugin_host::CallResult failure = detail::as_failure(result);
-  complete_instance(*instance, op,
-                    Outcome{OperationState::failed, json::object(), failure.description});
   ApiReply r = detail::failure_reply(failure);
   if (!detail::is_client_error(failure.status)) {
     // The instance is kept as it was: usable if it was before the request.
     r.body["instance_usable"] =
         op.request.value("previous_status", "") == state::to_string(ResourceStatus::ready);
   }
-  return r;
+  co_return r;
 }
 
 ApiReply Lifecycle::fetch_instance(const std::string& instance_id, const ApiRequest&) {

@@ -34,8 +34,19 @@ ResourceStatus previous_status(const state::OperationRecord& op) {
 }  // namespace
 
 Lifecycle::Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
-                     LifecycleOptions options)
-    : store_(store), registry_(std::move(registry)), options_(options) {}
+                     LifecycleOptions options, Resumer resume)
+    : store_(store),
+      registry_(std::move(registry)),
+      options_(options),
+      resume_(std::move(resume)) {}
+
+void Lifecycle::resume(std::coroutine_handle<> h) noexcept {
+  if (resume_) {
+    resume_(h);
+  } else {
+    h.resume();
+  }
+}
 
 std::mutex& Lifecycle::stripe(const std::string& key) {
   return stripes_[std::hash<std::string>{}(key) % stripes_.size()];
@@ -45,8 +56,8 @@ plugin_host::PluginSharedPtr Lifecycle::plugin_for(const std::string& name) cons
   return registry_->plugin_named(name);
 }
 
-void Lifecycle::complete_instance(state::InstanceRecord instance, state::OperationRecord op,
-                                  const Outcome& outcome) {
+bool Lifecycle::settle_instance(state::InstanceRecord& instance, state::OperationRecord& op,
+                                const Outcome& outcome) {
   const int64_t now = detail::now_ms();
   op.state = outcome.state;
   op.description = outcome.description;
@@ -85,20 +96,35 @@ void Lifecycle::complete_instance(state::InstanceRecord instance, state::Operati
       break;
     case OperationKind::deprovision:
       if (ok) {
-        store_.delete_instance(instance.id, op);
-        return;
+        return true;
       }
       instance.status = previous_status(op);
       break;
     case OperationKind::bind:
     case OperationKind::unbind:
-      return;  // binding operations go through complete_binding
+      break;  // binding operations go through settle_binding
   }
-  store_.finish_instance_operation(instance, op);
+  instance.active_operation.clear();
+  return false;
 }
 
-void Lifecycle::complete_binding(state::BindingRecord binding, state::OperationRecord op,
-                                 const Outcome& outcome) {
+void Lifecycle::write_settled(const state::InstanceRecord& instance,
+                              const state::OperationRecord& op, bool remove) {
+  if (remove) {
+    store_.delete_instance(instance.id, op);
+  } else if (op.kind != OperationKind::bind && op.kind != OperationKind::unbind) {
+    store_.finish_instance_operation(instance, op);
+  }
+}
+
+void Lifecycle::complete_instance(state::InstanceRecord instance, state::OperationRecord op,
+                                  const Outcome& outcome) {
+  const bool remove = settle_instance(instance, op, outcome);
+  write_settled(instance, op, remove);
+}
+
+bool Lifecycle::settle_binding(state::BindingRecord& binding, state::OperationRecord& op,
+                               const Outcome& outcome) {
   const int64_t now = detail::now_ms();
   op.state = outcome.state;
   op.description = outcome.description;
@@ -115,12 +141,27 @@ void Lifecycle::complete_binding(state::BindingRecord binding, state::OperationR
     }
   } else {
     if (ok) {
-      store_.delete_binding(binding.instance_id, binding.id, op);
-      return;
+      return true;
     }
     binding.status = previous_status(op);
   }
-  store_.finish_binding_operation(binding, op);
+  binding.active_operation.clear();
+  return false;
+}
+
+void Lifecycle::write_settled(const state::BindingRecord& binding, const state::OperationRecord& op,
+                              bool remove) {
+  if (remove) {
+    store_.delete_binding(binding.instance_id, binding.id, op);
+  } else {
+    store_.finish_binding_operation(binding, op);
+  }
+}
+
+void Lifecycle::complete_binding(state::BindingRecord binding, state::OperationRecord op,
+                                 const Outcome& outcome) {
+  const bool remove = settle_binding(binding, op, outcome);
+  write_settled(binding, op, remove);
 }
 
 void Lifecycle::poll_operation(state::OperationRecord& op) {

@@ -1,16 +1,22 @@
 #pragma once
 
 #include <array>
+#include <coroutine>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "api/reply.hpp"
 #include "catalog/registry.hpp"
 #include "state/store.hpp"
+#include "util/task.hpp"
 
 namespace osbd::api {
 
@@ -34,31 +40,35 @@ struct Outcome {
   std::string description;                                      ///< user-facing text
 };
 
+/// Continues a suspended request on a worker thread; see Lifecycle.
+using Resumer = std::function<void(std::coroutine_handle<>)>;
+
 /// The OSB v2.17 instance and binding lifecycle over the state store and the plugins. Every
-/// method runs on a worker thread (it blocks on the store and on plugin calls) and records each
-/// accepted change in the store before it returns the reply that promises it.
+/// method runs on a worker thread (plugin calls block it) and records each accepted change in the
+/// store before it returns the reply that promises it. Provision, deprovision, bind and unbind
+/// are coroutines: while their writes wait for a group commit the worker thread serves other
+/// requests, and the resumer continues them (on the worker pool) once the write is durable.
 class Lifecycle {
  public:
   /// The registry is shared so a future reload can swap it while requests still use the old one.
+  /// Without a resumer, a request continues on the thread that committed its write.
   Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
-            LifecycleOptions options);
+            LifecycleOptions options, Resumer resume = {});
 
   /// PUT /v2/service_instances/:instance_id
-  ApiReply provision(const std::string& instance_id, const ApiRequest& request);
+  util::Task<ApiReply> provision(std::string instance_id, ApiRequest request);
   /// PATCH /v2/service_instances/:instance_id
   ApiReply update(const std::string& instance_id, const ApiRequest& request);
   /// DELETE /v2/service_instances/:instance_id
-  ApiReply deprovision(const std::string& instance_id, const ApiRequest& request);
+  util::Task<ApiReply> deprovision(std::string instance_id, ApiRequest request);
   /// GET /v2/service_instances/:instance_id
   ApiReply fetch_instance(const std::string& instance_id, const ApiRequest& request);
   /// GET /v2/service_instances/:instance_id/last_operation
   ApiReply instance_last_operation(const std::string& instance_id, const ApiRequest& request);
   /// PUT /v2/service_instances/:instance_id/service_bindings/:binding_id
-  ApiReply bind(const std::string& instance_id, const std::string& binding_id,
-                const ApiRequest& request);
+  util::Task<ApiReply> bind(std::string instance_id, std::string binding_id, ApiRequest request);
   /// DELETE /v2/service_instances/:instance_id/service_bindings/:binding_id
-  ApiReply unbind(const std::string& instance_id, const std::string& binding_id,
-                  const ApiRequest& request);
+  util::Task<ApiReply> unbind(std::string instance_id, std::string binding_id, ApiRequest request);
   /// GET /v2/service_instances/:instance_id/service_bindings/:binding_id
   ApiReply fetch_binding(const std::string& instance_id, const std::string& binding_id,
                          const ApiRequest& request);
@@ -82,6 +92,55 @@ class Lifecycle {
   nlohmann::json instance_usage(const state::InstanceRecord& instance) const;
 
  private:
+  // co_await write(f): runs f() (calls of the store's write methods) as one write of a group
+  // commit without holding the worker thread, and resumes once it is durable with what f()
+  // returned or threw.
+  template <typename F>
+  class StoreWrite final : public state::AsyncWrite {
+   public:
+    using Result = std::invoke_result_t<F&>;
+    StoreWrite(Lifecycle& lifecycle, F f) : lifecycle_(lifecycle), f_(std::move(f)) {}
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept {
+      handle_ = h;
+      // May finish, resume the coroutine elsewhere and so destroy this object before it returns.
+      lifecycle_.store_.write_async(*this);
+    }
+    Result await_resume() {
+      if (error_) {
+        std::rethrow_exception(error_);
+      }
+      if constexpr (!std::is_void_v<Result>) {
+        return std::move(*result_);
+      }
+    }
+    void run() override {
+      if constexpr (std::is_void_v<Result>) {
+        f_();
+      } else {
+        result_.emplace(f_());
+      }
+    }
+    void done(std::exception_ptr error) noexcept override {
+      error_ = std::move(error);
+      lifecycle_.resume(handle_);
+    }
+
+   private:
+    struct None {};
+    Lifecycle& lifecycle_;
+    F f_;
+    std::conditional_t<std::is_void_v<Result>, None, std::optional<Result>> result_;
+    std::exception_ptr error_;
+    std::coroutine_handle<> handle_;
+  };
+
+  template <typename F>
+  StoreWrite<F> write(F f) {
+    return StoreWrite<F>(*this, std::move(f));
+  }
+  void resume(std::coroutine_handle<> h) noexcept;
+
   std::mutex& stripe(const std::string& key);
   plugin_host::PluginSharedPtr plugin_for(const std::string& name) const;
 
@@ -89,6 +148,17 @@ class Lifecycle {
                          const Outcome& outcome);
   void complete_binding(state::BindingRecord binding, state::OperationRecord op,
                         const Outcome& outcome);
+  // The records as the outcome leaves them (how complete_* end an operation); true when the
+  // write removes the resource rather than rewriting it.
+  static bool settle_instance(state::InstanceRecord& instance, state::OperationRecord& op,
+                              const Outcome& outcome);
+  static bool settle_binding(state::BindingRecord& binding, state::OperationRecord& op,
+                             const Outcome& outcome);
+  // The write of settled records.
+  void write_settled(const state::InstanceRecord& instance, const state::OperationRecord& op,
+                     bool remove);
+  void write_settled(const state::BindingRecord& binding, const state::OperationRecord& op,
+                     bool remove);
   // Polls the plugin once for an acknowledged asynchronous operation (instance or binding) and
   // records its end; op is refreshed from the store.
   void poll_operation(state::OperationRecord& op);
@@ -97,6 +167,7 @@ class Lifecycle {
   state::Store& store_;
   std::shared_ptr<const catalog::Registry> registry_;
   LifecycleOptions options_;
+  Resumer resume_;
   std::array<std::mutex, 64> stripes_;
 };
 

@@ -33,6 +33,9 @@ std::string error_text(const std::exception_ptr& e) {
   }
 }
 
+// The GroupCommit whose batch this thread is running, so a write nested in a unit runs inline.
+thread_local const GroupCommit* tl_running = nullptr;
+
 }  // namespace
 
 GroupCommit::GroupCommit(Database& db, size_t max_batch)
@@ -53,8 +56,11 @@ GroupCommit::Stats GroupCommit::stats() const {
   return stats_;
 }
 
-void GroupCommit::submit(Unit& unit) {
-  std::unique_lock lock(mu_);
+bool GroupCommit::running_here() const noexcept {
+  return tl_running == this;
+}
+
+void GroupCommit::enqueue(Unit& unit) {
   if (tail_ != nullptr) {
     tail_->next = &unit;
   } else {
@@ -62,6 +68,11 @@ void GroupCommit::submit(Unit& unit) {
   }
   tail_ = &unit;
   ++queued_;
+}
+
+void GroupCommit::submit(Unit& unit) {
+  std::unique_lock lock(mu_);
+  enqueue(unit);
   if (!leading_) {
     leading_ = true;
     unit.state = State::leading;
@@ -78,43 +89,92 @@ void GroupCommit::submit(Unit& unit) {
   }
 }
 
+void GroupCommit::run_async(AsyncUnit& unit) noexcept {
+  Unit& node = unit.node;
+  node.fn = [](void* u) {
+    auto* au = static_cast<AsyncUnit*>(u);
+    au->fn(*au);
+  };
+  node.arg = &unit;
+  node.async = &unit;
+  node.next = nullptr;
+  node.state = State::queued;
+  node.error = nullptr;
+  std::unique_lock lock(mu_);
+  enqueue(node);
+  if (leading_) {
+    return;  // the leader takes it
+  }
+  leading_ = true;
+  node.state = State::leading;
+  lead(lock);
+}
+
 void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
-  // The leader's own unit is at the front: it queued into an empty queue or was handed the lead
-  // as the oldest queued unit. So the batch below always holds it.
-  Unit* const first = head_;
-  Unit* last = first;
-  size_t n = 1;
-  while (n < max_batch_ && last->next != nullptr) {
-    last = last->next;
-    ++n;
-  }
-  head_ = last->next;
-  if (head_ == nullptr) {
-    tail_ = nullptr;
-  }
-  last->next = nullptr;
-  queued_ -= n;
+  for (;;) {
+    // The oldest queued unit is at the front: it queued into an empty queue, was handed the
+    // lead, or is left from the leader's previous batch.
+    Unit* const first = head_;
+    Unit* last = first;
+    size_t n = 1;
+    while (n < max_batch_ && last->next != nullptr) {
+      last = last->next;
+      ++n;
+    }
+    head_ = last->next;
+    if (head_ == nullptr) {
+      tail_ = nullptr;
+    }
+    last->next = nullptr;
+    queued_ -= n;
 
-  // Callers that arrive meanwhile queue up for the next batch.
-  lock.unlock();
-  run_batch(first);
-  lock.lock();
+    // Callers that arrive meanwhile queue up for the next batch.
+    lock.unlock();
+    run_batch(first);
+    lock.lock();
 
-  ++stats_.batches;
-  stats_.units += n;
-  stats_.largest = std::max(stats_.largest, n);
-  // Still under mu_: a woken caller returns, and so destroys its Unit, only after taking mu_.
-  for (Unit* u = first; u != nullptr;) {
-    Unit* const next = u->next;
-    u->state = State::done;
-    u->wake.notify_one();
-    u = next;
-  }
-  if (head_ != nullptr) {
-    head_->state = State::leading;
-    head_->wake.notify_one();
-  } else {
-    leading_ = false;
+    ++stats_.batches;
+    stats_.units += n;
+    stats_.largest = std::max(stats_.largest, n);
+    // Still under mu_: a woken caller returns, and so destroys its Unit, only after taking mu_.
+    // Asynchronous units are chained for their done calls, made once mu_ is released.
+    Unit* finished = nullptr;
+    for (Unit* u = first; u != nullptr;) {
+      Unit* const next = u->next;
+      u->state = State::done;
+      if (u->async != nullptr) {
+        u->next = finished;
+        finished = u;
+      } else {
+        u->wake.notify_one();
+      }
+      u = next;
+    }
+    // Keep the lead while the next unit's caller is not waiting for it; hand it to a blocked
+    // caller otherwise.
+    const bool keep = head_ != nullptr && head_->async != nullptr;
+    if (head_ != nullptr && !keep) {
+      head_->state = State::leading;
+      head_->wake.notify_one();
+    } else if (head_ == nullptr) {
+      leading_ = false;
+    }
+    if (finished != nullptr) {
+      lock.unlock();
+      while (finished != nullptr) {
+        Unit* const u = finished;
+        finished = u->next;
+        AsyncUnit& au = *u->async;
+        std::exception_ptr error = std::move(u->error);
+        au.done(au, std::move(error));  // may free au, and u with it
+      }
+      lock.lock();
+    }
+    if (!keep) {
+      return;
+    }
+    // Still the leader: nobody else takes the lead while leading_ is set, so head_ is still
+    // queued for this thread to run.
   }
 }
 
@@ -147,9 +207,12 @@ void GroupCommit::run_batch(Unit* first) noexcept {
     try {
       // Prepared statements rather than exec: they are kept, so run without parsing each time.
       Statement(db_, "SAVEPOINT unit", "begin write").run();
+      tl_running = this;
       u->fn(u->arg);
+      tl_running = nullptr;
       Statement(db_, "RELEASE unit", "end write").run();
     } catch (...) {
+      tl_running = nullptr;
       u->error = std::current_exception();
       if (!undo_unit()) {
         // SQLite rolled back the whole transaction (disk full, I/O error) or the unit cannot be

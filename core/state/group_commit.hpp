@@ -31,7 +31,33 @@ namespace osbd::state::sqlite {
 ///
 /// There is no thread of its own: leadership passes from caller to caller, so nothing needs to be
 /// stopped on destruction, and a lone writer runs its unit without a thread switch.
+///
+/// A caller that must not block hands in an AsyncUnit instead (run_async): it is queued like any
+/// unit and its completion is called, with the unit's error or null, once the COMMIT that holds
+/// it returned. If no batch is running, the caller leads at once; a leader keeps leading while
+/// asynchronous units are queued and hands over to the first blocked caller it finds at the head.
+/// A unit (of either kind) may itself call run(): the nested unit runs inline, inside the batch
+/// and savepoint of the unit that calls it.
 class GroupCommit {
+  enum class State { queued, leading, done };
+
+ public:
+  struct AsyncUnit;
+
+ private:
+  // A queued write. A blocking caller's lives on its stack until it returns, which it does only
+  // after the leader marked it done under mu_; an asynchronous one lives in its AsyncUnit, which
+  // the leader no longer touches once it called done. The queue links units without allocating.
+  struct Unit {
+    void (*fn)(void*) = nullptr;
+    void* arg = nullptr;
+    AsyncUnit* async = nullptr;  // set for a unit of run_async, which nobody waits for
+    Unit* next = nullptr;
+    State state = State::queued;
+    std::exception_ptr error;
+    std::condition_variable wake;
+  };
+
  public:
   /// Default bound on the units of one batch; it bounds how long one batch holds its callers.
   static constexpr size_t kDefaultMaxBatch = 256;
@@ -41,6 +67,18 @@ class GroupCommit {
     uint64_t batches = 0;  ///< transactions run (committed or not)
     uint64_t units = 0;    ///< units run in them
     size_t largest = 0;    ///< most units one batch held
+  };
+
+  /// A write whose caller does not wait for it. It must stay alive, unmoved, until done runs.
+  struct AsyncUnit {
+    void (*fn)(AsyncUnit&) = nullptr;  ///< the statements; runs on the leader's thread
+    /// Called once, after the COMMIT (or the failure) that ends the unit, on the leader's thread
+    /// and without locks held; error is null on success. The unit may be freed in it.
+    void (*done)(AsyncUnit&, std::exception_ptr error) noexcept = nullptr;
+
+   private:
+    friend class GroupCommit;
+    Unit node;  // the queue entry
   };
 
   /// Writes through db, which must stay open and otherwise unused while this object lives.
@@ -56,6 +94,10 @@ class GroupCommit {
   /// whichever thread leads the batch, so it must not depend on the calling thread.
   template <typename F>
   void run(F&& unit) {
+    if (running_here()) {
+      unit();  // nested in a unit of the batch this thread runs: part of that unit's write
+      return;
+    }
     using Fn = std::remove_reference_t<F>;
     Unit u;
     u.fn = [](void* f) { (*static_cast<Fn*>(f))(); };
@@ -63,26 +105,21 @@ class GroupCommit {
     submit(u);
   }
 
+  /// Queues unit and returns: at once if another caller leads, otherwise after this thread led
+  /// the batches queued meanwhile (its own among them). Failures go to unit.done, never thrown.
+  void run_async(AsyncUnit& unit) noexcept;
+
   /// Units waiting for a leader to take them (for tests that need a batch to form).
   size_t queued() const;
   /// The counters so far.
   Stats stats() const;
 
  private:
-  enum class State { queued, leading, done };
-
-  // Lives on its caller's stack until the caller returns, which it does only after the leader
-  // marked it done under mu_; the queue and the batch link units without allocating.
-  struct Unit {
-    void (*fn)(void*) = nullptr;
-    void* arg = nullptr;
-    Unit* next = nullptr;
-    State state = State::queued;
-    std::exception_ptr error;
-    std::condition_variable wake;
-  };
-
+  bool running_here() const noexcept;
   void submit(Unit& unit);
+  void enqueue(Unit& unit);
+  // Runs batches while this thread holds the lead; returns with the lead released or handed to a
+  // blocked caller. Calls the done of finished asynchronous units with mu_ released.
   void lead(std::unique_lock<std::mutex>& lock);
   void run_batch(Unit* first) noexcept;
   bool undo_unit() noexcept;

@@ -130,6 +130,29 @@ class SqliteStore final : public Store {
     readers_.acquire();
   }
 
+  void write_async(AsyncWrite& write) noexcept override {
+    // Allocated here, freed by its done: the unit outlives this call when another thread leads.
+    struct Job : sqlite::GroupCommit::AsyncUnit {
+      AsyncWrite* write = nullptr;
+    };
+    Job* job = nullptr;
+    try {
+      job = new Job;
+    } catch (...) {
+      write.done(std::current_exception());
+      return;
+    }
+    job->write = &write;
+    job->fn = [](sqlite::GroupCommit::AsyncUnit& u) { static_cast<Job&>(u).write->run(); };
+    job->done = [](sqlite::GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
+      auto* j = static_cast<Job*>(&u);
+      AsyncWrite* w = j->write;
+      delete j;
+      w->done(std::move(error));
+    };
+    commit_.run_async(*job);
+  }
+
   int schema_version() override {
     return read([](Database& db) { return sqlite::current_schema_version(db); });
   }

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "state/records.hpp"
@@ -18,12 +20,37 @@ enum class BeginResult {
   missing,  ///< the resource (or, for a binding, its instance) does not exist
 };
 
+/// A write whose caller does not block on it: see Store::write_async.
+class AsyncWrite {
+ public:
+  virtual ~AsyncWrite() = default;
+  /// The write: calls of the store's write methods, which become one write together. Runs on a
+  /// thread of the store's choosing.
+  virtual void run() = 0;
+  /// Called once, after what run() wrote is durable (error null) or failed with nothing of it
+  /// kept (error holds what run() or the store threw). May destroy this object.
+  virtual void done(std::exception_ptr error) noexcept = 0;
+};
+
 /// The broker's durable records. Every method is one transaction and thread-safe; a method that
 /// returned has made its change durable (it survives kill -9). Errors of the storage itself are
 /// thrown as StoreError: they are not expected on the request path.
 class Store {
  public:
   virtual ~Store() = default;
+
+  /// Runs write.run() and then write.done() without blocking the caller on the commit: the store
+  /// may queue it and run it later, on another thread, in a transaction shared with other
+  /// writes. write must stay alive until done() is called. This default runs both at once.
+  virtual void write_async(AsyncWrite& write) noexcept {
+    std::exception_ptr error;
+    try {
+      write.run();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    write.done(std::move(error));
+  }
 
   /// Schema version the store is at after migrations.
   virtual int schema_version() = 0;

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -359,6 +361,106 @@ TEST_F(GroupCommitTest, BeginThatCannotGetTheLockFailsTheBatch) {
   sqlite3_close(other);
   gc.run([&] { insert("a"); });
   EXPECT_TRUE(committed("a"));
+}
+
+/// An asynchronous unit that inserts key (or throws when key is empty) and records, in its
+/// done, the error it got and whether its row was committed by then.
+struct AsyncInsert : GroupCommit::AsyncUnit {
+  std::function<void()> body;
+  std::function<bool()> is_committed;
+  std::atomic<bool> finished{false};
+  bool failed = false;
+  bool committed_when_done = false;
+  std::thread::id done_on;
+
+  AsyncInsert() {
+    fn = [](GroupCommit::AsyncUnit& u) { static_cast<AsyncInsert&>(u).body(); };
+    done = [](GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
+      auto& self = static_cast<AsyncInsert&>(u);
+      self.failed = error != nullptr;
+      self.committed_when_done = self.is_committed();
+      self.done_on = std::this_thread::get_id();
+      self.finished = true;
+    };
+  }
+};
+
+TEST_F(GroupCommitTest, LoneAsyncCallerLeadsAndIsDoneWhenRunAsyncReturns) {
+  GroupCommit gc(db_);
+  AsyncInsert unit;
+  unit.body = [this] { insert("a"); };
+  unit.is_committed = [this] { return committed("a"); };
+  gc.run_async(unit);
+  ASSERT_TRUE(unit.finished);
+  EXPECT_FALSE(unit.failed);
+  EXPECT_TRUE(unit.committed_when_done);
+  EXPECT_EQ(unit.done_on, std::this_thread::get_id());
+}
+
+TEST_F(GroupCommitTest, AsyncUnitsQueueBehindALeaderAndAreDoneOnlyAfterTheirCommit) {
+  GroupCommit gc(db_);
+  Gate gate;
+  Outcome leader;
+  hold_leader(gc, leader, gate);
+  constexpr int kUnits = 6;
+  std::vector<std::unique_ptr<AsyncInsert>> units;
+  for (int i = 0; i < kUnits; ++i) {
+    auto u = std::make_unique<AsyncInsert>();
+    const std::string key = i == 3 ? std::string() : "k" + std::to_string(i);
+    u->body = [this, key] {
+      if (key.empty()) {
+        insert("doomed");
+        throw std::runtime_error("refused");
+      }
+      insert(key);
+    };
+    u->is_committed = [this, key] { return committed(key.empty() ? "doomed" : key); };
+    gc.run_async(*u);  // returns at once: the held leader takes it
+    EXPECT_FALSE(u->finished) << i;
+    units.push_back(std::move(u));
+  }
+  // A blocked caller queued behind them gets the lead back once they are done.
+  Outcome blocked;
+  start(gc, blocked, [this] { insert("sync"); });
+  wait_queued(gc, kUnits + 1);
+  gate.open();
+  join_all();
+  EXPECT_TRUE(leader.ok);
+  EXPECT_TRUE(blocked.ok) << blocked.message;
+  for (int i = 0; i < kUnits; ++i) {
+    ASSERT_TRUE(units[i]->finished) << i;
+    EXPECT_EQ(units[i]->failed, i == 3) << i;
+    // Done only once the batch committed; the failing unit's write is undone.
+    EXPECT_EQ(units[i]->committed_when_done, i != 3) << i;
+  }
+  EXPECT_TRUE(committed("sync"));
+  EXPECT_FALSE(committed("doomed"));
+  EXPECT_EQ(gc.stats().batches, 2u);  // the held leader, then everything queued behind it
+}
+
+TEST_F(GroupCommitTest, WriteNestedInAUnitIsPartOfThatUnit) {
+  GroupCommit gc(db_);
+  // Nested run() inside a unit runs inline: it commits with the unit...
+  gc.run([&] {
+    insert("outer");
+    gc.run([&] { insert("nested"); });
+  });
+  EXPECT_TRUE(committed("nested"));
+  // ...and is undone with it when the unit fails after it.
+  EXPECT_THROW(gc.run([&] {
+    gc.run([&] { insert("nested-undone"); });
+    throw std::runtime_error("refused");
+  }),
+               std::runtime_error);
+  EXPECT_FALSE(committed("nested-undone"));
+  // The same inside an asynchronous unit.
+  AsyncInsert unit;
+  unit.body = [&] { gc.run([&] { insert("nested-async"); }); };
+  unit.is_committed = [&] { return committed("nested-async"); };
+  gc.run_async(unit);
+  ASSERT_TRUE(unit.finished);
+  EXPECT_TRUE(unit.committed_when_done);
+  EXPECT_EQ(gc.stats().batches, 3u);
 }
 
 TEST_F(GroupCommitTest, ReadersSeeOnlyCommittedBatchesAndNeverWaitForOne) {
