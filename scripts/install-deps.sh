@@ -4,10 +4,10 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl
   g++ clang clang-format libclang-rt-14-dev
   libboost-dev libboost-system-dev libboost-filesystem-dev libboost-program-options-dev
-  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
+  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev googletest json-schema-test-suite
   curl wrk procps sqlite3
   postgresql postgresql-client libpqxx-dev
