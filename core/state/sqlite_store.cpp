@@ -683,15 +683,17 @@ class SqliteStore final : public Store {
   // An upsert (not INSERT OR REPLACE) keeps the row's seq, and with it its place in the order.
   void upsert_operation(const OperationRecord& op, const std::string& instance_id,
                         const std::string& binding_id) {
-    const std::string sql = std::string(kInsertOperation) +
-                            " ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, "
-                            "binding_id = excluded.binding_id, kind = excluded.kind, "
-                            "state = excluded.state, description = excluded.description, "
-                            "async = excluded.async, plugin_operation = excluded.plugin_operation, "
-                            "request = excluded.request, attempts = excluded.attempts, "
-                            "created_at_ms = excluded.created_at_ms, "
-                            "updated_at_ms = excluded.updated_at_ms, "
-                            "deadline_ms = excluded.deadline_ms";
+    // Built once: the statement cache finds it by its text.
+    static const std::string sql =
+        std::string(kInsertOperation) +
+        " ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, "
+        "binding_id = excluded.binding_id, kind = excluded.kind, "
+        "state = excluded.state, description = excluded.description, "
+        "async = excluded.async, plugin_operation = excluded.plugin_operation, "
+        "request = excluded.request, attempts = excluded.attempts, "
+        "created_at_ms = excluded.created_at_ms, "
+        "updated_at_ms = excluded.updated_at_ms, "
+        "deadline_ms = excluded.deadline_ms";
     Statement st(writer_, sql.c_str(), "write operation");
     bind_operation(st, op, instance_id, binding_id);
     st.run();
