@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <coroutine>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -126,7 +125,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   net::thread_pool workers(cfg.worker_threads);
   osbd::api::Lifecycle lifecycle(
       *store, registry, osbd::api::LifecycleOptions{cfg.accept_context_only},
-      [&workers](std::coroutine_handle<> h) { net::post(workers, [h] { h.resume(); }); });
+      [&workers](std::function<void()> fn) { net::post(workers, std::move(fn)); });
   if (const int failed = lifecycle.recover(); failed > 0) {
     osbd::log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
   }

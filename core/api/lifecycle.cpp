@@ -34,17 +34,40 @@ ResourceStatus previous_status(const state::OperationRecord& op) {
 }  // namespace
 
 Lifecycle::Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
-                     LifecycleOptions options, Resumer resume)
-    : store_(store),
-      registry_(std::move(registry)),
-      options_(options),
-      resume_(std::move(resume)) {}
+                     LifecycleOptions options, Post post)
+    : store_(store), registry_(std::move(registry)), options_(options), post_(std::move(post)) {}
 
 void Lifecycle::resume(std::coroutine_handle<> h) noexcept {
-  if (resume_) {
-    resume_(h);
-  } else {
+  if (!post_) {
     h.resume();
+    return;
+  }
+  try {
+    post_([h] { h.resume(); });
+  } catch (...) {
+    h.resume();  // out of memory for the post: continue here rather than lose the request
+  }
+}
+
+void Lifecycle::queue_write(state::AsyncWrite& write) noexcept {
+  if (!post_) {
+    store_.write_async(write);
+    return;
+  }
+  store_.queue_write(write);
+  // One flush in the pool's queue at a time: it runs after the work posted before it, whose
+  // writes join the same batch. A write queued after the flush cleared the flag posts another.
+  if (flush_posted_.exchange(true)) {
+    return;
+  }
+  try {
+    post_([this] {
+      flush_posted_.store(false);
+      store_.flush_writes();
+    });
+  } catch (...) {
+    flush_posted_.store(false);
+    store_.flush_writes();
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <coroutine>
 #include <exception>
 #include <functional>
@@ -40,20 +41,22 @@ struct Outcome {
   std::string description;                                      ///< user-facing text
 };
 
-/// Continues a suspended request on a worker thread; see Lifecycle.
-using Resumer = std::function<void(std::coroutine_handle<>)>;
+/// Runs a function later on a worker thread (the worker pool's post); see Lifecycle.
+using Post = std::function<void(std::function<void()>)>;
 
 /// The OSB v2.17 instance and binding lifecycle over the state store and the plugins. Every
 /// method runs on a worker thread (plugin calls block it) and records each accepted change in the
 /// store before it returns the reply that promises it. Provision, deprovision, bind and unbind
-/// are coroutines: while their writes wait for a group commit the worker thread serves other
-/// requests, and the resumer continues them (on the worker pool) once the write is durable.
+/// are coroutines: their writes are queued, and committed together by one flush that post runs
+/// after the work already waiting for the pool, so each batch gathers what the workers produced
+/// meanwhile; the worker threads serve other requests until a write is durable, and post
+/// continues its request then.
 class Lifecycle {
  public:
   /// The registry is shared so a future reload can swap it while requests still use the old one.
-  /// Without a resumer, a request continues on the thread that committed its write.
+  /// Without post, a write commits at once and its request continues on the committing thread.
   Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
-            LifecycleOptions options, Resumer resume = {});
+            LifecycleOptions options, Post post = {});
 
   /// PUT /v2/service_instances/:instance_id
   util::Task<ApiReply> provision(std::string instance_id, ApiRequest request);
@@ -104,7 +107,7 @@ class Lifecycle {
     void await_suspend(std::coroutine_handle<> h) noexcept {
       handle_ = h;
       // May finish, resume the coroutine elsewhere and so destroy this object before it returns.
-      lifecycle_.store_.write_async(*this);
+      lifecycle_.queue_write(*this);
     }
     Result await_resume() {
       if (error_) {
@@ -140,6 +143,8 @@ class Lifecycle {
     return StoreWrite<F>(*this, std::move(f));
   }
   void resume(std::coroutine_handle<> h) noexcept;
+  // Queues write and makes sure a flush of the queue is posted.
+  void queue_write(state::AsyncWrite& write) noexcept;
 
   std::mutex& stripe(const std::string& key);
   plugin_host::PluginSharedPtr plugin_for(const std::string& name) const;
@@ -167,7 +172,8 @@ class Lifecycle {
   state::Store& store_;
   std::shared_ptr<const catalog::Registry> registry_;
   LifecycleOptions options_;
-  Resumer resume_;
+  Post post_;
+  std::atomic<bool> flush_posted_{false};
   std::array<std::mutex, 64> stripes_;
 };
 

@@ -77,11 +77,14 @@ void GroupCommit::submit(Unit& unit) {
     leading_ = true;
     unit.state = State::leading;
   }
-  unit.wake.wait(lock, [&] { return unit.state != State::queued; });
-  if (unit.state == State::leading) {
-    lead(lock);
+  // Units queued for lead_queued() may be ahead of this one, so leading once need not reach it:
+  // a leader that finds this unit at the head hands the lead to it, that is, leads again.
+  while (unit.state != State::done) {
+    unit.wake.wait(lock, [&] { return unit.state != State::queued; });
+    if (unit.state == State::leading) {
+      lead(lock);
+    }
   }
-  assert(unit.state == State::done);
   std::exception_ptr error = std::move(unit.error);
   lock.unlock();
   if (error) {
@@ -89,7 +92,7 @@ void GroupCommit::submit(Unit& unit) {
   }
 }
 
-void GroupCommit::run_async(AsyncUnit& unit) noexcept {
+void GroupCommit::run_async(AsyncUnit& unit, bool lead_now) noexcept {
   Unit& node = unit.node;
   node.fn = [](void* u) {
     auto* au = static_cast<AsyncUnit*>(u);
@@ -102,11 +105,21 @@ void GroupCommit::run_async(AsyncUnit& unit) noexcept {
   node.error = nullptr;
   std::unique_lock lock(mu_);
   enqueue(node);
-  if (leading_) {
-    return;  // the leader takes it
+  if (leading_ || !lead_now) {
+    return;  // the leader takes it, or lead_queued() will
   }
   leading_ = true;
-  node.state = State::leading;
+  head_->state = State::leading;
+  lead(lock);
+}
+
+void GroupCommit::lead_queued() noexcept {
+  std::unique_lock lock(mu_);
+  if (leading_ || head_ == nullptr) {
+    return;
+  }
+  leading_ = true;
+  head_->state = State::leading;
   lead(lock);
 }
 

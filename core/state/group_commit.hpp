@@ -107,7 +107,12 @@ class GroupCommit {
 
   /// Queues unit and returns: at once if another caller leads, otherwise after this thread led
   /// the batches queued meanwhile (its own among them). Failures go to unit.done, never thrown.
-  void run_async(AsyncUnit& unit) noexcept;
+  /// With lead false it only queues: the unit waits for a running batch to take it or for
+  /// lead_queued(), so that a caller can gather several units into one batch.
+  void run_async(AsyncUnit& unit, bool lead = true) noexcept;
+
+  /// Leads the queued units on this thread unless a batch is running (which takes them).
+  void lead_queued() noexcept;
 
   /// Units waiting for a leader to take them (for tests that need a batch to form).
   size_t queued() const;

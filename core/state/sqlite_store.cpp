@@ -134,28 +134,11 @@ class SqliteStore final : public Store {
     readers_.acquire();
   }
 
-  void write_async(AsyncWrite& write) noexcept override {
-    // Allocated here, freed by its done: the unit outlives this call when another thread leads.
-    struct Job : sqlite::GroupCommit::AsyncUnit {
-      AsyncWrite* write = nullptr;
-    };
-    Job* job = nullptr;
-    try {
-      job = new Job;
-    } catch (...) {
-      write.done(std::current_exception());
-      return;
-    }
-    job->write = &write;
-    job->fn = [](sqlite::GroupCommit::AsyncUnit& u) { static_cast<Job&>(u).write->run(); };
-    job->done = [](sqlite::GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
-      auto* j = static_cast<Job*>(&u);
-      AsyncWrite* w = j->write;
-      delete j;
-      w->done(std::move(error));
-    };
-    commit_.run_async(*job);
-  }
+  void write_async(AsyncWrite& write) noexcept override { submit_async(write, true); }
+
+  void queue_write(AsyncWrite& write) noexcept override { submit_async(write, false); }
+
+  void flush_writes() noexcept override { commit_.lead_queued(); }
 
   int schema_version() override {
     return read([](Database& db) { return sqlite::current_schema_version(db); });
@@ -800,6 +783,30 @@ class SqliteStore final : public Store {
       return BeginResult::exists;
     }
     return BeginResult::busy;
+  }
+
+  // Hands write to the group commit as an asynchronous unit; see write_async and queue_write.
+  void submit_async(AsyncWrite& write, bool lead) noexcept {
+    // Allocated here, freed by its done: the unit outlives this call when another thread leads.
+    struct Job : sqlite::GroupCommit::AsyncUnit {
+      AsyncWrite* write = nullptr;
+    };
+    Job* job = nullptr;
+    try {
+      job = new Job;
+    } catch (...) {
+      write.done(std::current_exception());
+      return;
+    }
+    job->write = &write;
+    job->fn = [](sqlite::GroupCommit::AsyncUnit& u) { static_cast<Job&>(u).write->run(); };
+    job->done = [](sqlite::GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
+      auto* j = static_cast<Job*>(&u);
+      AsyncWrite* w = j->write;
+      delete j;
+      w->done(std::move(error));
+    };
+    commit_.run_async(*job, lead);
   }
 
   // --- connections ---------------------------------------------------------------------------

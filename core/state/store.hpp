@@ -52,6 +52,15 @@ class Store {
     write.done(std::move(error));
   }
 
+  /// Queues write like write_async but does not start a transaction for it: it waits for a
+  /// running batch to take it or for flush_writes(). A caller that queues the writes of several
+  /// requests and then flushes once gets them committed together. This default runs it at once.
+  virtual void queue_write(AsyncWrite& write) noexcept { write_async(write); }
+
+  /// Commits the writes queue_write left waiting (on this thread, unless a batch is running and
+  /// takes them).
+  virtual void flush_writes() noexcept {}
+
   /// Schema version the store is at after migrations.
   virtual int schema_version() = 0;
 

@@ -438,6 +438,55 @@ TEST_F(GroupCommitTest, AsyncUnitsQueueBehindALeaderAndAreDoneOnlyAfterTheirComm
   EXPECT_EQ(gc.stats().batches, 2u);  // the held leader, then everything queued behind it
 }
 
+TEST_F(GroupCommitTest, QueuedUnitsWaitForLeadQueuedAndCommitInOneBatch) {
+  GroupCommit gc(db_);
+  constexpr int kUnits = 5;
+  std::vector<std::unique_ptr<AsyncInsert>> units;
+  for (int i = 0; i < kUnits; ++i) {
+    auto u = std::make_unique<AsyncInsert>();
+    const std::string key = "q" + std::to_string(i);
+    u->body = [this, key] { insert(key); };
+    u->is_committed = [this, key] { return committed(key); };
+    gc.run_async(*u, /*lead=*/false);
+    units.push_back(std::move(u));
+  }
+  // Nothing runs until someone leads.
+  EXPECT_EQ(gc.queued(), static_cast<size_t>(kUnits));
+  EXPECT_FALSE(committed("q0"));
+  gc.lead_queued();
+  for (int i = 0; i < kUnits; ++i) {
+    ASSERT_TRUE(units[i]->finished) << i;
+    EXPECT_FALSE(units[i]->failed) << i;
+    EXPECT_TRUE(units[i]->committed_when_done) << i;
+  }
+  EXPECT_EQ(gc.stats().batches, 1u);
+  EXPECT_EQ(gc.stats().largest, static_cast<size_t>(kUnits));
+  gc.lead_queued();  // nothing queued: nothing runs
+  EXPECT_EQ(gc.stats().batches, 1u);
+}
+
+TEST_F(GroupCommitTest, BlockingCallerBehindMoreQueuedUnitsThanOneBatchStillReturns) {
+  // Units left for lead_queued() fill more than one batch; a blocking caller that arrives then
+  // leads them all and returns once its own unit, in a later batch, committed.
+  GroupCommit gc(db_, 2);
+  std::vector<std::unique_ptr<AsyncInsert>> units;
+  for (int i = 0; i < 5; ++i) {
+    auto u = std::make_unique<AsyncInsert>();
+    const std::string key = "b" + std::to_string(i);
+    u->body = [this, key] { insert(key); };
+    u->is_committed = [this, key] { return committed(key); };
+    gc.run_async(*u, /*lead=*/false);
+    units.push_back(std::move(u));
+  }
+  gc.run([&] { insert("blocking"); });
+  EXPECT_TRUE(committed("blocking"));
+  for (const auto& u : units) {
+    EXPECT_TRUE(u->finished);
+    EXPECT_TRUE(u->committed_when_done);
+  }
+  EXPECT_EQ(gc.stats().batches, 3u);  // 2 + 2 + (1 queued + the blocking one)
+}
+
 TEST_F(GroupCommitTest, WriteNestedInAUnitIsPartOfThatUnit) {
   GroupCommit gc(db_);
   // Nested run() inside a unit runs inline: it commits with the unit...
