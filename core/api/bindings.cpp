@@ -107,7 +107,7 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
   binding.last_operation = op.id;
 
   const BeginResult began =
-      co_await write([&] { return store_.begin_create_binding(binding, op); });
+      co_await write_intent([&] { return store_.begin_create_binding(binding, op); });
   switch (began) {
     case BeginResult::started:
       break;
@@ -208,7 +208,7 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
                              {"plan_id", plan_it->second},
                              {"previous_status", state::to_string(binding->status)}},
                             now, nullptr);
-  BeginResult began = co_await write([&] {
+  BeginResult began = co_await write_intent([&] {
     return store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
   });
   if (began == BeginResult::busy) {

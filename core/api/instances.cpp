@@ -117,7 +117,7 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
   instance.last_operation = op.id;
 
   const BeginResult began =
-      co_await write([&] { return store_.begin_create_instance(instance, op); });
+      co_await write_intent([&] { return store_.begin_create_instance(instance, op); });
   if (began != BeginResult::started) {
     auto existing = store_.get_instance(instance_id);
     if (!existing) {
@@ -334,7 +334,7 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
                              {"plan_id", plan_it->second},
                              {"previous_status", state::to_string(instance->status)}},
                             now, plan);
-  BeginResult began = co_await write([&] {
+  BeginResult began = co_await write_intent([&] {
     return store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
   });
   if (began == BeginResult::busy) {

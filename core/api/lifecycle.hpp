@@ -97,12 +97,17 @@ class Lifecycle {
  private:
   // co_await write(f): runs f() (calls of the store's write methods) as one write of a group
   // commit without holding the worker thread, and resumes once it is durable with what f()
-  // returned or threw.
+  // returned or threw. co_await write_intent(f) resumes once it is committed: for the write that
+  // claims a resource before its plugin call, which then overlaps the sync (see
+  // state::AsyncWrite::intent_only); the write that ends the request is durable, and so is the
+  // intent before it.
   template <typename F>
   class StoreWrite final : public state::AsyncWrite {
    public:
     using Result = std::invoke_result_t<F&>;
-    StoreWrite(Lifecycle& lifecycle, F f) : lifecycle_(lifecycle), f_(std::move(f)) {}
+    StoreWrite(Lifecycle& lifecycle, F f, bool intent)
+        : lifecycle_(lifecycle), f_(std::move(f)), intent_(intent) {}
+    bool intent_only() const override { return intent_; }
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) noexcept {
       handle_ = h;
@@ -133,6 +138,7 @@ class Lifecycle {
     struct None {};
     Lifecycle& lifecycle_;
     F f_;
+    bool intent_;
     std::conditional_t<std::is_void_v<Result>, None, std::optional<Result>> result_;
     std::exception_ptr error_;
     std::coroutine_handle<> handle_;
@@ -140,7 +146,11 @@ class Lifecycle {
 
   template <typename F>
   StoreWrite<F> write(F f) {
-    return StoreWrite<F>(*this, std::move(f));
+    return StoreWrite<F>(*this, std::move(f), false);
+  }
+  template <typename F>
+  StoreWrite<F> write_intent(F f) {
+    return StoreWrite<F>(*this, std::move(f), true);
   }
   void resume(std::coroutine_handle<> h) noexcept;
   // Queues write and makes sure a flush of the queue is posted.

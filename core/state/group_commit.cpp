@@ -1,7 +1,12 @@
 #include "state/group_commit.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -38,12 +43,46 @@ thread_local const GroupCommit* tl_running = nullptr;
 
 }  // namespace
 
-GroupCommit::GroupCommit(Database& db, size_t max_batch)
-    : db_(db), max_batch_(std::max<size_t>(max_batch, 1)) {}
+GroupCommit::GroupCommit(Database& db, size_t max_batch, bool sync_log)
+    : db_(db), max_batch_(std::max<size_t>(max_batch, 1)), sync_log_(sync_log) {}
 
 GroupCommit::~GroupCommit() {
   // Destroying the store while a method runs is a caller bug that no lock here could repair.
   assert(!leading_ && head_ == nullptr);
+  if (wal_fd_ >= 0) {
+    ::close(wal_fd_);
+  }
+}
+
+uint64_t GroupCommit::committed() const {
+  std::lock_guard lock(mu_);
+  return committed_;
+}
+
+void GroupCommit::wait_synced(uint64_t batches) const {
+  std::unique_lock lock(mu_);
+  synced_cv_.wait(lock, [&] { return synced_ >= batches || !sync_failure_.empty(); });
+  if (synced_ < batches) {
+    throw StoreError(sync_failure_);
+  }
+}
+
+std::string GroupCommit::sync_wal() noexcept {
+  try {
+    if (wal_fd_ < 0) {
+      // The WAL exists from the first COMMIT on and is never removed while db is open.
+      wal_fd_ = ::open((db_.path() + "-wal").c_str(), O_RDWR | O_CLOEXEC);
+      if (wal_fd_ < 0) {
+        return db_.describe("sync write-ahead log", std::strerror(errno));
+      }
+    }
+    if (::fdatasync(wal_fd_) != 0) {
+      return db_.describe("sync write-ahead log", std::strerror(errno));
+    }
+    return {};
+  } catch (...) {
+    return "osbd state store: cannot sync the write-ahead log (out of memory)";
+  }
 }
 
 size_t GroupCommit::queued() const {
@@ -127,7 +166,7 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     // The oldest queued unit is at the front: it queued into an empty queue, was handed the
     // lead, or is left from the leader's previous batch.
-    Unit* const first = head_;
+    Unit* first = head_;
     Unit* last = first;
     size_t n = 1;
     while (n < max_batch_ && last->next != nullptr) {
@@ -140,12 +179,55 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
     }
     last->next = nullptr;
     queued_ -= n;
+    const std::string poisoned = sync_failure_;
 
     // Callers that arrive meanwhile queue up for the next batch.
     lock.unlock();
-    run_batch(first);
+    uint64_t batch = 0;  // the number run_batch gave it before its COMMIT, if it got that far
+    if (poisoned.empty()) {
+      batch = run_batch(first);
+    } else {
+      for (Unit* u = first; u != nullptr; u = u->next) {
+        u->error = store_error(poisoned);
+      }
+    }
+    std::string failure;
+    if (sync_log_ && poisoned.empty()) {
+      // Units that only record an intent go on while the WAL syncs.
+      Unit* early = nullptr;
+      Unit** link = &first;
+      while (*link != nullptr) {
+        Unit* const u = *link;
+        if (u->async != nullptr && u->async->before_sync) {
+          *link = u->next;
+          u->next = early;
+          early = u;
+        } else {
+          link = &u->next;
+        }
+      }
+      while (early != nullptr) {
+        Unit* const u = early;
+        early = u->next;
+        AsyncUnit& au = *u->async;
+        std::exception_ptr error = std::move(u->error);
+        au.done(au, std::move(error));  // may free au, and u with it
+      }
+      failure = sync_wal();
+    }
     lock.lock();
 
+    if (failure.empty()) {
+      synced_ = std::max(synced_, batch);
+    } else {
+      sync_failure_ = failure;
+      for (Unit* u = first; u != nullptr; u = u->next) {
+        if (!u->error) {
+          u->error = store_error(failure);
+        }
+      }
+    }
+    synced_cv_.notify_all();
     ++stats_.batches;
     stats_.units += n;
     stats_.largest = std::max(stats_.largest, n);
@@ -191,7 +273,7 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-void GroupCommit::run_batch(Unit* first) noexcept {
+uint64_t GroupCommit::run_batch(Unit* first) noexcept {
   // A failure of the whole transaction reaches every caller whose unit has no error of its own.
   const auto fail_all = [first](const auto& make_text) noexcept {
     std::string text;
@@ -213,7 +295,7 @@ void GroupCommit::run_batch(Unit* first) noexcept {
   } catch (...) {
     const auto cause = std::current_exception();
     fail_all([&] { return error_text(cause); });
-    return;
+    return 0;
   }
 
   for (Unit* u = first; u != nullptr; u = u->next) {
@@ -236,11 +318,18 @@ void GroupCommit::run_batch(Unit* first) noexcept {
               "write rolled back with its transaction after another write in it failed",
               error_text(u->error));
         });
-        return;
+        return 0;
       }
     }
   }
 
+  // Numbered before its COMMIT: a reader that saw the batch's rows and then reads committed()
+  // gets at least this number, so it waits for this batch's sync.
+  uint64_t number = 0;
+  {
+    std::lock_guard lock(mu_);
+    number = ++committed_;
+  }
   try {
     db_.exec("COMMIT", "commit");
   } catch (...) {
@@ -249,6 +338,7 @@ void GroupCommit::run_batch(Unit* first) noexcept {
     rollback();
     fail_all([&] { return error_text(cause); });
   }
+  return number;
 }
 
 bool GroupCommit::undo_unit() noexcept {

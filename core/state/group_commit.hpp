@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <type_traits>
 
 #include "state/sqlite_db.hpp"
@@ -38,6 +39,12 @@ namespace osbd::state::sqlite {
 /// asynchronous units are queued and hands over to the first blocked caller it finds at the head.
 /// A unit (of either kind) may itself call run(): the nested unit runs inline, inside the batch
 /// and savepoint of the unit that calls it.
+///
+/// With sync_log, the connection is expected to run with synchronous=NORMAL (COMMIT writes the
+/// WAL without syncing it) and the leader syncs the WAL itself after each COMMIT: a caller
+/// returns, and an asynchronous unit's done runs, only after that sync. An asynchronous unit that
+/// only records an intent may ask to be done before the sync (AsyncUnit::before_sync): its write
+/// is committed (it survives kill -9, and the next sync makes it durable) while the leader syncs.
 class GroupCommit {
   enum class State { queued, leading, done };
 
@@ -75,14 +82,17 @@ class GroupCommit {
     /// Called once, after the COMMIT (or the failure) that ends the unit, on the leader's thread
     /// and without locks held; error is null on success. The unit may be freed in it.
     void (*done)(AsyncUnit&, std::exception_ptr error) noexcept = nullptr;
+    /// Call done once the batch committed, before the leader syncs the WAL (with sync_log).
+    bool before_sync = false;
 
    private:
     friend class GroupCommit;
     Unit node;  // the queue entry
   };
 
-  /// Writes through db, which must stay open and otherwise unused while this object lives.
-  explicit GroupCommit(Database& db, size_t max_batch = kDefaultMaxBatch);
+  /// Writes through db, which must stay open and otherwise unused while this object lives. With
+  /// sync_log the WAL of db is synced by this object after each COMMIT (see above).
+  explicit GroupCommit(Database& db, size_t max_batch = kDefaultMaxBatch, bool sync_log = false);
   /// Requires that no call to run() is in progress.
   ~GroupCommit();
   GroupCommit(const GroupCommit&) = delete;
@@ -114,6 +124,12 @@ class GroupCommit {
   /// Leads the queued units on this thread unless a batch is running (which takes them).
   void lead_queued() noexcept;
 
+  /// Batches committed so far; pass it to wait_synced to wait until all of them are durable.
+  uint64_t committed() const;
+  /// Returns once the first `batches` batches are synced (at once without sync_log), so that a
+  /// read of what they wrote can be answered as durable. Throws StoreError if a sync failed.
+  void wait_synced(uint64_t batches) const;
+
   /// Units waiting for a leader to take them (for tests that need a batch to form).
   size_t queued() const;
   /// The counters so far.
@@ -126,12 +142,18 @@ class GroupCommit {
   // Runs batches while this thread holds the lead; returns with the lead released or handed to a
   // blocked caller. Calls the done of finished asynchronous units with mu_ released.
   void lead(std::unique_lock<std::mutex>& lock);
-  void run_batch(Unit* first) noexcept;
+  // Runs the batch as one transaction; returns the number it gave the batch at its COMMIT, or 0
+  // if it failed before.
+  uint64_t run_batch(Unit* first) noexcept;
   bool undo_unit() noexcept;
   void rollback() noexcept;
+  // Syncs the WAL (sync_log); empty on success, else the text of the failure.
+  std::string sync_wal() noexcept;
 
   Database& db_;
   const size_t max_batch_;
+  const bool sync_log_;
+  int wal_fd_ = -1;  // opened at the first sync; the WAL file lives as long as db is open
 
   mutable std::mutex mu_;
   Unit* head_ = nullptr;  // queued units, oldest first
@@ -141,6 +163,12 @@ class GroupCommit {
   // queues at the front and its own unit is in the batch it leads.
   bool leading_ = false;
   Stats stats_;
+  uint64_t committed_ = 0;  // batches run so far
+  uint64_t synced_ = 0;     // of which durable
+  // Set when a sync failed: the kernel may have dropped the WAL's unwritten pages, so nothing
+  // written since can be trusted to reach the disk; every later batch fails.
+  std::string sync_failure_;
+  mutable std::condition_variable synced_cv_;
 };
 
 }  // namespace osbd::state::sqlite

@@ -126,10 +126,17 @@ void configure(Database& db) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, SecretBox box)
-      : box_(std::move(box)), writer_(path), commit_(writer_), readers_(path) {
+      : box_(std::move(box)),
+        writer_(path),
+        commit_(writer_, sqlite::GroupCommit::kDefaultMaxBatch, /*sync_log=*/true),
+        readers_(path) {
     configure(writer_);
     sqlite::migrate(writer_);
     reseal_bindings();
+    // From here on every write goes through commit_, which syncs the WAL after each COMMIT
+    // itself, so that intents (AsyncWrite::intent_only) can go on while it syncs. Checkpoints
+    // still sync the WAL before and the database after copying, as with FULL.
+    writer_.exec("PRAGMA synchronous = NORMAL", "set synchronous");
     // One read connection now, so that a file the readers cannot use fails the open.
     readers_.acquire();
   }
@@ -799,6 +806,7 @@ class SqliteStore final : public Store {
       return;
     }
     job->write = &write;
+    job->before_sync = write.intent_only();
     job->fn = [](sqlite::GroupCommit::AsyncUnit& u) { static_cast<Job&>(u).write->run(); };
     job->done = [](sqlite::GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
       auto* j = static_cast<Job*>(&u);
@@ -827,11 +835,17 @@ class SqliteStore final : public Store {
   }
 
   // Runs reader on a read connection of its own for the duration. Every statement of the read
-  // is finished before the connection goes back, so no snapshot outlives the call.
+  // is finished before the connection goes back, so no snapshot outlives the call. What it read
+  // may show a batch that is committed but still syncing; it returns after that sync, so nothing
+  // is reported that a power loss could still take back.
   template <typename F>
   std::invoke_result_t<F&, Database&> read(F&& reader) {
-    auto lease = readers_.acquire();
-    return reader(*lease);
+    auto result = [&] {
+      auto lease = readers_.acquire();
+      return reader(*lease);
+    }();
+    commit_.wait_synced(commit_.committed());
+    return result;
   }
 
   SecretBox box_;

@@ -30,6 +30,11 @@ class AsyncWrite {
   /// Called once, after what run() wrote is durable (error null) or failed with nothing of it
   /// kept (error holds what run() or the store threw). May destroy this object.
   virtual void done(std::exception_ptr error) noexcept = 0;
+  /// True for a write that only records an intent: that a request is about to call a plugin.
+  /// Its done() may come once it is committed, before it is durable: it then survives a crash of
+  /// osbd (kill -9), and the next write that is reported durable makes it durable too. Only a
+  /// power loss before that can lose it, and with it a request that was never answered.
+  virtual bool intent_only() const { return false; }
 };
 
 /// The broker's durable records. Every method is one transaction and thread-safe; a method that

@@ -487,6 +487,45 @@ TEST_F(GroupCommitTest, BlockingCallerBehindMoreQueuedUnitsThanOneBatchStillRetu
   EXPECT_EQ(gc.stats().batches, 3u);  // 2 + 2 + (1 queued + the blocking one)
 }
 
+TEST_F(GroupCommitTest, WithItsOwnLogSyncIntentsAreDoneBeforeTheSyncAndTheRestAfter) {
+  // The store's setting: COMMIT does not sync; the group commit syncs the WAL after it.
+  db_.exec("PRAGMA synchronous = NORMAL", "configure");
+  GroupCommit gc(db_, GroupCommit::kDefaultMaxBatch, /*sync_log=*/true);
+  std::vector<std::string> order;
+  std::mutex order_mu;
+  auto make = [&](const std::string& key, bool intent) {
+    auto u = std::make_unique<AsyncInsert>();
+    u->body = [this, key] { insert(key); };
+    u->is_committed = [this, key, &order, &order_mu] {
+      std::lock_guard lock(order_mu);
+      order.push_back(key);
+      return committed(key);
+    };
+    u->before_sync = intent;
+    return u;
+  };
+  auto durable = make("durable", false);
+  auto intent = make("intent", true);
+  gc.run_async(*durable, /*lead=*/false);
+  gc.run_async(*intent, /*lead=*/false);
+  EXPECT_EQ(gc.committed(), 0u);
+  gc.lead_queued();
+  ASSERT_TRUE(durable->finished && intent->finished);
+  EXPECT_FALSE(durable->failed || intent->failed);
+  // Both are committed when their done runs; the intent's done comes first although it queued
+  // second, because it does not wait for the sync.
+  EXPECT_TRUE(durable->committed_when_done && intent->committed_when_done);
+  EXPECT_EQ(order, (std::vector<std::string>{"intent", "durable"}));
+  EXPECT_EQ(gc.stats().batches, 1u);
+  EXPECT_EQ(gc.committed(), 1u);
+  gc.wait_synced(gc.committed());  // returns: the batch is synced
+  // A blocking caller returns after its batch's sync too.
+  gc.run([&] { insert("blocking"); });
+  EXPECT_EQ(gc.committed(), 2u);
+  gc.wait_synced(2);
+  EXPECT_TRUE(committed("blocking"));
+}
+
 TEST_F(GroupCommitTest, WriteNestedInAUnitIsPartOfThatUnit) {
   GroupCommit gc(db_);
   // Nested run() inside a unit runs inline: it commits with the unit...
