@@ -154,7 +154,7 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
     co_await write([&] { store_.update_operation(op); });
-    co_return detail::accepted(op.id);
+    co_return durable(detail::accepted(op.id));
   }
   if (result.status == OSB_STATUS_OK) {
     const bool remove =
@@ -163,7 +163,7 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
     ApiReply created;
     created.status = 201;
     created.body = binding.response.is_object() ? binding.response : json::object();
-    co_return created;
+    co_return durable(std::move(created));
   }
   const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
@@ -173,7 +173,7 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
         binding, op, Outcome{OperationState::failed, json::object(), failure.description});
     co_await write([&] { write_settled(binding, op, remove); });
   }
-  co_return detail::failure_reply(failure);
+  co_return durable(detail::failure_reply(failure));
 }
 
 util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string binding_id,
@@ -252,7 +252,7 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
     co_await write([&] { store_.update_operation(op); });
-    co_return detail::accepted(op.id);
+    co_return durable(detail::accepted(op.id));
   }
   const bool ok = result.status == OSB_STATUS_OK;
   const plugin_host::CallResult failure = ok ? result : detail::as_failure(result);
@@ -262,9 +262,9 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
                         : Outcome{OperationState::failed, json::object(), failure.description});
   co_await write([&] { write_settled(*binding, op, remove); });
   if (ok) {
-    co_return ApiReply{};
+    co_return durable(ApiReply{});
   }
-  co_return detail::failure_reply(failure);
+  co_return durable(detail::failure_reply(failure));
 }
 
 ApiReply Lifecycle::fetch_binding(const std::string& instance_id, const std::string& binding_id,

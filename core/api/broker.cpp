@@ -78,6 +78,40 @@ ApiReply internal_error(const std::exception& e) {
   return error_reply(500, "InternalError", "the broker could not complete the request");
 }
 
+// Update, fetch and last_operation: plain calls on the worker thread.
+ApiReply run_plain(Lifecycle& lifecycle, Route route, bhttp::verb verb,
+                   const std::vector<std::string>& seg, const ApiRequest& api) {
+  ApiReply r;
+  try {
+    const std::string& iid = seg[2];
+    switch (route) {
+      case Route::instance:
+        r = verb == bhttp::verb::patch ? lifecycle.update(iid, api)
+                                       : lifecycle.fetch_instance(iid, api);
+        break;
+      case Route::instance_last_operation:
+        r = lifecycle.instance_last_operation(iid, api);
+        break;
+      case Route::binding:
+        r = lifecycle.fetch_binding(iid, seg[4], api);
+        break;
+      case Route::binding_last_operation:
+        r = lifecycle.binding_last_operation(iid, seg[4], api);
+        break;
+      case Route::catalog:
+      case Route::none:
+        r = error_reply(404, "NotFound", "no such route");
+        break;
+    }
+    if (!r.durable) {
+      lifecycle.wait_durable();
+    }
+  } catch (const std::exception& e) {
+    r = internal_error(e);
+  }
+  return r;
+}
+
 // Provision, deprovision (instance route) or bind, unbind (binding route), answered by finish.
 util::Detached run_coroutine(Lifecycle& lifecycle, Route route, bhttp::verb verb,
                              std::vector<std::string> seg, ApiRequest api,
@@ -95,6 +129,9 @@ util::Detached run_coroutine(Lifecycle& lifecycle, Route route, bhttp::verb verb
       r = co_await lifecycle.bind(std::move(iid), std::move(seg[4]), std::move(api));
     } else {
       r = co_await lifecycle.unbind(std::move(iid), std::move(seg[4]), std::move(api));
+    }
+    if (!r.durable) {
+      lifecycle.wait_durable();
     }
   } catch (const std::exception& e) {
     r = internal_error(e);
@@ -359,35 +396,8 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
     });
     return;
   }
-  boost::asio::post(workers_,
-                    [this, route, verb, seg = parsed->segments, api = std::move(api), finish]() {
-                      ApiReply r;
-                      try {
-                        const std::string& iid = seg[2];
-                        switch (route) {
-                          case Route::instance:
-                            r = verb == bhttp::verb::patch ? lifecycle_.update(iid, api)
-                                                           : lifecycle_.fetch_instance(iid, api);
-                            break;
-                          case Route::instance_last_operation:
-                            r = lifecycle_.instance_last_operation(iid, api);
-                            break;
-                          case Route::binding:
-                            r = lifecycle_.fetch_binding(iid, seg[4], api);
-                            break;
-                          case Route::binding_last_operation:
-                            r = lifecycle_.binding_last_operation(iid, seg[4], api);
-                            break;
-                          case Route::catalog:
-                          case Route::none:
-                            r = error_reply(404, "NotFound", "no such route");
-                            break;
-                        }
-                      } catch (const std::exception& e) {
-                        r = internal_error(e);
-                      }
-                      finish(r);
-                    });
+  boost::asio::post(workers_, [this, route, verb, seg = parsed->segments, api = std::move(api),
+                               finish]() { finish(run_plain(lifecycle_, route, verb, seg, api)); });
 }
 
 }  // namespace osbd::api

@@ -159,7 +159,7 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
     if (result.body.contains("dashboard_url") && result.body.at("dashboard_url").is_string()) {
       extra["dashboard_url"] = result.body.at("dashboard_url");
     }
-    co_return detail::accepted(op.id, extra);
+    co_return durable(detail::accepted(op.id, extra));
   }
   if (result.status == OSB_STATUS_OK) {
     const bool remove =
@@ -168,7 +168,7 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
     ApiReply created;
     created.status = 201;
     created.body = created_body(instance);
-    co_return created;
+    co_return durable(std::move(created));
   }
   const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
@@ -181,7 +181,7 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
         instance, op, Outcome{OperationState::failed, json::object(), failure.description});
     co_await write([&] { write_settled(instance, op, remove); });
   }
-  co_return detail::failure_reply(failure);
+  co_return durable(detail::failure_reply(failure));
 }
 
 ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& request) {
@@ -380,7 +380,7 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
   if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
     co_await write([&] { store_.update_operation(op); });
-    co_return detail::accepted(op.id);
+    co_return durable(detail::accepted(op.id));
   }
   const bool ok = result.status == OSB_STATUS_OK;
   const plugin_host::CallResult failure = ok ? result : detail::as_failure(result);
@@ -390,7 +390,7 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
                          : Outcome{OperationState::failed, json::object(), failure.description});
   co_await write([&] { write_settled(*instance, op, remove); });
   if (ok) {
-    co_return ApiReply{};
+    co_return durable(ApiReply{});
   }
   ApiReply r = detail::failure_reply(failure);
   if (!detail::is_client_error(failure.status)) {
@@ -398,7 +398,7 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
     r.body["instance_usable"] =
         op.request.value("previous_status", "") == state::to_string(ResourceStatus::ready);
   }
-  co_return r;
+  co_return durable(std::move(r));
 }
 
 ApiReply Lifecycle::fetch_instance(const std::string& instance_id, const ApiRequest&) {

@@ -79,6 +79,10 @@ class Lifecycle {
   ApiReply binding_last_operation(const std::string& instance_id, const std::string& binding_id,
                                   const ApiRequest& request);
 
+  /// Returns once everything the store committed so far is durable: a reply that is not marked
+  /// durable waits here before it is sent (see ApiReply::durable).
+  void wait_durable() { store_.wait_durable(); }
+
   /// After a restart: fails every operation that cannot be resumed (synchronous ones, whose
   /// platform got no answer, and asynchronous ones the plugin never acknowledged), so that
   /// nothing stays in progress forever. Returns how many it failed.

@@ -18,7 +18,7 @@ namespace osbd::api::detail {
 /// Milliseconds since the Unix epoch.
 int64_t now_ms();
 
-/// A new random operation id (UUID v4 text).
+/// A new operation id: UUID version 7 text (creation time, then random bits).
 std::string new_operation_id();
 
 /// A new in-progress operation started at now, attempt 1. When it may run asynchronously and the

@@ -13,7 +13,17 @@ struct ApiReply {
   unsigned status = 200;                                     ///< HTTP status code
   nlohmann::json body = nlohmann::json::object();            ///< JSON body
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// True when the last thing the request did was a write reported durable: everything the reply
+  /// rests on is durable then. Any other reply first waits until all the state store committed
+  /// before it is durable, since what it read may be committed but not yet synced.
+  bool durable = false;
 };
+
+/// r, marked as resting on a write reported durable (see ApiReply::durable).
+inline ApiReply durable(ApiReply r) {
+  r.durable = true;
+  return r;
+}
 
 /// An OSB error body {"error": code, "description": text}; code may be "" to leave it out.
 inline ApiReply error_reply(unsigned status, const std::string& code,

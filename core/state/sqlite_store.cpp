@@ -147,6 +147,8 @@ class SqliteStore final : public Store {
 
   void flush_writes() noexcept override { commit_.lead_queued(); }
 
+  void wait_durable() override { commit_.wait_synced(commit_.committed()); }
+
   int schema_version() override {
     return read([](Database& db) { return sqlite::current_schema_version(db); });
   }
@@ -836,16 +838,11 @@ class SqliteStore final : public Store {
 
   // Runs reader on a read connection of its own for the duration. Every statement of the read
   // is finished before the connection goes back, so no snapshot outlives the call. What it read
-  // may show a batch that is committed but still syncing; it returns after that sync, so nothing
-  // is reported that a power loss could still take back.
+  // may be committed but still syncing: see wait_durable.
   template <typename F>
   std::invoke_result_t<F&, Database&> read(F&& reader) {
-    auto result = [&] {
-      auto lease = readers_.acquire();
-      return reader(*lease);
-    }();
-    commit_.wait_synced(commit_.committed());
-    return result;
+    auto lease = readers_.acquire();
+    return reader(*lease);
   }
 
   SecretBox box_;

@@ -38,8 +38,8 @@ class AsyncWrite {
 };
 
 /// The broker's durable records. Every method is one transaction and thread-safe; a method that
-/// returned has made its change durable (it survives kill -9). Errors of the storage itself are
-/// thrown as StoreError: they are not expected on the request path.
+/// returned has made its change durable (it survives kill -9 and power loss). Errors of the storage
+/// itself are thrown as StoreError: they are not expected on the request path.
 class Store {
  public:
   virtual ~Store() = default;
@@ -65,6 +65,11 @@ class Store {
   /// Commits the writes queue_write left waiting (on this thread, unless a batch is running and
   /// takes them).
   virtual void flush_writes() noexcept {}
+
+  /// Returns once everything committed so far is durable. Reads answer from committed state,
+  /// which may still be syncing; an answer that rests on a read waits here first, so that it
+  /// reports nothing a power loss could take back. Throws StoreError if the sync failed.
+  virtual void wait_durable() {}
 
   /// Schema version the store is at after migrations.
   virtual int schema_version() = 0;
