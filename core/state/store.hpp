@@ -177,7 +177,8 @@ struct SealingOptions {
   std::vector<std::string> previous_key_files;
 };
 
-/// Opens (creating if needed) the SQLite store in data_dir/osbd.db: WAL, synchronous=FULL,
+/// Opens (creating if needed) the SQLite store in data_dir/osbd.db: WAL synced after every group
+/// commit (see GroupCommit's sync_log),
 /// migrations applied in one transaction each, binding responses sealed with AES-256-GCM (and
 /// resealed with the current key). Throws StoreError with the path on failure.
 std::unique_ptr<Store> open_sqlite_store(const std::string& data_dir,
