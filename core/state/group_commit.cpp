@@ -162,6 +162,16 @@ void GroupCommit::lead_queued() noexcept {
   lead(lock);
 }
 
+void GroupCommit::call_done(Unit* chain) noexcept {
+  while (chain != nullptr) {
+    Unit* const u = chain;
+    chain = u->next;
+    AsyncUnit& au = *u->async;
+    std::exception_ptr error = std::move(u->error);
+    au.done(au, std::move(error));  // may free au, and u with it
+  }
+}
+
 void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     // The oldest queued unit is at the front: it queued into an empty queue, was handed the
@@ -206,13 +216,7 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
           link = &u->next;
         }
       }
-      while (early != nullptr) {
-        Unit* const u = early;
-        early = u->next;
-        AsyncUnit& au = *u->async;
-        std::exception_ptr error = std::move(u->error);
-        au.done(au, std::move(error));  // may free au, and u with it
-      }
+      call_done(early);
       failure = sync_wal();
     }
     lock.lock();
@@ -256,13 +260,7 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
     }
     if (finished != nullptr) {
       lock.unlock();
-      while (finished != nullptr) {
-        Unit* const u = finished;
-        finished = u->next;
-        AsyncUnit& au = *u->async;
-        std::exception_ptr error = std::move(u->error);
-        au.done(au, std::move(error));  // may free au, and u with it
-      }
+      call_done(finished);
       lock.lock();
     }
     if (!keep) {

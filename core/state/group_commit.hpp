@@ -142,6 +142,8 @@ class GroupCommit {
   // Runs batches while this thread holds the lead; returns with the lead released or handed to a
   // blocked caller. Calls the done of finished asynchronous units with mu_ released.
   void lead(std::unique_lock<std::mutex>& lock);
+  // Calls the done of each asynchronous unit of chain (linked by next), without mu_ held.
+  static void call_done(Unit* chain) noexcept;
   // Runs the batch as one transaction; returns the number it gave the batch at its COMMIT, or 0
   // if it failed before.
   uint64_t run_batch(Unit* first) noexcept;

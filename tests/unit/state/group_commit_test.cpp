@@ -57,6 +57,28 @@ struct Outcome {
   std::string message;       ///< what() of the exception, if any
 };
 
+/// An asynchronous unit that inserts key (or throws when key is empty) and records, in its
+/// done, the error it got and whether its row was committed by then.
+struct AsyncInsert : GroupCommit::AsyncUnit {
+  std::function<void()> body;
+  std::function<bool()> is_committed;
+  std::atomic<bool> finished{false};
+  bool failed = false;
+  bool committed_when_done = false;
+  std::thread::id done_on;
+
+  AsyncInsert() {
+    fn = [](GroupCommit::AsyncUnit& u) { static_cast<AsyncInsert&>(u).body(); };
+    done = [](GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
+      auto& self = static_cast<AsyncInsert&>(u);
+      self.failed = error != nullptr;
+      self.committed_when_done = self.is_committed();
+      self.done_on = std::this_thread::get_id();
+      self.finished = true;
+    };
+  }
+};
+
 class GroupCommitTest : public ::testing::Test {
  protected:
   GroupCommitTest() : db_(dir_.path() + "/gc.db") {
@@ -84,6 +106,14 @@ class GroupCommitTest : public ::testing::Test {
   void insert(const std::string& key) {
     Statement st(db_, "INSERT INTO t (k) VALUES (:k)", "insert");
     st.bind(":k", key).run();
+  }
+
+  /// An asynchronous unit that inserts key into t.
+  std::unique_ptr<AsyncInsert> async_insert(const std::string& key) {
+    auto u = std::make_unique<AsyncInsert>();
+    u->body = [this, key] { insert(key); };
+    u->is_committed = [this, key] { return committed(key); };
+    return u;
   }
 
   /// Whether key is in t, as a separate read-only connection sees it (committed rows only).
@@ -363,28 +393,6 @@ TEST_F(GroupCommitTest, BeginThatCannotGetTheLockFailsTheBatch) {
   EXPECT_TRUE(committed("a"));
 }
 
-/// An asynchronous unit that inserts key (or throws when key is empty) and records, in its
-/// done, the error it got and whether its row was committed by then.
-struct AsyncInsert : GroupCommit::AsyncUnit {
-  std::function<void()> body;
-  std::function<bool()> is_committed;
-  std::atomic<bool> finished{false};
-  bool failed = false;
-  bool committed_when_done = false;
-  std::thread::id done_on;
-
-  AsyncInsert() {
-    fn = [](GroupCommit::AsyncUnit& u) { static_cast<AsyncInsert&>(u).body(); };
-    done = [](GroupCommit::AsyncUnit& u, std::exception_ptr error) noexcept {
-      auto& self = static_cast<AsyncInsert&>(u);
-      self.failed = error != nullptr;
-      self.committed_when_done = self.is_committed();
-      self.done_on = std::this_thread::get_id();
-      self.finished = true;
-    };
-  }
-};
-
 TEST_F(GroupCommitTest, LoneAsyncCallerLeadsAndIsDoneWhenRunAsyncReturns) {
   GroupCommit gc(db_);
   AsyncInsert unit;
@@ -443,10 +451,7 @@ TEST_F(GroupCommitTest, QueuedUnitsWaitForLeadQueuedAndCommitInOneBatch) {
   constexpr int kUnits = 5;
   std::vector<std::unique_ptr<AsyncInsert>> units;
   for (int i = 0; i < kUnits; ++i) {
-    auto u = std::make_unique<AsyncInsert>();
-    const std::string key = "q" + std::to_string(i);
-    u->body = [this, key] { insert(key); };
-    u->is_committed = [this, key] { return committed(key); };
+    auto u = async_insert("q" + std::to_string(i));
     gc.run_async(*u, /*lead=*/false);
     units.push_back(std::move(u));
   }
@@ -471,10 +476,7 @@ TEST_F(GroupCommitTest, BlockingCallerBehindMoreQueuedUnitsThanOneBatchStillRetu
   GroupCommit gc(db_, 2);
   std::vector<std::unique_ptr<AsyncInsert>> units;
   for (int i = 0; i < 5; ++i) {
-    auto u = std::make_unique<AsyncInsert>();
-    const std::string key = "b" + std::to_string(i);
-    u->body = [this, key] { insert(key); };
-    u->is_committed = [this, key] { return committed(key); };
+    auto u = async_insert("b" + std::to_string(i));
     gc.run_async(*u, /*lead=*/false);
     units.push_back(std::move(u));
   }
