@@ -254,17 +254,12 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
     co_await write([&] { store_.update_operation(op); });
     co_return durable(detail::accepted(op.id));
   }
-  const bool ok = result.status == OSB_STATUS_OK;
-  const plugin_host::CallResult failure = ok ? result : detail::as_failure(result);
-  const bool remove =
-      settle_binding(*binding, op,
-                     ok ? Outcome{OperationState::succeeded, result.body, ""}
-                        : Outcome{OperationState::failed, json::object(), failure.description});
+  const bool remove = settle_binding(*binding, op, detail::outcome_of_call(result));
   co_await write([&] { write_settled(*binding, op, remove); });
-  if (ok) {
+  if (result.status == OSB_STATUS_OK) {
     co_return durable(ApiReply{});
   }
-  co_return durable(detail::failure_reply(failure));
+  co_return durable(detail::failure_reply(detail::as_failure(result)));
 }
 
 ApiReply Lifecycle::fetch_binding(const std::string& instance_id, const std::string& binding_id,

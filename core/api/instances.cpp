@@ -382,16 +382,12 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
     co_await write([&] { store_.update_operation(op); });
     co_return durable(detail::accepted(op.id));
   }
-  const bool ok = result.status == OSB_STATUS_OK;
-  const plugin_host::CallResult failure = ok ? result : detail::as_failure(result);
-  const bool remove =
-      settle_instance(*instance, op,
-                      ok ? Outcome{OperationState::succeeded, result.body, ""}
-                         : Outcome{OperationState::failed, json::object(), failure.description});
+  const bool remove = settle_instance(*instance, op, detail::outcome_of_call(result));
   co_await write([&] { write_settled(*instance, op, remove); });
-  if (ok) {
+  if (result.status == OSB_STATUS_OK) {
     co_return durable(ApiReply{});
   }
+  const plugin_host::CallResult failure = detail::as_failure(result);
   ApiReply r = detail::failure_reply(failure);
   if (!detail::is_client_error(failure.status)) {
     // The instance is kept as it was: usable if it was before the request.

@@ -149,6 +149,14 @@ ApiReply failure_reply(const plugin_host::CallResult& result) {
   }
 }
 
+Outcome outcome_of_call(const plugin_host::CallResult& result) {
+  if (result.status == OSB_STATUS_OK) {
+    return Outcome{state::OperationState::succeeded, result.body, ""};
+  }
+  return Outcome{state::OperationState::failed, nlohmann::json::object(),
+                 as_failure(result).description};
+}
+
 Outcome outcome_from_poll(const plugin_host::CallResult& result) {
   Outcome out;
   if (result.status != OSB_STATUS_OK) {

@@ -55,6 +55,10 @@ plugin_host::CallResult as_failure(const plugin_host::CallResult& result);
 /// True when the status means nothing was changed by the plugin (the request's fault).
 bool is_client_error(osb_status status) noexcept;
 
+/// A synchronous answer as an Outcome: succeeded with its body when OK, otherwise failed with
+/// the description of as_failure(result).
+Outcome outcome_of_call(const plugin_host::CallResult& result);
+
 /// Normalises a poll result ({state, description, ...}) into an Outcome.
 Outcome outcome_from_poll(const plugin_host::CallResult& result);
 
