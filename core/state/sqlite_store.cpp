@@ -231,19 +231,27 @@ class SqliteStore final : public Store {
       // Only the operation that holds the instance may end it: a late finish of an operation that
       // was already given up on must not clear the marker of the one running now.
       Statement upd(writer_,
-                    "UPDATE instances SET service_id = :service_id, plan_id = :plan_id, "
-                    "plugin = :plugin, organization_guid = :organization_guid, "
-                    "space_guid = :space_guid, parameters = :parameters, context = :context, "
-                    "originating_identity = :originating_identity, "
-                    "maintenance_info = :maintenance_info, dashboard_url = :dashboard_url, "
-                    "metadata = :metadata, plugin_state = :plugin_state, status = :status, "
-                    "active_operation = :active_operation, last_operation = :last_operation, "
-                    "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
-                    "WHERE id = :id AND active_operation = :finishing",
+                    "UPDATE instances SET plan_id = :plan_id, parameters = :parameters, "
+                    "context = :context, maintenance_info = :maintenance_info, "
+                    "dashboard_url = :dashboard_url, metadata = :metadata, "
+                    "plugin_state = :plugin_state, status = :status, active_operation = '', "
+                    "last_operation = :op, updated_at_ms = :updated_at_ms "
+                    "WHERE id = :id AND active_operation = :op",
                     "finish instance operation");
-      bind_instance(upd, instance, instance.status, "");
-      upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
-      upsert_operation(op, instance.id, "");
+      upd.bind(":id", instance.id)
+          .bind(":plan_id", instance.plan_id)
+          .bind_nullable(":parameters", encode(instance.parameters, "instances.parameters"))
+          .bind_nullable(":context", encode(instance.context, "instances.context"))
+          .bind_nullable(":maintenance_info",
+                         encode(instance.maintenance_info, "instances.maintenance_info"))
+          .bind(":dashboard_url", instance.dashboard_url)
+          .bind_nullable(":metadata", encode(instance.metadata, "instances.metadata"))
+          .bind_nullable(":plugin_state", encode(instance.plugin_state, "instances.plugin_state"))
+          .bind(":status", to_string(instance.status))
+          .bind(":updated_at_ms", instance.updated_at_ms)
+          .bind(":op", op.id)
+          .run();
+      end_operation(op, instance.id, "");
     });
   }
 
@@ -251,7 +259,7 @@ class SqliteStore final : public Store {
     write([&] {
       Statement del(writer_, "DELETE FROM instances WHERE id = :id", "delete instance");
       del.bind(":id", instance_id).run();
-      upsert_operation(op, instance_id, "");
+      end_operation(op, instance_id, "");
     });
   }
 
@@ -337,19 +345,21 @@ class SqliteStore final : public Store {
   void finish_binding_operation(const BindingRecord& binding, const OperationRecord& op) override {
     write([&] {
       // See finish_instance_operation for why the write is conditional.
-      Statement upd(
-          writer_,
-          "UPDATE bindings SET service_id = :service_id, plan_id = :plan_id, "
-          "app_guid = :app_guid, parameters = :parameters, context = :context, "
-          "bind_resource = :bind_resource, response = :response, "
-          "plugin_state = :plugin_state, status = :status, "
-          "active_operation = :active_operation, last_operation = :last_operation, "
-          "created_at_ms = :created_at_ms, updated_at_ms = :updated_at_ms "
-          "WHERE instance_id = :instance_id AND id = :id AND active_operation = :finishing",
-          "finish binding operation");
-      bind_binding(upd, binding, binding.status, "");
-      upd.bind(":last_operation", op.id).bind(":finishing", op.id).run();
-      upsert_operation(op, binding.instance_id, binding.id);
+      Statement upd(writer_,
+                    "UPDATE bindings SET response = :response, plugin_state = :plugin_state, "
+                    "status = :status, active_operation = '', last_operation = :op, "
+                    "updated_at_ms = :updated_at_ms "
+                    "WHERE instance_id = :instance_id AND id = :id AND active_operation = :op",
+                    "finish binding operation");
+      upd.bind(":instance_id", binding.instance_id)
+          .bind(":id", binding.id)
+          .bind_nullable(":response", encode_sealed(binding.response, "bindings.response"))
+          .bind_nullable(":plugin_state", encode(binding.plugin_state, "bindings.plugin_state"))
+          .bind(":status", to_string(binding.status))
+          .bind(":updated_at_ms", binding.updated_at_ms)
+          .bind(":op", op.id)
+          .run();
+      end_operation(op, binding.instance_id, binding.id);
     });
   }
 
@@ -359,7 +369,7 @@ class SqliteStore final : public Store {
       Statement del(writer_, "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id",
                     "delete binding");
       del.bind(":instance_id", instance_id).bind(":id", binding_id).run();
-      upsert_operation(op, instance_id, binding_id);
+      end_operation(op, instance_id, binding_id);
     });
   }
 
@@ -665,6 +675,28 @@ class SqliteStore final : public Store {
     Statement st(writer_, kInsertOperation, "record operation");
     bind_operation(st, op, instance_id, binding_id);
     st.run();
+  }
+
+  // Writes what the end of an operation changes in its row; the rest (ids, kind, request) was
+  // written when it began. An operation that was never begun (no row) is written in full.
+  void end_operation(const OperationRecord& op, const std::string& instance_id,
+                     const std::string& binding_id) {
+    Statement upd(writer_,
+                  "UPDATE operations SET state = :state, description = :description, "
+                  "plugin_operation = :plugin_operation, attempts = :attempts, "
+                  "updated_at_ms = :updated_at_ms, deadline_ms = :deadline_ms WHERE id = :id",
+                  "end operation");
+    upd.bind(":id", op.id)
+        .bind(":state", to_string(op.state))
+        .bind(":description", op.description)
+        .bind(":plugin_operation", op.plugin_operation)
+        .bind(":attempts", static_cast<int64_t>(op.attempts))
+        .bind(":updated_at_ms", op.updated_at_ms)
+        .bind(":deadline_ms", op.deadline_ms)
+        .run();
+    if (writer_.changes() == 0) {
+      upsert_operation(op, instance_id, binding_id);
+    }
   }
 
   void delete_operation_row(const std::string& op_id) {

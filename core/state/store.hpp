@@ -94,13 +94,19 @@ class Store {
                                                    const OperationRecord& op,
                                                    ResourceStatus new_status) = 0;
 
-  /// Ends the instance's active operation: writes the instance row as given (active_operation is
-  /// cleared by the store) and the operation row, atomically.
+  /// Ends the instance's active operation, atomically: writes what an operation can change in the
+  /// instance row (plan_id, parameters, context, maintenance_info, dashboard_url, metadata,
+  /// plugin_state, status, updated_at_ms; active_operation is cleared and last_operation set by
+  /// the store), and in the operation row its state, description, plugin_operation, attempts,
+  /// updated_at_ms and deadline_ms. What was fixed when they began (ids, service, plugin,
+  /// organization and space, originating identity, creation time, the operation's kind and
+  /// request) is kept. Only the operation that holds the instance changes it.
   virtual void finish_instance_operation(const InstanceRecord& instance,
                                          const OperationRecord& op) = 0;
 
-  /// Ends a successful deprovision: deletes the instance and its bindings and writes the
-  /// operation row (kept so that last_operation can still answer), atomically.
+  /// Ends a successful deprovision: deletes the instance and its bindings and writes the end of
+  /// the operation (kept so that last_operation can still answer; written in full if it has no
+  /// row yet), atomically.
   virtual void delete_instance(const std::string& instance_id, const OperationRecord& op) = 0;
 
   /// Undoes a create whose request was refused before anything existed at the backend: removes
@@ -128,8 +134,10 @@ class Store {
                                                   const OperationRecord& op,
                                                   ResourceStatus new_status) = 0;
 
-  /// Ends the binding's active operation: writes the binding row as given (active_operation
-  /// cleared) and the operation row, atomically.
+  /// Ends the binding's active operation, atomically: writes what an operation can change in the
+  /// binding row (response, plugin_state, status, updated_at_ms; active_operation cleared,
+  /// last_operation set) and in the operation row (as finish_instance_operation does). The rest
+  /// was fixed when the binding was created.
   virtual void finish_binding_operation(const BindingRecord& binding,
                                         const OperationRecord& op) = 0;
 

@@ -373,6 +373,57 @@ TEST_F(SqliteStoreTest, FinishClearsActiveOperationAndWritesBothRows) {
             BeginResult::started);
 }
 
+TEST_F(SqliteStoreTest, FinishWritesWhatAnOperationChangesAndKeepsWhatWasFixedAtItsBegin) {
+  auto inst = make_instance("i1");
+  auto op = make_op("op-1", OperationKind::provision, "i1");
+  op.request = {{"parameters", {{"size", 1}}}};
+  ASSERT_EQ(store_->begin_create_instance(inst, op), BeginResult::started);
+
+  auto changed = inst;
+  changed.organization_guid = "org-other";  // fixed at create: kept
+  changed.created_at_ms = 1;                // kept
+  changed.plan_id = "plan-2";
+  changed.parameters = {{"size", 2}};
+  changed.maintenance_info = {{"version", "2.0.0"}};
+  changed.metadata = {{"labels", {{"tier", "gold"}}}};
+  changed.status = ResourceStatus::ready;
+  auto ended = op;
+  ended.request = {{"parameters", {{"size", 9}}}};  // written at begin: kept
+  ended.state = OperationState::succeeded;
+  ended.plugin_operation = "token-1";
+  ended.attempts = 3;
+  ended.deadline_ms = 9000;
+  store_->finish_instance_operation(changed, ended);
+
+  const auto got = store_->get_instance("i1").value();
+  EXPECT_EQ(got.organization_guid, inst.organization_guid);
+  EXPECT_EQ(got.created_at_ms, inst.created_at_ms);
+  EXPECT_EQ(got.plan_id, "plan-2");
+  EXPECT_EQ(got.parameters, changed.parameters);
+  EXPECT_EQ(got.maintenance_info, changed.maintenance_info);
+  EXPECT_EQ(got.metadata, changed.metadata);
+  EXPECT_EQ(got.status, ResourceStatus::ready);
+  const auto got_op = store_->get_operation("op-1").value();
+  EXPECT_EQ(got_op.request, op.request);
+  EXPECT_EQ(got_op.state, OperationState::succeeded);
+  EXPECT_EQ(got_op.plugin_operation, "token-1");
+  EXPECT_EQ(got_op.attempts, 3);
+  EXPECT_EQ(got_op.deadline_ms, 9000);
+}
+
+TEST_F(SqliteStoreTest, EndingAnOperationWithoutARowWritesItInFull) {
+  create_ready_instance("i1");
+  auto op = make_op("deprov-unbegun", OperationKind::deprovision, "i1", "", 5000);
+  op.request = {{"previous_status", "ready"}};
+  op.state = OperationState::succeeded;
+  store_->delete_instance("i1", op);
+  const auto got = store_->get_operation("deprov-unbegun");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->kind, OperationKind::deprovision);
+  EXPECT_EQ(got->request, op.request);
+  EXPECT_EQ(got->state, OperationState::succeeded);
+}
+
 TEST_F(SqliteStoreTest, FinishOfAnOperationThatDoesNotHoldTheInstanceLeavesItAlone) {
   create_ready_instance("i1");
   auto update = make_op("op-2", OperationKind::update, "i1");
