@@ -257,8 +257,18 @@ class SqliteStore final : public Store {
 
   void delete_instance(const std::string& instance_id, const OperationRecord& op) override {
     write([&] {
+      // The removed instance and its bindings leave a marker naming their last operation, so
+      // that last_operation can still answer for them (see latest_operation).
+      Statement mark_bindings(writer_,
+                              "INSERT OR REPLACE INTO removed_resources (instance_id, binding_id, "
+                              "last_operation, removed_at_ms) SELECT instance_id, id, "
+                              "last_operation, :at FROM bindings WHERE instance_id = :id "
+                              "AND last_operation <> ''",
+                              "mark removed bindings");
+      mark_bindings.bind(":id", instance_id).bind(":at", op.updated_at_ms).run();
       Statement del(writer_, "DELETE FROM instances WHERE id = :id", "delete instance");
       del.bind(":id", instance_id).run();
+      mark_removed(instance_id, "", op);
       end_operation(op, instance_id, "");
     });
   }
@@ -369,6 +379,7 @@ class SqliteStore final : public Store {
       Statement del(writer_, "DELETE FROM bindings WHERE instance_id = :instance_id AND id = :id",
                     "delete binding");
       del.bind(":instance_id", instance_id).bind(":id", binding_id).run();
+      mark_removed(instance_id, binding_id, op);
       end_operation(op, instance_id, binding_id);
     });
   }
@@ -439,11 +450,17 @@ class SqliteStore final : public Store {
   std::optional<OperationRecord> latest_operation(const std::string& instance_id,
                                                   const std::string& binding_id) override {
     return read([&](Database& db) -> std::optional<OperationRecord> {
-      // seq breaks ties between operations created in the same millisecond: the later insert wins.
-      const auto sql = select_from(kOperationColumns,
-                                   "FROM operations WHERE instance_id = :instance_id AND "
-                                   "binding_id = :binding_id ORDER BY created_at_ms DESC, seq DESC "
-                                   "LIMIT 1");
+      // The live resource names its last operation; a removed one left that name behind. One
+      // lookup by key each, so that no index over every operation by resource is needed.
+      const auto sql = select_from(
+          kOperationColumns,
+          "FROM operations WHERE id = COALESCE("
+          "(SELECT NULLIF(last_operation, '') FROM instances WHERE :binding_id = '' AND "
+          "id = :instance_id), "
+          "(SELECT NULLIF(last_operation, '') FROM bindings WHERE :binding_id <> '' AND "
+          "instance_id = :instance_id AND id = :binding_id), "
+          "(SELECT last_operation FROM removed_resources WHERE instance_id = :instance_id AND "
+          "binding_id = :binding_id))");
       Statement st(db, sql.c_str(), "read latest operation");
       st.bind(":instance_id", instance_id).bind(":binding_id", binding_id);
       if (!st.step()) {
@@ -645,7 +662,7 @@ class SqliteStore final : public Store {
   }
 
   // The operation row's instance_id and binding_id are taken from the resource the method acts
-  // on, so latest_operation finds the row under the resource it belongs to.
+  // on, so the row names the resource it belongs to.
   void bind_operation(Statement& st, const OperationRecord& op, const std::string& instance_id,
                       const std::string& binding_id) const {
     st.bind(":id", op.id)
@@ -697,6 +714,19 @@ class SqliteStore final : public Store {
     if (writer_.changes() == 0) {
       upsert_operation(op, instance_id, binding_id);
     }
+  }
+
+  void mark_removed(const std::string& instance_id, const std::string& binding_id,
+                    const OperationRecord& op) {
+    Statement mark(writer_,
+                   "INSERT OR REPLACE INTO removed_resources (instance_id, binding_id, "
+                   "last_operation, removed_at_ms) VALUES (:instance_id, :binding_id, :op, :at)",
+                   "mark removed resource");
+    mark.bind(":instance_id", instance_id)
+        .bind(":binding_id", binding_id)
+        .bind(":op", op.id)
+        .bind(":at", op.updated_at_ms)
+        .run();
   }
 
   void delete_operation_row(const std::string& op_id) {

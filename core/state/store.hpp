@@ -159,8 +159,9 @@ class Store {
                                                    const std::string& binding_id) = 0;
   /// The operation with this id, if any.
   virtual std::optional<OperationRecord> get_operation(const std::string& operation_id) = 0;
-  /// The latest operation (by creation time) recorded for an instance (binding_id "") or a
-  /// binding, including ones whose resource is deleted.
+  /// The last operation begun on an instance (binding_id "") or a binding, whatever the clock
+  /// said when it began; for a resource that a deprovision or unbind removed (or, for a binding,
+  /// the removal of its instance), the last one it had.
   virtual std::optional<OperationRecord> latest_operation(const std::string& instance_id,
                                                           const std::string& binding_id) = 0;
   /// Every binding of an instance, oldest first.

@@ -150,10 +150,10 @@ TEST(SqliteStoreOpen, NotADatabaseNamesThePath) {
 }
 
 TEST_F(SqliteStoreTest, SchemaVersionIsLatestAndAppliedOnce) {
-  EXPECT_EQ(store_->schema_version(), 1);
+  EXPECT_EQ(store_->schema_version(), 2);
   reopen();
-  EXPECT_EQ(store_->schema_version(), 1);
-  EXPECT_EQ(raw_query(dir_.db_file(), "SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(raw_query(dir_.db_file(), "SELECT COUNT(*) FROM schema_migrations"), "2");
 }
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedNamingPathAndBothVersions) {
@@ -166,7 +166,7 @@ TEST_F(SqliteStoreTest, NewerSchemaIsRefusedNamingPathAndBothVersions) {
   } catch (const StoreError& e) {
     EXPECT_THAT(e.what(), HasSubstr(dir_.db_file()));
     EXPECT_THAT(e.what(), HasSubstr("version 999"));
-    EXPECT_THAT(e.what(), HasSubstr("(version 1)"));
+    EXPECT_THAT(e.what(), HasSubstr("(version 2)"));
   }
 }
 
@@ -711,12 +711,72 @@ TEST_F(SqliteStoreTest, LatestOperationKeepsInstanceAndBindingApart) {
   EXPECT_EQ(store_->latest_operation("i1", "")->id, "prov-i1");
   EXPECT_EQ(store_->latest_operation("i1", "b1")->id, "bind-i1-b1");
   EXPECT_FALSE(store_->latest_operation("i1", "b2"));
-  // Creation time decides before insertion order.
+  // The operation begun last, even if the clock stepped back before it began.
   ASSERT_EQ(
       store_->begin_instance_operation("i1", make_op("early", OperationKind::update, "i1", "", 500),
                                        ResourceStatus::ready, false),
       BeginResult::started);
-  EXPECT_EQ(store_->latest_operation("i1", "")->id, "prov-i1");
+  EXPECT_EQ(store_->latest_operation("i1", "")->id, "early");
+  EXPECT_EQ(store_->latest_operation("i1", "b1")->id, "bind-i1-b1");
+}
+
+TEST_F(SqliteStoreTest, LatestOperationOfARemovedResourceIsTheOneThatRemovedIt) {
+  create_ready_instance("i1", 1000);
+  create_ready_binding("i1", "b1", 2000);
+  auto unbind = make_op("unbind-1", OperationKind::unbind, "i1", "b1", 3000);
+  ASSERT_EQ(store_->begin_binding_operation("i1", "b1", unbind, ResourceStatus::deleting),
+            BeginResult::started);
+  unbind.state = OperationState::succeeded;
+  store_->delete_binding("i1", "b1", unbind);
+  EXPECT_EQ(store_->latest_operation("i1", "b1")->id, "unbind-1");
+
+  // A refused re-create leaves the broker as it was: the removal is still the last word.
+  create_ready_instance("i2", 1000);
+  auto deprov = make_op("deprov-2", OperationKind::deprovision, "i2", "", 3000);
+  ASSERT_EQ(store_->begin_instance_operation("i2", deprov, ResourceStatus::deleting, true),
+            BeginResult::started);
+  deprov.state = OperationState::succeeded;
+  store_->delete_instance("i2", deprov);
+  ASSERT_EQ(store_->begin_create_instance(make_instance("i2"),
+                                          make_op("prov-refused", OperationKind::provision, "i2")),
+            BeginResult::started);
+  EXPECT_EQ(store_->latest_operation("i2", "")->id, "prov-refused");
+  store_->discard_instance("i2", "prov-refused");
+  EXPECT_EQ(store_->latest_operation("i2", "")->id, "deprov-2");
+
+  // A re-created instance answers for itself again.
+  ASSERT_EQ(store_->begin_create_instance(make_instance("i2", 4000),
+                                          make_op("prov-again", OperationKind::provision, "i2")),
+            BeginResult::started);
+  EXPECT_EQ(store_->latest_operation("i2", "")->id, "prov-again");
+  EXPECT_FALSE(store_->latest_operation("never", ""));
+  EXPECT_FALSE(store_->latest_operation("i1", "never"));
+}
+
+TEST_F(SqliteStoreTest, MigrationToVersion2KeepsTheLastOperationOfResourcesRemovedBefore) {
+  create_ready_instance("i1", 1000);
+  create_ready_binding("i1", "b1", 2000);
+  create_ready_instance("i2", 1000);
+  auto deprov = make_op("deprov-1", OperationKind::deprovision, "i1", "", 3000);
+  ASSERT_EQ(store_->begin_instance_operation("i1", deprov, ResourceStatus::deleting, false),
+            BeginResult::started);
+  deprov.state = OperationState::succeeded;
+  store_->delete_instance("i1", deprov);
+  // Back to a version 1 database as an older osbd left it: no markers, the old index.
+  store_.reset();
+  raw_exec(dir_.db_file(),
+           "DROP TABLE removed_resources; DELETE FROM schema_migrations WHERE version = 2; "
+           "CREATE INDEX operations_latest ON operations (instance_id, binding_id, "
+           "created_at_ms)");
+  reopen();
+  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->latest_operation("i1", "")->id, "deprov-1");
+  EXPECT_EQ(store_->latest_operation("i1", "b1")->id, "bind-i1-b1");
+  EXPECT_EQ(store_->latest_operation("i2", "")->id, "prov-i2");
+  EXPECT_EQ(raw_query(dir_.db_file(), "SELECT COUNT(*) FROM removed_resources"), "2");
+  EXPECT_EQ(raw_query(dir_.db_file(),
+                      "SELECT COUNT(*) FROM sqlite_master WHERE name = 'operations_latest'"),
+            "0");
 }
 
 TEST_F(SqliteStoreTest, UpdateOperationRewritesProgress) {
