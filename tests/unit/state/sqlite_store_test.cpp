@@ -76,6 +76,15 @@ class SqliteStoreTest : public ::testing::Test {
     store_->finish_instance_operation(inst, op);
   }
 
+  /// Deprovisions an idle instance the way the broker does: begin, then delete.
+  void remove_instance(const std::string& id, const std::string& op_id, int64_t at_ms) {
+    auto op = make_op(op_id, OperationKind::deprovision, id, "", at_ms);
+    ASSERT_EQ(store_->begin_instance_operation(id, op, ResourceStatus::deleting, true),
+              BeginResult::started);
+    op.state = OperationState::succeeded;
+    store_->delete_instance(id, op);
+  }
+
   /// Creates a ready, idle binding on a ready instance.
   void create_ready_binding(const std::string& iid, const std::string& bid, int64_t at_ms = 2000) {
     auto b = make_binding(iid, bid, at_ms);
@@ -732,11 +741,7 @@ TEST_F(SqliteStoreTest, LatestOperationOfARemovedResourceIsTheOneThatRemovedIt) 
 
   // A refused re-create leaves the broker as it was: the removal is still the last word.
   create_ready_instance("i2", 1000);
-  auto deprov = make_op("deprov-2", OperationKind::deprovision, "i2", "", 3000);
-  ASSERT_EQ(store_->begin_instance_operation("i2", deprov, ResourceStatus::deleting, true),
-            BeginResult::started);
-  deprov.state = OperationState::succeeded;
-  store_->delete_instance("i2", deprov);
+  remove_instance("i2", "deprov-2", 3000);
   ASSERT_EQ(store_->begin_create_instance(make_instance("i2"),
                                           make_op("prov-refused", OperationKind::provision, "i2")),
             BeginResult::started);
@@ -757,11 +762,7 @@ TEST_F(SqliteStoreTest, MigrationToVersion2KeepsTheLastOperationOfResourcesRemov
   create_ready_instance("i1", 1000);
   create_ready_binding("i1", "b1", 2000);
   create_ready_instance("i2", 1000);
-  auto deprov = make_op("deprov-1", OperationKind::deprovision, "i1", "", 3000);
-  ASSERT_EQ(store_->begin_instance_operation("i1", deprov, ResourceStatus::deleting, false),
-            BeginResult::started);
-  deprov.state = OperationState::succeeded;
-  store_->delete_instance("i1", deprov);
+  remove_instance("i1", "deprov-1", 3000);
   // Back to a version 1 database as an older osbd left it: no markers, the old index.
   store_.reset();
   raw_exec(dir_.db_file(),
