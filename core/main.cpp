@@ -138,6 +138,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   net::io_context& ioc = *contexts.front();
   osbd::api::BrokerOptions options;
   options.credentials.push_back(cfg.auth);
+  options.admin = cfg.admin;
   osbd::api::Broker broker(options, lifecycle, registry, workers);
 
   osbd::http::ServerOptions server_options;

@@ -2,6 +2,7 @@
 
 #include "api/lifecycle.hpp"
 #include "api/lifecycle_util.hpp"
+#include "metrics/metrics.hpp"
 
 namespace osbd::api {
 
@@ -168,6 +169,8 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
   const plugin_host::CallResult failure = detail::as_failure(result);
   if (detail::is_client_error(failure.status)) {
     co_await write([&] { store_.discard_binding(instance_id, binding_id, op.id); });
+    metrics::global().count_operation_end(state::to_string(op.kind),
+                                          state::to_string(OperationState::failed));
   } else {
     const bool remove = settle_binding(
         binding, op, Outcome{OperationState::failed, json::object(), failure.description});

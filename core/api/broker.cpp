@@ -1,7 +1,9 @@
 #include "api/broker.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <sstream>
 
@@ -9,6 +11,7 @@
 
 #include "api/http_util.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 
 namespace osbd::api {
 
@@ -161,6 +164,40 @@ Route match(const std::vector<std::string>& s) {
   return Route::none;
 }
 
+// The route's name in logs and metrics.
+const char* route_name(Route route) {
+  switch (route) {
+    case Route::catalog:
+      return "catalog";
+    case Route::instance:
+      return "instance";
+    case Route::instance_last_operation:
+      return "instance_last_operation";
+    case Route::binding:
+      return "binding";
+    case Route::binding_last_operation:
+      return "binding_last_operation";
+    case Route::none:
+      break;
+  }
+  return "none";
+}
+
+// An identity for the log lines of a request that brought none: unique within this process and
+// across restarts (it starts with the process's start time).
+std::string generated_identity() {
+  static const std::string prefix = [] {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "osbd-%llx-",
+                  static_cast<unsigned long long>(
+                      std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+    return std::string(buf);
+  }();
+  static std::atomic<uint64_t> next{0};
+  return prefix + std::to_string(next.fetch_add(1, std::memory_order_relaxed));
+}
+
 const char* allowed_methods(Route route) {
   switch (route) {
     case Route::catalog:
@@ -205,6 +242,10 @@ Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
   for (const auto& c : options_.credentials) {
     expected_authorization_.push_back("Basic " + base64_encode(c.username + ":" + c.password));
   }
+  if (options_.admin) {
+    expected_admin_authorization_ =
+        "Basic " + base64_encode(options_.admin->username + ":" + options_.admin->password);
+  }
   // Serialized once with the same headers catalog_response() sets, keep-alive implied.
   http::Request plain{bhttp::verb::get, "/v2/catalog", 11};
   http::Response res = catalog_response(plain);
@@ -222,20 +263,26 @@ std::shared_ptr<const std::string> Broker::cached_response(const http::Request& 
       !authorized(request) || !version_supported(request)) {
     return nullptr;
   }
+  metrics::global().count_cached_catalog();
   return catalog_bytes_;
 }
 
-bool Broker::authorized(const http::Request& request) const {
+namespace {
+
+// True when the request's Authorization header carries one of the pairs. The canonical header
+// form ("Basic <base64>", one per pair in expected) is compared whole; other spellings (scheme
+// case, spaces) are decoded. Every pair is checked without an early exit, so timing does not tell
+// which one matched.
+bool credentials_match(const http::Request& request, const std::vector<std::string>& expected,
+                       const std::vector<config::BasicCredentials>& pairs) {
   const auto it = request.find(bhttp::field::authorization);
-  if (it == request.end()) {
+  if (it == request.end() || pairs.empty()) {
     return false;
   }
   const std::string_view value(it->value().data(), it->value().size());
-  // The canonical header form is compared whole; other spellings (scheme case, spaces) are
-  // decoded below.
   bool exact = false;
-  for (const auto& expected : expected_authorization_) {
-    exact |= constant_time_equal(value, expected);
+  for (const auto& header : expected) {
+    exact |= constant_time_equal(value, header);
   }
   if (exact) {
     return true;
@@ -244,14 +291,26 @@ bool Broker::authorized(const http::Request& request) const {
   if (!creds) {
     return false;
   }
-  // Check every pair without an early exit, so timing does not tell which one matched.
   bool ok = false;
-  for (const auto& c : options_.credentials) {
+  for (const auto& c : pairs) {
     const bool user_ok = constant_time_equal(creds->first, c.username);
     const bool pass_ok = constant_time_equal(creds->second, c.password);
     ok |= (user_ok & pass_ok);
   }
   return ok;
+}
+
+}  // namespace
+
+bool Broker::authorized(const http::Request& request) const {
+  return credentials_match(request, expected_authorization_, options_.credentials);
+}
+
+bool Broker::admin_authorized(const http::Request& request) const {
+  if (!options_.admin) {
+    return false;
+  }
+  return credentials_match(request, {expected_admin_authorization_}, {*options_.admin});
 }
 
 bool Broker::version_supported(const http::Request& request) const {
@@ -289,30 +348,47 @@ http::Response Broker::too_large(unsigned version, std::size_t limit) {
 }
 
 void Broker::handle(http::Request&& request, http::Reply reply) {
+  const auto started = std::chrono::steady_clock::now();
   // The catalog is the hot read: answered from the cached body without parsing the target.
   if (request.method() == bhttp::verb::get && request.target() == "/v2/catalog" &&
       authorized(request) && version_supported(request)) {
-    return reply(catalog_response(request));
+    http::Response res = catalog_response(request);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    metrics::global().count_request("catalog", "GET", res.result_int(), took.count());
+    return reply(std::move(res));
   }
-  const auto started = std::chrono::steady_clock::now();
   const unsigned version = request.version();
-  std::string identity(request[kRequestIdentity]);
   const std::string method(request.method_string());
   const std::string target(request.target());
   // Logs carry the path only: query strings are the platform's and ids are not secrets.
   const std::string path = target.substr(0, target.find('?'));
-  auto finish = [reply, version, identity, method, path, started](const ApiReply& r) {
-    const auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count() /
-                    1000.0;
-    log::Level level = r.status >= 500 ? log::Level::error : log::Level::info;
-    log::write(level, "request",
-               {{"method", method},
-                {"path", path},
-                {"status", r.status},
-                {"duration_ms", ms},
-                {"request_identity", identity}});
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    return handle_operator(path, request, std::move(reply));
+  }
+  std::string identity(request[kRequestIdentity]);
+  auto parsed = parse_target(std::string_view(target));
+  const Route route = parsed ? match(parsed->segments) : Route::none;
+  json ids = json::object();
+  if (parsed && route != Route::none && route != Route::catalog) {
+    ids["instance_id"] = parsed->segments[2];
+    if (parsed->segments.size() > 4) {
+      ids["binding_id"] = parsed->segments[4];
+    }
+  }
+  auto finish = [reply, version, identity, method, path, started, route, ids](const ApiReply& r) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    metrics::global().count_request(route_name(route), method, r.status, took.count());
+    const log::Level level = r.status >= 500 ? log::Level::error : log::Level::info;
+    if (log::enabled(level)) {
+      json fields = {{"method", method},
+                     {"path", path},
+                     {"route", route_name(route)},
+                     {"status", r.status},
+                     {"duration_ms", took.count() * 1000.0},
+                     {"request_identity", identity.empty() ? generated_identity() : identity}};
+      fields.update(ids);
+      log::write(level, "request", fields);
+    }
     reply(to_response(r, version, identity));
   };
 
@@ -321,11 +397,9 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd\"");
     return finish(r);
   }
-  auto parsed = parse_target(std::string_view(target));
   if (!parsed) {
     return finish(error_reply(400, "BadRequest", "malformed percent-encoding in the URL"));
   }
-  const Route route = match(parsed->segments);
   if (route == Route::none) {
     return finish(error_reply(404, "NotFound", "no such route: " + path));
   }
@@ -353,7 +427,10 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
 
   if (route == Route::catalog) {
-    return reply(catalog_response(request));
+    http::Response res = catalog_response(request);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    metrics::global().count_request("catalog", method, res.result_int(), took.count());
+    return reply(std::move(res));
   }
 
   const bool has_body =
@@ -398,6 +475,93 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
   boost::asio::post(workers_, [this, route, verb, seg = parsed->segments, api = std::move(api),
                                finish]() { finish(run_plain(lifecycle_, route, verb, seg, api)); });
+}
+
+void Broker::handle_operator(std::string_view path, const http::Request& request,
+                             http::Reply reply) {
+  const unsigned version = request.version();
+  const bool read = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+  if (!read) {
+    ApiReply r =
+        error_reply(405, "MethodNotAllowed", "only GET is allowed on " + std::string(path));
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return reply(to_response(r, version, ""));
+  }
+  if (path == "/healthz") {
+    ApiReply r;
+    r.body = {{"status", "alive"}};
+    return reply(to_response(r, version, ""));
+  }
+  if (path == "/readyz") {
+    // The store check reads the database: on a worker, never on the I/O thread.
+    boost::asio::post(workers_,
+                      [this, version, reply] { reply(to_response(readiness(), version, "")); });
+    return;
+  }
+  if (!options_.admin) {
+    return reply(to_response(
+        error_reply(404, "NotFound",
+                    "/metrics is served only when admin credentials are configured (admin:)"),
+        version, ""));
+  }
+  if (!admin_authorized(request)) {
+    ApiReply r = error_reply(401, "Unauthorized", "valid admin credentials are required");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd admin\"");
+    return reply(to_response(r, version, ""));
+  }
+  boost::asio::post(workers_, [this, version, reply] {
+    http::Response res{bhttp::status::ok, version};
+    res.set(bhttp::field::server, "osbd");
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    try {
+      res.body() = metrics_text();
+    } catch (const std::exception& e) {
+      return reply(to_response(internal_error(e), version, ""));
+    }
+    reply(std::move(res));
+  });
+}
+
+ApiReply Broker::readiness() const {
+  ApiReply r;
+  std::string reason;
+  try {
+    lifecycle_.store().check();
+  } catch (const std::exception& e) {
+    log::warn("not ready: the state store cannot serve", {{"error", e.what()}});
+    reason = "the state store cannot serve requests";
+  }
+  if (reason.empty() && registry_->plugins().empty()) {
+    reason = "no plugin is loaded";
+  }
+  if (reason.empty()) {
+    r.body = {{"status", "ready"}, {"plugins", registry_->plugins().size()}};
+  } else {
+    r.status = 503;
+    r.body = {{"status", "not ready"}, {"reason", reason}};
+  }
+  return r;
+}
+
+std::string Broker::metrics_text() const {
+  metrics::Gauges gauges;
+  auto& store = lifecycle_.store();
+  for (const auto& plan : store.count_instances_by_plan()) {
+    metrics::PlanCount count;
+    count.service_id = plan.service_id;
+    count.plan_id = plan.plan_id;
+    count.instances = plan.instances;
+    if (const auto* entry = registry_->find_plan(plan.service_id, plan.plan_id)) {
+      count.service_name = entry->service.value("name", "");
+      count.plan_name = entry->plan.value("name", "");
+    }
+    gauges.instances_per_plan.push_back(std::move(count));
+  }
+  for (const auto& op : store.list_unfinished_operations()) {
+    ++gauges.operations_in_progress[state::to_string(op.kind)];
+  }
+  gauges.plugins_loaded = registry_->plugins().size();
+  return metrics::global().render(gauges);
 }
 
 }  // namespace osbd::api

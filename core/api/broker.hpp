@@ -1,7 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/thread_pool.hpp>
@@ -16,12 +18,16 @@ namespace osbd::api {
 /// Cross-cutting settings of the OSB front end.
 struct BrokerOptions {
   std::vector<config::BasicCredentials> credentials;  ///< accepted Basic credentials
-  unsigned min_api_minor = 13;                        ///< oldest accepted 2.x
-  unsigned max_api_minor = 17;                        ///< newest accepted 2.x
+  /// Credentials of the operator's endpoints (/metrics); without them those answer 404.
+  std::optional<config::BasicCredentials> admin;
+  unsigned min_api_minor = 13;  ///< oldest accepted 2.x
+  unsigned max_api_minor = 17;  ///< newest accepted 2.x
 };
 
 /// The OSB HTTP front end: authentication, X-Broker-API-Version, routing and percent-decoding on
-/// the I/O thread; everything that touches the store or a plugin on the worker pool.
+/// the I/O thread; everything that touches the store or a plugin on the worker pool. Also the
+/// operator's endpoints: /healthz (alive, no credentials), /readyz (state store usable and
+/// plugins loaded, no credentials) and /metrics (Prometheus text format, admin credentials).
 class Broker : public http::Handler {
  public:
   /// All references must outlive the broker.
@@ -37,10 +43,16 @@ class Broker : public http::Handler {
 
  private:
   bool authorized(const http::Request& request) const;
+  bool admin_authorized(const http::Request& request) const;
+  // /healthz, /readyz and /metrics.
+  void handle_operator(std::string_view path, const http::Request& request, http::Reply reply);
+  ApiReply readiness() const;
+  std::string metrics_text() const;
   bool version_supported(const http::Request& request) const;
   http::Response catalog_response(const http::Request& request) const;
 
   std::vector<std::string> expected_authorization_;   // "Basic <base64>" per credential pair
+  std::string expected_admin_authorization_;          // "" when no admin credentials are set
   std::shared_ptr<const std::string> catalog_bytes_;  // the whole 200 response of GET catalog
 
   BrokerOptions options_;

@@ -2,6 +2,7 @@
 
 #include "api/lifecycle.hpp"
 #include "api/lifecycle_util.hpp"
+#include "metrics/metrics.hpp"
 
 #include <utility>
 
@@ -174,6 +175,8 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
   if (detail::is_client_error(failure.status)) {
     // The plugin changed nothing; neither does the broker.
     co_await write([&] { store_.discard_instance(instance_id, op.id); });
+    metrics::global().count_operation_end(state::to_string(op.kind),
+                                          state::to_string(OperationState::failed));
   } else {
     // Something may exist at the backend: keep the instance as failed so that the platform's
     // orphan-mitigation DELETE reaches the plugin.

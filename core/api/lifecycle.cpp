@@ -4,6 +4,7 @@
 
 #include "api/lifecycle_util.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 
 namespace osbd::api {
 
@@ -85,6 +86,9 @@ bool Lifecycle::settle_instance(state::InstanceRecord& instance, state::Operatio
   op.state = outcome.state;
   op.description = outcome.description;
   op.updated_at_ms = now;
+  if (op.state != OperationState::in_progress) {
+    metrics::global().count_operation_end(state::to_string(op.kind), state::to_string(op.state));
+  }
   instance.updated_at_ms = now;
   const bool ok = outcome.state == OperationState::succeeded;
   const json& body = outcome.body;
@@ -152,6 +156,9 @@ bool Lifecycle::settle_binding(state::BindingRecord& binding, state::OperationRe
   op.state = outcome.state;
   op.description = outcome.description;
   op.updated_at_ms = now;
+  if (op.state != OperationState::in_progress) {
+    metrics::global().count_operation_end(state::to_string(op.kind), state::to_string(op.state));
+  }
   binding.updated_at_ms = now;
   const bool ok = outcome.state == OperationState::succeeded;
   if (op.kind == OperationKind::bind) {

@@ -83,6 +83,9 @@ class Lifecycle {
   /// durable waits here before it is sent (see ApiReply::durable).
   void wait_durable() { store_.wait_durable(); }
 
+  /// The store behind the lifecycle, for the operator's endpoints (readiness, metrics).
+  state::Store& store() noexcept { return store_; }
+
   /// After a restart: fails every operation that cannot be resumed (synchronous ones, whose
   /// platform got no answer, and asynchronous ones the plugin never acknowledged), so that
   /// nothing stays in progress forever. Returns how many it failed.

@@ -229,8 +229,8 @@ BrokerConfig load_file(const std::string& path) {
   const Where where{path, ""};
   require_map(root, where);
   reject_unknown_keys(root, where,
-                      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "limits", "osb",
-                       "plugins", "credentials_encryption"});
+                      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "admin", "limits",
+                       "osb", "plugins", "credentials_encryption"});
   if (root["listen"]) {
     cfg.listen =
         parse_listen(scalar_string(root["listen"], where.child("listen")), path + ": listen");
@@ -251,6 +251,20 @@ BrokerConfig load_file(const std::string& path) {
     where.child("auth").fail("required (username and password of the platform)");
   }
   read_auth(root["auth"], where.child("auth"), cfg.auth);
+  if (root["admin"]) {
+    const Where w = where.child("admin");
+    BasicCredentials admin;
+    read_auth(root["admin"], w, admin);
+    if (admin.username == cfg.auth.username) {
+      // Operators and platforms are told apart by the username alone, so a shared one would let
+      // a platform's password be tried against the operator's endpoints.
+      w.child("username").fail("must differ from auth.username (the platform's)");
+    }
+    if (admin.password == cfg.auth.password) {
+      w.fail("the admin password must differ from the platform's");
+    }
+    cfg.admin = std::move(admin);
+  }
   if (root["limits"]) {
     read_limits(root["limits"], where.child("limits"), cfg);
   }

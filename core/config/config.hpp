@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,11 +39,13 @@ struct BrokerConfig {
   std::string plugin_dir = "./build/plugins";  ///< every *.so in it is loaded
   log::Level log_level = log::Level::info;     ///< minimum log level
   BasicCredentials auth;                       ///< platform credentials
-  std::size_t max_body_bytes = 1024 * 1024;    ///< larger request bodies get 413
-  unsigned io_threads = 2;                     ///< threads running the HTTP sessions
-  unsigned worker_threads = 8;                 ///< threads running store and plugin calls
-  unsigned request_timeout_seconds = 60;       ///< read/write timeout of one request
-  unsigned poll_interval_ms = 1000;            ///< how often unfinished async operations are polled
+  /// Operator credentials for /metrics (and the admin API); never the platform's.
+  std::optional<BasicCredentials> admin;
+  std::size_t max_body_bytes = 1024 * 1024;  ///< larger request bodies get 413
+  unsigned io_threads = 2;                   ///< threads running the HTTP sessions
+  unsigned worker_threads = 8;               ///< threads running store and plugin calls
+  unsigned request_timeout_seconds = 60;     ///< read/write timeout of one request
+  unsigned poll_interval_ms = 1000;          ///< how often unfinished async operations are polled
   /// Accept provision/update requests that carry only `context`, without the deprecated
   /// organization_guid and space_guid fields.
   bool accept_context_only = false;

@@ -1,10 +1,12 @@
 #include "plugin_host/plugin.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
 #include <boost/dll/shared_library.hpp>
 
+#include "metrics/metrics.hpp"
 #include "plugin_host/host_context.hpp"
 
 namespace osbd::plugin_host {
@@ -72,6 +74,15 @@ bool Plugin::supports(Operation op) const noexcept {
 }
 
 CallResult Plugin::call(Operation op, const nlohmann::json& request) const {
+  const auto started = std::chrono::steady_clock::now();
+  CallResult result = call_untimed(op, request);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  const bool failed = result.status != OSB_STATUS_OK && result.status != OSB_STATUS_IN_PROGRESS;
+  metrics::global().observe_plugin_call(name_, to_string(op), took.count(), failed);
+  return result;
+}
+
+CallResult Plugin::call_untimed(Operation op, const nlohmann::json& request) const {
   if (!supports(op)) {
     CallResult none;
     none.status = OSB_STATUS_OK;

@@ -67,10 +67,13 @@ class Plugin {
   /// Calls an operation with a JSON request. Never throws for plugin misbehaviour: invalid JSON
   /// results, unknown statuses and failures without a description become INTERNAL_ERROR results
   /// whose description names the plugin and the operation. An operation the plugin does not
-  /// support answers OK with an empty body.
+  /// support answers OK with an empty body. Each call is timed, and counted if it fails, in the
+  /// broker's metrics.
   CallResult call(Operation op, const nlohmann::json& request) const;
 
  private:
+  CallResult call_untimed(Operation op, const nlohmann::json& request) const;
+
   std::string file_;
   std::shared_ptr<boost::dll::shared_library> library_;  // declared first: destroyed last
   const osb_plugin_v1* table_;

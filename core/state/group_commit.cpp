@@ -85,6 +85,11 @@ std::string GroupCommit::sync_wal() noexcept {
   }
 }
 
+std::string GroupCommit::sync_failure() const {
+  std::lock_guard lock(mu_);
+  return sync_failure_;
+}
+
 size_t GroupCommit::queued() const {
   std::lock_guard lock(mu_);
   return queued_;

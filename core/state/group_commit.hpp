@@ -130,6 +130,8 @@ class GroupCommit {
   /// read of what they wrote can be answered as durable. Throws StoreError if a sync failed.
   void wait_synced(uint64_t batches) const;
 
+  /// Why a sync of the WAL failed, after which every write fails; "" while none has.
+  std::string sync_failure() const;
   /// Units waiting for a leader to take them (for tests that need a batch to form).
   size_t queued() const;
   /// The counters so far.

@@ -126,7 +126,8 @@ void configure(Database& db) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, SecretBox box)
-      : box_(std::move(box)),
+      : path_(path),
+        box_(std::move(box)),
         writer_(path),
         commit_(writer_, sqlite::GroupCommit::kDefaultMaxBatch, /*sync_log=*/true),
         readers_(path) {
@@ -139,6 +140,9 @@ class SqliteStore final : public Store {
     writer_.exec("PRAGMA synchronous = NORMAL", "set synchronous");
     // One read connection now, so that a file the readers cannot use fails the open.
     readers_.acquire();
+    if (::stat(path_.c_str(), &opened_) != 0) {
+      throw StoreError("osbd state store " + path_ + ": " + errno_text(errno));
+    }
   }
 
   void write_async(AsyncWrite& write) noexcept override { submit_async(write, true); }
@@ -496,6 +500,37 @@ class SqliteStore final : public Store {
       }
       return out;
     });
+  }
+
+  std::vector<PlanInstances> count_instances_by_plan() override {
+    return read([&](Database& db) {
+      Statement st(db,
+                   "SELECT service_id, plan_id, COUNT(*) FROM instances GROUP BY service_id, "
+                   "plan_id ORDER BY service_id, plan_id",
+                   "count instances by plan");
+      std::vector<PlanInstances> out;
+      while (st.step()) {
+        out.push_back({st.text(0), st.text(1), static_cast<uint64_t>(st.integer(2))});
+      }
+      return out;
+    });
+  }
+
+  void check() override {
+    // The file osbd opened must still be the one at its path: a volume unmounted or a data
+    // directory moved away leaves the open connections working on a file nobody will see again.
+    struct stat now {};
+    if (::stat(path_.c_str(), &now) != 0) {
+      throw StoreError("osbd state store " + path_ + ": " + errno_text(errno));
+    }
+    if (now.st_dev != opened_.st_dev || now.st_ino != opened_.st_ino) {
+      throw StoreError("osbd state store " + path_ +
+                       ": the file was replaced since osbd opened it");
+    }
+    if (const std::string failure = commit_.sync_failure(); !failure.empty()) {
+      throw StoreError(failure);
+    }
+    read([](Database& db) { return sqlite::current_schema_version(db); });
   }
 
   std::vector<OperationRecord> list_unfinished_operations() override {
@@ -907,6 +942,8 @@ class SqliteStore final : public Store {
     return reader(*lease);
   }
 
+  std::string path_;
+  struct stat opened_ {};  // the database file as opened, for check()
   SecretBox box_;
   // Used only by the batch leader of the moment (inside write units) and, before any method can
   // run, by the constructor. Declared first so that it closes last, after the readers.

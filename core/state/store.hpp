@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -170,6 +171,19 @@ class Store {
   virtual std::vector<InstanceRecord> list_instances() = 0;
   /// Every operation still in progress, oldest first (for recovery after a restart).
   virtual std::vector<OperationRecord> list_unfinished_operations() = 0;
+
+  /// How many instances each plan has (plans without instances are left out).
+  struct PlanInstances {
+    std::string service_id;
+    std::string plan_id;
+    uint64_t instances = 0;
+  };
+  /// Instances per plan, ordered by service_id and plan_id. This default counts list_instances().
+  virtual std::vector<PlanInstances> count_instances_by_plan();
+
+  /// Throws StoreError, saying why, when the store cannot serve requests: for readiness checks.
+  /// This default reads the schema version.
+  virtual void check() { schema_version(); }
 };
 
 /// Thrown when the storage itself fails (disk full, corrupt file, newer schema than this build).

@@ -139,6 +139,24 @@ TEST_F(ConfigTest, AuthIsRequiredAndValidated) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, AdminCredentialsAreOptionalAndNeverThePlatforms) {
+  EXPECT_FALSE(load_file(write("c.yaml", kMinimal)).admin.has_value());
+  const auto cfg = load_file(
+      write("c.yaml", std::string(kMinimal) + "admin:\n  username: ops\n  password: q\n"));
+  ASSERT_TRUE(cfg.admin.has_value());
+  EXPECT_EQ(cfg.admin->username, "ops");
+  EXPECT_EQ(cfg.admin->password, "q");
+  EXPECT_NE(error_of(std::string(kMinimal) + "admin:\n  username: u\n  password: q\n")
+                .find("admin.username: must differ from auth.username"),
+            std::string::npos);
+  const std::string same_password =
+      error_of(std::string(kMinimal) + "admin:\n  username: ops\n  password: p\n");
+  EXPECT_NE(same_password.find("admin password must differ"), std::string::npos);
+  EXPECT_EQ(same_password.find(": p"), std::string::npos);  // the password is not quoted
+  EXPECT_NE(error_of(std::string(kMinimal) + "admin:\n  username: ops\n").find("admin"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, PasswordFileIsReadAndTrimmed) {
   const auto secret = write("pw", "s3cret\n");
   const BrokerConfig cfg =

@@ -1,0 +1,163 @@
+#include "metrics/metrics.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+namespace osbd::metrics {
+
+namespace {
+
+// Seconds as Prometheus expects them: plain decimal, enough digits for microseconds.
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void header(std::ostringstream& out, const char* name, const char* type, const char* help) {
+  out << "# HELP " << name << ' ' << help << '\n' << "# TYPE " << name << ' ' << type << '\n';
+}
+
+// Writes one histogram's series: name_bucket{labels,le=...}, name_sum, name_count.
+void histogram(std::ostringstream& out, const char* name, const std::string& labels,
+               const Histogram& h) {
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    cumulative += h.buckets[i];
+    out << name << "_bucket{" << labels << ",le=\"" << number(kBuckets[i]) << "\"} " << cumulative
+        << '\n';
+  }
+  out << name << "_bucket{" << labels << ",le=\"+Inf\"} " << h.count << '\n';
+  out << name << "_sum{" << labels << "} " << number(h.sum) << '\n';
+  out << name << "_count{" << labels << "} " << h.count << '\n';
+}
+
+std::string label(const char* name, std::string_view value) {
+  return std::string(name) + "=\"" + escape_label(value) + "\"";
+}
+
+}  // namespace
+
+void Histogram::observe(double seconds) noexcept {
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) {
+      ++buckets[i];
+      break;
+    }
+  }
+  ++count;
+  sum += seconds;
+}
+
+std::string escape_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+void Metrics::count_request(std::string_view route, std::string_view method, int status,
+                            double seconds) {
+  std::lock_guard lock(mu_);
+  ++requests_[RouteKey(route, method, status)];
+  request_seconds_[PairKey(route, method)].observe(seconds);
+}
+
+void Metrics::observe_plugin_call(std::string_view plugin, std::string_view operation,
+                                  double seconds, bool failed) {
+  std::lock_guard lock(mu_);
+  PairKey key(plugin, operation);
+  plugin_seconds_[key].observe(seconds);
+  if (failed) {
+    ++plugin_failures_[std::move(key)];
+  }
+}
+
+void Metrics::count_operation_end(std::string_view kind, std::string_view state) {
+  std::lock_guard lock(mu_);
+  ++operations_[PairKey(kind, state)];
+}
+
+std::string Metrics::render(const Gauges& gauges) const {
+  std::ostringstream out;
+  std::lock_guard lock(mu_);
+
+  header(out, "osbd_http_requests_total", "counter",
+         "OSB requests answered, by route, method and HTTP status.");
+  auto requests = requests_;
+  if (const uint64_t cached = cached_catalog_.load(std::memory_order_relaxed); cached > 0) {
+    requests[RouteKey("catalog", "GET", 200)] += cached;
+  }
+  for (const auto& [key, n] : requests) {
+    const auto& [route, method, status] = key;
+    out << "osbd_http_requests_total{" << label("route", route) << ',' << label("method", method)
+        << ",status=\"" << status << "\"} " << n << '\n';
+  }
+
+  header(out, "osbd_http_request_duration_seconds", "histogram",
+         "Time from a request's arrival at the router to its answer, by route and method "
+         "(catalog answers served from the cached bytes are not timed).");
+  for (const auto& [key, h] : request_seconds_) {
+    histogram(out, "osbd_http_request_duration_seconds",
+              label("route", key.first) + ',' + label("method", key.second), h);
+  }
+
+  header(out, "osbd_plugin_call_duration_seconds", "histogram",
+         "Duration of plugin calls, by plugin and operation.");
+  for (const auto& [key, h] : plugin_seconds_) {
+    histogram(out, "osbd_plugin_call_duration_seconds",
+              label("plugin", key.first) + ',' + label("operation", key.second), h);
+  }
+
+  header(out, "osbd_plugin_call_failures_total", "counter",
+         "Plugin calls that answered an error, by plugin and operation.");
+  for (const auto& [key, n] : plugin_failures_) {
+    out << "osbd_plugin_call_failures_total{" << label("plugin", key.first) << ','
+        << label("operation", key.second) << "} " << n << '\n';
+  }
+
+  header(out, "osbd_operations_total", "counter",
+         "Operations that reached a final state, by kind and state.");
+  for (const auto& [key, n] : operations_) {
+    out << "osbd_operations_total{" << label("kind", key.first) << ',' << label("state", key.second)
+        << "} " << n << '\n';
+  }
+
+  header(out, "osbd_operations_in_progress", "gauge",
+         "Operations in progress in the state store, by kind.");
+  for (const auto& [kind, n] : gauges.operations_in_progress) {
+    out << "osbd_operations_in_progress{" << label("kind", kind) << "} " << n << '\n';
+  }
+
+  header(out, "osbd_instances", "gauge", "Service instances in the state store, by plan.");
+  for (const auto& p : gauges.instances_per_plan) {
+    out << "osbd_instances{" << label("service_id", p.service_id) << ','
+        << label("plan_id", p.plan_id) << ',' << label("service", p.service_name) << ','
+        << label("plan", p.plan_name) << "} " << p.instances << '\n';
+  }
+
+  header(out, "osbd_plugins_loaded", "gauge", "Plugins loaded.");
+  out << "osbd_plugins_loaded " << gauges.plugins_loaded << '\n';
+  return out.str();
+}
+
+Metrics& global() {
+  static Metrics metrics;
+  return metrics;
+}
+
+}  // namespace osbd::metrics
