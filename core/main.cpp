@@ -24,6 +24,7 @@
 #include "catalog/registry.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
+#include "http/tls.hpp"
 #include "log/log.hpp"
 #include "plugin_host/loader.hpp"
 #include "state/store.hpp"
@@ -117,7 +118,8 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
 }
 
 int serve(const osbd::config::BrokerConfig& cfg,
-          const std::shared_ptr<const osbd::catalog::Registry>& registry) {
+          const std::shared_ptr<const osbd::catalog::Registry>& registry,
+          const std::shared_ptr<net::ssl::context>& tls) {
   auto store = osbd::state::open_sqlite_store(
       cfg.data_dir, {cfg.credentials_key_file, cfg.credentials_previous_key_files});
   // Store and plugin calls run here, never on an I/O thread; requests waiting for a group commit
@@ -144,6 +146,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   osbd::http::ServerOptions server_options;
   server_options.max_body_bytes = cfg.max_body_bytes;
   server_options.timeout = std::chrono::seconds(cfg.request_timeout_seconds);
+  server_options.tls = tls;
   const net::ip::tcp::endpoint endpoint(
       net::ip::make_address(cfg.listen.host == "localhost" ? std::string("127.0.0.1")
                                                            : cfg.listen.host),
@@ -153,6 +156,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   const auto bound = server->local_endpoint();
   osbd::log::info("listening", {{"address", bound.address().to_string()},
                                 {"port", bound.port()},
+                                {"tls", tls != nullptr},
                                 {"data_dir", cfg.data_dir},
                                 {"plugins", registry->plugins().size()}});
 
@@ -249,6 +253,18 @@ int main(int argc, char** argv) {
   }
   osbd::log::set_min_level(cfg.log_level);
 
+  // Certificates are checked before anything else starts, so that a broken or expired one
+  // stops osbd (and --check-config) with the file's name.
+  std::shared_ptr<net::ssl::context> tls;
+  if (cfg.tls) {
+    try {
+      tls = osbd::http::make_server_tls(*cfg.tls);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "osbd: %s: %s\n", cfg.source.c_str(), e.what());
+      return kExitConfig;
+    }
+  }
+
   std::shared_ptr<const osbd::catalog::Registry> registry;
   try {
     const auto plugins = osbd::plugin_host::load_plugin_dir(cfg.plugin_dir, cfg.plugins);
@@ -268,7 +284,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    return serve(cfg, registry);
+    return serve(cfg, registry, tls);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "osbd: %s\n", e.what());
     return 1;

@@ -229,8 +229,8 @@ BrokerConfig load_file(const std::string& path) {
   const Where where{path, ""};
   require_map(root, where);
   reject_unknown_keys(root, where,
-                      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "admin", "limits",
-                       "osb", "plugins", "credentials_encryption"});
+                      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "admin", "tls",
+                       "limits", "osb", "plugins", "credentials_encryption"});
   if (root["listen"]) {
     cfg.listen =
         parse_listen(scalar_string(root["listen"], where.child("listen")), path + ": listen");
@@ -264,6 +264,24 @@ BrokerConfig load_file(const std::string& path) {
       w.fail("the admin password must differ from the platform's");
     }
     cfg.admin = std::move(admin);
+  }
+  if (root["tls"]) {
+    const Where w = where.child("tls");
+    const YAML::Node& node = root["tls"];
+    require_map(node, w);
+    reject_unknown_keys(node, w, {"certificate_file", "private_key_file", "client_ca_file"});
+    TlsFiles tls;
+    for (const char* key : {"certificate_file", "private_key_file"}) {
+      if (!node[key]) {
+        w.child(key).fail("required");
+      }
+    }
+    tls.certificate_file = scalar_string(node["certificate_file"], w.child("certificate_file"));
+    tls.private_key_file = scalar_string(node["private_key_file"], w.child("private_key_file"));
+    if (node["client_ca_file"]) {
+      tls.client_ca_file = scalar_string(node["client_ca_file"], w.child("client_ca_file"));
+    }
+    cfg.tls = std::move(tls);
   }
   if (root["limits"]) {
     read_limits(root["limits"], where.child("limits"), cfg);

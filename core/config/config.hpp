@@ -31,6 +31,13 @@ struct BasicCredentials {
   std::string password;  ///< non-empty; never logged
 };
 
+/// HTTPS for the listener: PEM files.
+struct TlsFiles {
+  std::string certificate_file;  ///< the server's certificate chain, leaf first
+  std::string private_key_file;  ///< its private key (unencrypted)
+  std::string client_ca_file;    ///< when set, clients must present a certificate it signed
+};
+
 /// The whole broker configuration, after defaults and command-line overrides.
 struct BrokerConfig {
   std::string source;                          ///< file it was read from, for messages
@@ -41,6 +48,8 @@ struct BrokerConfig {
   BasicCredentials auth;                       ///< platform credentials
   /// Operator credentials for /metrics (and the admin API); never the platform's.
   std::optional<BasicCredentials> admin;
+  /// HTTPS on the listener (OSB and operator endpoints alike); plain HTTP without it.
+  std::optional<TlsFiles> tls;
   std::size_t max_body_bytes = 1024 * 1024;  ///< larger request bodies get 413
   unsigned io_threads = 2;                   ///< threads running the HTTP sessions
   unsigned worker_threads = 8;               ///< threads running store and plugin calls

@@ -1,9 +1,12 @@
 #include "http/server.hpp"
 
+#include <type_traits>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "log/log.hpp"
 
@@ -19,43 +22,73 @@ using Executor = net::io_context::executor_type;
 using Socket = tcp::socket::rebind_executor<Executor>::other;
 using Stream = beast::basic_stream<tcp, Executor>;
 
-/// One connection: read a request, hand it to the handler, write the reply, repeat.
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<Stream>;
+
+SessionBase::~SessionBase() = default;
+
+/// One connection: read a request, hand it to the handler, write the reply, repeat. S is Stream
+/// (plain HTTP) or TlsStream (HTTPS: a handshake first, close_notify at the end).
+template <typename S>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<S>> {
+  static constexpr bool kTls = std::is_same_v<S, TlsStream>;
+
  public:
-  Session(Socket&& socket, std::shared_ptr<Server> server, Handler& handler,
-          const ServerOptions& options)
-      : stream_(std::move(socket)),
+  template <typename... Args>
+  Session(std::shared_ptr<Server> server, Handler& handler, const ServerOptions& options,
+          Socket&& socket, Args&&... tls)
+      : stream_(std::move(socket), std::forward<Args>(tls)...),
         server_(std::move(server)),
         handler_(handler),
         options_(options) {}
 
-  ~Session() { server_->remove_session(this); }
+  ~Session() override { server_->remove_session(this); }
 
   void run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->options_.timeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) {
+            // Plain HTTP or a refused client certificate.
+            log::debug("tls handshake failed", {{"error", ec.message()}});
+            return self->close_transport();
+          }
+          self->do_read();
+        });
+      } else {
+        self->do_read();
+      }
+    });
   }
 
   /// Closes the connection now if it waits for a request; otherwise after the current reply.
-  void shutdown() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  void shutdown() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->close_after_reply_ = true;
       if (!self->busy_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
+        self->close_transport();
       }
     });
   }
 
  private:
+  Stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void close_transport() {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    stream_.expires_after(options_.timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    lowest().expires_after(options_.timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_read(ec);
+                      });
   }
 
   void on_read(beast::error_code ec) {
@@ -81,15 +114,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (keep_alive_ && request.version() == 11 && !close_after_reply_ && !server_->stopping()) {
       if (auto cached = handler_.cached_response(request)) {
         // Answered from memory: the bytes are written as they are, without a response object.
-        stream_.expires_after(options_.timeout);
+        lowest().expires_after(options_.timeout);
         net::async_write(stream_, net::buffer(*cached),
-                         [self = shared_from_this(), cached](beast::error_code wec, std::size_t) {
-                           self->on_write(wec);
-                         });
+                         [self = this->shared_from_this(), cached](
+                             beast::error_code wec, std::size_t) { self->on_write(wec); });
         return;
       }
     }
-    handler_.handle(std::move(request), [self = shared_from_this()](Response&& response) {
+    handler_.handle(std::move(request), [self = this->shared_from_this()](Response&& response) {
       auto shared = std::make_shared<Response>(std::move(response));
       net::post(self->stream_.get_executor(), [self, shared] { self->write(std::move(*shared)); });
     });
@@ -103,10 +135,11 @@ class Session : public std::enable_shared_from_this<Session> {
     response.keep_alive(keep_alive_);
     response.prepare_payload();
     response_ = std::make_unique<Response>(std::move(response));
-    stream_.expires_after(options_.timeout);
-    bhttp::async_write(
-        stream_, *response_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+    lowest().expires_after(options_.timeout);
+    bhttp::async_write(stream_, *response_,
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->on_write(ec);
+                       });
   }
 
   void on_write(beast::error_code ec) {
@@ -122,12 +155,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if constexpr (kTls) {
+      // close_notify, bounded by the timeout, then the TCP connection goes.
+      lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->close_transport(); });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.close();
+    }
   }
 
-  Stream stream_;
+  S stream_;
   std::shared_ptr<Server> server_;
   Handler& handler_;
   const ServerOptions& options_;
@@ -155,34 +195,42 @@ void Server::start() {
 void Server::do_accept() {
   net::io_context& target = *contexts_[next_context_];
   next_context_ = (next_context_ + 1) % contexts_.size();
-  acceptor_.async_accept(target, [self = shared_from_this()](beast::error_code ec, Socket socket) {
-    if (ec) {
-      if (ec != net::error::operation_aborted && !self->stopping()) {
-        log::warn("accept failed", {{"error", ec.message()}});
+  acceptor_.async_accept(
+      target, [self = this->shared_from_this()](beast::error_code ec, Socket socket) {
+        if (ec) {
+          if (ec != net::error::operation_aborted && !self->stopping()) {
+            log::warn("accept failed", {{"error", ec.message()}});
+            self->do_accept();
+          }
+          return;
+        }
+        if (self->stopping()) {
+          return;
+        }
+        if (self->options_.tls) {
+          auto session = std::make_shared<Session<TlsStream>>(
+              self, self->handler_, self->options_, std::move(socket), *self->options_.tls);
+          self->add_session(session);
+          session->run();
+        } else {
+          auto session = std::make_shared<Session<Stream>>(self, self->handler_, self->options_,
+                                                           std::move(socket));
+          self->add_session(session);
+          session->run();
+        }
         self->do_accept();
-      }
-      return;
-    }
-    if (self->stopping()) {
-      return;
-    }
-    auto session =
-        std::make_shared<Session>(std::move(socket), self, self->handler_, self->options_);
-    self->add_session(session);
-    session->run();
-    self->do_accept();
-  });
+      });
 }
 
 void Server::stop() {
   if (stopping_.exchange(true)) {
     return;
   }
-  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+  net::post(acceptor_.get_executor(), [self = this->shared_from_this()] {
     beast::error_code ec;
     self->acceptor_.close(ec);
   });
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard<std::mutex> lock(sessions_mutex_);
     for (const auto& [ptr, weak] : by_address_) {
@@ -205,12 +253,12 @@ std::size_t Server::open_sessions() const {
   return by_address_.size();
 }
 
-void Server::add_session(const std::shared_ptr<Session>& s) {
+void Server::add_session(const std::shared_ptr<SessionBase>& s) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   by_address_[s.get()] = s;
 }
 
-void Server::remove_session(Session* s) {
+void Server::remove_session(SessionBase* s) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   by_address_.erase(s);
 }

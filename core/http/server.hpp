@@ -11,18 +11,27 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "http/types.hpp"
 
 namespace osbd::http {
 
-class Session;
+/// A connection, whatever its transport; see server.cpp.
+class SessionBase {
+ public:
+  virtual ~SessionBase();
+  /// Closes the connection now if it waits for a request; otherwise after the current reply.
+  virtual void shutdown() = 0;
+};
 
 /// Limits of one connection.
 struct ServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;  ///< larger bodies get handler.too_large()
   std::size_t max_header_bytes = 16 * 1024;  ///< larger headers close the connection
   std::chrono::seconds timeout{60};          ///< per read and per write
+  /// HTTPS with this context (see make_server_tls); plain HTTP when null.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 /// The I/O contexts of the HTTP sessions, each run by exactly one thread. A connection stays on
@@ -50,9 +59,9 @@ class Server : public std::enable_shared_from_this<Server> {
   std::size_t open_sessions() const;
 
   /// Called by sessions as they start and end.
-  void add_session(const std::shared_ptr<Session>& s);
+  void add_session(const std::shared_ptr<SessionBase>& s);
   /// Called by sessions as they start and end.
-  void remove_session(Session* s);
+  void remove_session(SessionBase* s);
   /// True once stop() was called.
   bool stopping() const noexcept { return stopping_.load(); }
 
@@ -66,7 +75,7 @@ class Server : public std::enable_shared_from_this<Server> {
   ServerOptions options_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex sessions_mutex_;
-  std::map<Session*, std::weak_ptr<Session>> by_address_;
+  std::map<SessionBase*, std::weak_ptr<SessionBase>> by_address_;
 };
 
 }  // namespace osbd::http

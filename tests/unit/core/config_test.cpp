@@ -157,6 +157,24 @@ TEST_F(ConfigTest, AdminCredentialsAreOptionalAndNeverThePlatforms) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, TlsNeedsCertificateAndKeyAndTakesAClientCa) {
+  EXPECT_FALSE(load_file(write("c.yaml", kMinimal)).tls.has_value());
+  const auto cfg = load_file(write(
+      "c.yaml", std::string(kMinimal) + "tls:\n  certificate_file: /c.pem\n  private_key_file: "
+                                        "/k.pem\n  client_ca_file: /ca.pem\n"));
+  ASSERT_TRUE(cfg.tls.has_value());
+  EXPECT_EQ(cfg.tls->certificate_file, "/c.pem");
+  EXPECT_EQ(cfg.tls->private_key_file, "/k.pem");
+  EXPECT_EQ(cfg.tls->client_ca_file, "/ca.pem");
+  EXPECT_NE(error_of(std::string(kMinimal) + "tls:\n  certificate_file: /c.pem\n")
+                .find("tls.private_key_file: required"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) +
+                     "tls:\n  certificate_file: /c\n  private_key_file: /k\n  ciphers: x\n")
+                .find("tls.ciphers"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, PasswordFileIsReadAndTrimmed) {
   const auto secret = write("pw", "s3cret\n");
   const BrokerConfig cfg =
