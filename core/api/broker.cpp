@@ -238,7 +238,8 @@ Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
     : options_(std::move(options)),
       lifecycle_(lifecycle),
       registry_(std::move(registry)),
-      workers_(workers) {
+      workers_(workers),
+      admin_api_(lifecycle_, registry_) {
   for (const auto& c : options_.credentials) {
     expected_authorization_.push_back("Basic " + base64_encode(c.username + ":" + c.password));
   }
@@ -364,6 +365,9 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   const std::string path = target.substr(0, target.find('?'));
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     return handle_operator(path, request, std::move(reply));
+  }
+  if (path.rfind("/admin/", 0) == 0) {
+    return handle_admin(target, request, std::move(reply));
   }
   std::string identity(request[kRequestIdentity]);
   auto parsed = parse_target(std::string_view(target));
@@ -498,16 +502,8 @@ void Broker::handle_operator(std::string_view path, const http::Request& request
                       [this, version, reply] { reply(to_response(readiness(), version, "")); });
     return;
   }
-  if (!options_.admin) {
-    return reply(to_response(
-        error_reply(404, "NotFound",
-                    "/metrics is served only when admin credentials are configured (admin:)"),
-        version, ""));
-  }
-  if (!admin_authorized(request)) {
-    ApiReply r = error_reply(401, "Unauthorized", "valid admin credentials are required");
-    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd admin\"");
-    return reply(to_response(r, version, ""));
+  if (auto refused = refuse_operator(request, path)) {
+    return reply(to_response(*refused, version, ""));
   }
   boost::asio::post(workers_, [this, version, reply] {
     http::Response res{bhttp::status::ok, version};
@@ -519,6 +515,50 @@ void Broker::handle_operator(std::string_view path, const http::Request& request
       return reply(to_response(internal_error(e), version, ""));
     }
     reply(std::move(res));
+  });
+}
+
+std::optional<ApiReply> Broker::refuse_operator(const http::Request& request,
+                                                std::string_view what) const {
+  if (!options_.admin) {
+    return error_reply(
+        404, "NotFound",
+        std::string(what) + " is served only when admin credentials are configured (admin:)");
+  }
+  if (!admin_authorized(request)) {
+    ApiReply r = error_reply(401, "Unauthorized", "valid admin credentials are required");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd admin\"");
+    return r;
+  }
+  return std::nullopt;
+}
+
+void Broker::handle_admin(const std::string& target, const http::Request& request,
+                          http::Reply reply) {
+  const unsigned version = request.version();
+  if (auto refused = refuse_operator(request, "/admin/")) {
+    return reply(to_response(*refused, version, ""));
+  }
+  if (request.method() != bhttp::verb::get) {
+    ApiReply r = error_reply(405, "MethodNotAllowed", "the admin API is read-only: use GET");
+    r.headers.emplace_back("Allow", "GET");
+    return reply(to_response(r, version, ""));
+  }
+  auto parsed = parse_target(std::string_view(target));
+  if (!parsed) {
+    return reply(to_response(
+        error_reply(400, "BadRequest", "malformed percent-encoding in the URL"), version, ""));
+  }
+  const std::string path = target.substr(0, target.find('?'));
+  boost::asio::post(workers_, [this, version, reply, path, query = std::move(parsed->query)] {
+    ApiReply r;
+    try {
+      r = admin_api_.handle(path, query);
+    } catch (const std::exception& e) {
+      r = internal_error(e);
+    }
+    log::info("admin request", {{"path", path}, {"status", r.status}});
+    reply(to_response(r, version, ""));
   });
 }
 

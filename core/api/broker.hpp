@@ -8,6 +8,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "api/admin.hpp"
 #include "api/lifecycle.hpp"
 #include "catalog/registry.hpp"
 #include "config/config.hpp"
@@ -27,7 +28,8 @@ struct BrokerOptions {
 /// The OSB HTTP front end: authentication, X-Broker-API-Version, routing and percent-decoding on
 /// the I/O thread; everything that touches the store or a plugin on the worker pool. Also the
 /// operator's endpoints: /healthz (alive, no credentials), /readyz (state store usable and
-/// plugins loaded, no credentials) and /metrics (Prometheus text format, admin credentials).
+/// plugins loaded, no credentials), /metrics (Prometheus text format) and /admin/... (AdminApi),
+/// the last two behind the admin credentials.
 class Broker : public http::Handler {
  public:
   /// All references must outlive the broker.
@@ -46,6 +48,12 @@ class Broker : public http::Handler {
   bool admin_authorized(const http::Request& request) const;
   // /healthz, /readyz and /metrics.
   void handle_operator(std::string_view path, const http::Request& request, http::Reply reply);
+  // /admin/...: the operator's inventory (AdminApi), behind the admin credentials.
+  void handle_admin(const std::string& target, const http::Request& request, http::Reply reply);
+  // Why an operator's request is refused (404 without admin credentials, 401 with wrong ones),
+  // or nullopt when it may go on.
+  std::optional<ApiReply> refuse_operator(const http::Request& request,
+                                          std::string_view what) const;
   ApiReply readiness() const;
   std::string metrics_text() const;
   bool version_supported(const http::Request& request) const;
@@ -59,6 +67,7 @@ class Broker : public http::Handler {
   Lifecycle& lifecycle_;
   std::shared_ptr<const catalog::Registry> registry_;
   boost::asio::thread_pool& workers_;
+  AdminApi admin_api_;
 };
 
 }  // namespace osbd::api

@@ -27,21 +27,24 @@ const char* level_name(Level level) noexcept {
   return "info";
 }
 
-// RFC 3339 UTC with milliseconds: what log shippers parse without configuration.
 std::string now_rfc3339() {
   const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  return rfc3339_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+}
+
+}  // namespace
+
+std::string rfc3339_ms(int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
   return buf;
 }
-
-}  // namespace
 
 void set_min_level(Level level) noexcept {
   g_min_level.store(static_cast<int>(level));

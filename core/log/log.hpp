@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +37,10 @@ inline void error(std::string_view message, const nlohmann::json& fields = {}) {
 inline void debug(std::string_view message, const nlohmann::json& fields = {}) {
   write(Level::debug, message, fields);
 }
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds ("2026-12-03T10:07:50.123Z"): what log
+/// shippers parse without configuration.
+std::string rfc3339_ms(int64_t unix_ms);
 
 /// Parses "debug" | "info" | "warn" | "error"; false if unknown.
 bool parse_level(std::string_view text, Level& out) noexcept;

@@ -202,6 +202,42 @@ TEST_F(OperatorTest, MetricsAfterALifecycleShowItsRequestsAndOperations) {
   EXPECT_EQ(scraped.body.find(kAdminPassword), std::string::npos);
 }
 
+TEST_F(OperatorTest, AdminInventoryListsBindingsButNeverTheirCredentials) {
+  EXPECT_EQ(
+      platform_(http::verb::put, "/v2/service_instances/inv-1", provision_body().dump()).status,
+      201u);
+  const json bind = {{"service_id", kService}, {"plan_id", kSyncPlan}, {"app_guid", "app-7"}};
+  const auto bound =
+      platform_(http::verb::put, "/v2/service_instances/inv-1/service_bindings/b-1", bind.dump());
+  ASSERT_EQ(bound.status, 201u);
+  const std::string password = bound.json().at("credentials").value("password", "");
+  ASSERT_FALSE(password.empty());
+  const std::map<std::string, std::string> admin = {
+      {"Authorization", basic_auth(kAdminUser, kAdminPassword)}};
+  const auto bindings = get("/admin/bindings", admin);
+  ASSERT_EQ(bindings.status, 200u);
+  const json listed = bindings.json().at("bindings");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].value("id", ""), "b-1");
+  EXPECT_EQ(listed[0].value("app_guid", ""), "app-7");
+  EXPECT_EQ(listed[0].at("owner").value("organization", ""), "org-1");
+  const auto instances = get("/admin/instances?usage=true", admin);
+  ASSERT_EQ(instances.status, 200u);
+  EXPECT_EQ(instances.json().at("instances")[0].value("bindings", 0), 1);
+  for (const auto* body : {&bindings.body, &instances.body}) {
+    EXPECT_EQ(body->find(password), std::string::npos);
+  }
+  // Read-only, and only for the operator.
+  EXPECT_EQ(http_request(broker_.port(), http::verb::delete_, "/admin/instances", "", admin).status,
+            405u);
+  EXPECT_EQ(get("/admin/instances",
+                {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)}})
+                .status,
+            401u);
+  EXPECT_EQ(get("/admin/nothing", admin).status, 404u);
+  EXPECT_EQ(get("/admin/summary?usage=maybe", admin).status, 400u);
+}
+
 TEST_F(OperatorTest, RequestLogLinesNameTheRouteTheIdsAndTheRequestIdentity) {
   EXPECT_EQ(platform_(http::verb::put, "/v2/service_instances/log-1", provision_body().dump(),
                       {{"X-Broker-API-Request-Identity", "req-from-platform"}})

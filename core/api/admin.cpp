@@ -1,0 +1,191 @@
+#include "api/admin.hpp"
+
+#include <algorithm>
+
+#include "api/http_util.hpp"
+#include "log/log.hpp"
+
+namespace osbd::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string string_at(const json& object, const char* key) {
+  if (object.is_object()) {
+    if (auto it = object.find(key); it != object.end() && it->is_string()) {
+      return it->get<std::string>();
+    }
+  }
+  return "";
+}
+
+// Who an instance belongs to: the organization and space the platform named (the deprecated
+// fields, else the Cloud Foundry context), or the Kubernetes namespace of its context.
+json owner_of(const state::InstanceRecord& i) {
+  json owner = json::object();
+  std::string org =
+      i.organization_guid.empty() ? string_at(i.context, "organization_guid") : i.organization_guid;
+  std::string space = i.space_guid.empty() ? string_at(i.context, "space_guid") : i.space_guid;
+  const std::string ns = string_at(i.context, "namespace");
+  owner["platform"] = string_at(i.context, "platform");
+  owner["organization"] = org;
+  owner["space"] = space;
+  owner["namespace"] = ns;
+  // One name to group by: the organization, else the namespace.
+  owner["key"] = !org.empty() ? org : ns;
+  for (const char* key : {"organization_name", "space_name"}) {
+    if (const std::string v = string_at(i.context, key); !v.empty()) {
+      owner[key] = v;
+    }
+  }
+  return owner;
+}
+
+// The user behind the request that created the instance, from X-Broker-API-Originating-Identity
+// ({"platform", "value": {...}}): Cloud Foundry's user_id or Kubernetes' username.
+std::string originating_user(const json& identity) {
+  if (!identity.is_object()) {
+    return "";
+  }
+  const json& value = identity.contains("value") ? identity.at("value") : json();
+  std::string user = string_at(value, "user_id");
+  return user.empty() ? string_at(value, "username") : user;
+}
+
+}  // namespace
+
+ApiReply AdminApi::handle(const std::string& path,
+                          const std::map<std::string, std::string>& query) const {
+  bool usage = false;
+  if (auto it = query.find("usage"); it != query.end()) {
+    if (it->second != "true" && it->second != "false") {
+      return error_reply(400, "BadRequest", "usage must be true or false");
+    }
+    usage = it->second == "true";
+  }
+  ApiReply r;
+  if (path == "/admin/instances") {
+    r.body = {{"instances", instances(usage)}};
+  } else if (path == "/admin/bindings") {
+    r.body = {{"bindings", bindings()}};
+  } else if (path == "/admin/summary") {
+    r.body = summary(usage);
+  } else {
+    return error_reply(404, "NotFound",
+                       "no such admin route: " + path +
+                           " (routes: /admin/instances, /admin/bindings, /admin/summary)");
+  }
+  return r;
+}
+
+json AdminApi::instances(bool usage) const {
+  auto& store = lifecycle_.store();
+  json out = json::array();
+  for (const auto& i : store.list_instances()) {
+    json item = {{"id", i.id},
+                 {"service_id", i.service_id},
+                 {"plan_id", i.plan_id},
+                 {"service", ""},
+                 {"plan", ""},
+                 {"plugin", i.plugin},
+                 {"status", state::to_string(i.status)},
+                 {"owner", owner_of(i)},
+                 {"originating_user", originating_user(i.originating_identity)},
+                 {"created_at", log::rfc3339_ms(i.created_at_ms)},
+                 {"updated_at", log::rfc3339_ms(i.updated_at_ms)},
+                 {"bindings", store.list_bindings(i.id).size()}};
+    if (const auto* plan = registry_->find_plan(i.service_id, i.plan_id)) {
+      item["service"] = plan->service.value("name", "");
+      item["plan"] = plan->plan.value("name", "");
+    }
+    if (!i.last_operation.empty()) {
+      if (auto op = store.get_operation(i.last_operation)) {
+        item["last_operation"] = {{"id", op->id},
+                                  {"kind", state::to_string(op->kind)},
+                                  {"state", state::to_string(op->state)},
+                                  {"updated_at", log::rfc3339_ms(op->updated_at_ms)}};
+      }
+    }
+    if (usage) {
+      item["usage"] =
+          i.status == state::ResourceStatus::ready ? lifecycle_.instance_usage(i) : json::object();
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json AdminApi::bindings() const {
+  auto& store = lifecycle_.store();
+  json out = json::array();
+  for (const auto& i : store.list_instances()) {
+    for (const auto& b : store.list_bindings(i.id)) {
+      json item = {{"instance_id", b.instance_id},
+                   {"id", b.id},
+                   {"service_id", b.service_id},
+                   {"plan_id", b.plan_id},
+                   {"app_guid", b.app_guid},
+                   {"status", state::to_string(b.status)},
+                   {"owner", owner_of(i)},
+                   {"created_at", log::rfc3339_ms(b.created_at_ms)},
+                   {"updated_at", log::rfc3339_ms(b.updated_at_ms)}};
+      out.push_back(std::move(item));
+    }
+  }
+  return out;
+}
+
+json AdminApi::summary(bool usage) const {
+  // Keyed by (service_id, plan_id) and by owner, in a stable order.
+  std::map<std::pair<std::string, std::string>, json> plans;
+  std::map<std::string, json> owners;
+  const json all = instances(usage);
+  for (const auto& i : all) {
+    const int64_t bytes = usage ? i.at("usage").value("bytes", int64_t{0}) : 0;
+    json& plan = plans[{i.at("service_id"), i.at("plan_id")}];
+    if (plan.is_null()) {
+      plan = {{"service_id", i.at("service_id")},
+              {"plan_id", i.at("plan_id")},
+              {"service", i.at("service")},
+              {"plan", i.at("plan")},
+              {"instances", 0},
+              {"organizations", json::array()}};
+      if (usage) {
+        plan["bytes"] = 0;
+      }
+    }
+    plan["instances"] = plan["instances"].get<int64_t>() + 1;
+    const std::string owner = i.at("owner").at("key");
+    auto& orgs = plan["organizations"];
+    if (std::find(orgs.begin(), orgs.end(), owner) == orgs.end()) {
+      orgs.push_back(owner);
+    }
+    json& who = owners[owner];
+    if (who.is_null()) {
+      who = {{"owner", owner}, {"instances", 0}, {"plans", json::object()}};
+      if (usage) {
+        who["bytes"] = 0;
+      }
+    }
+    who["instances"] = who["instances"].get<int64_t>() + 1;
+    const std::string plan_name = i.at("plan").get<std::string>().empty()
+                                      ? i.at("plan_id").get<std::string>()
+                                      : i.at("plan").get<std::string>();
+    who["plans"][plan_name] = who["plans"].value(plan_name, int64_t{0}) + 1;
+    if (usage) {
+      plan["bytes"] = plan["bytes"].get<int64_t>() + bytes;
+      who["bytes"] = who["bytes"].get<int64_t>() + bytes;
+    }
+  }
+  json out = {{"instances", all.size()}, {"plans", json::array()}, {"owners", json::array()}};
+  for (auto& [key, plan] : plans) {
+    out["plans"].push_back(std::move(plan));
+  }
+  for (auto& [key, who] : owners) {
+    out["owners"].push_back(std::move(who));
+  }
+  return out;
+}
+
+}  // namespace osbd::api

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The operator's question, answered by osbctl after a scripted set of provisions across two
+# organizations: how many instances of each plan, for whom, using how much storage.
+# Usage: osbctl_inventory.sh OSBD OSBCTL PLUGIN_DIR
+set -euo pipefail
+
+osbd=$1
+osbctl=$2
+plugin_dir=$3
+work=$(mktemp -d /tmp/osbd-osbctl-XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+failures=0
+passes=0
+check() {  # check NAME WANT GOT
+  if [ "$2" = "$3" ]; then
+    passes=$((passes + 1)); echo "ok   $1 -> $3"
+  else
+    failures=$((failures + 1)); echo "FAIL $1 -> $3 (want $2)"
+  fi
+}
+
+port=
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % 12000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
+done
+[ -n "$port" ] || { echo "no free port"; exit 1; }
+cat >osbd.yaml <<YAML
+listen: 127.0.0.1:$port
+data_dir: $work/state
+plugin_dir: $plugin_dir
+auth:
+  username: platform
+  password: inventory-platform-password
+admin:
+  username: operator
+  password: inventory-admin-password
+plugins:
+  org.osbd.example:
+    async_seconds: 1
+YAML
+"$osbd" --config osbd.yaml >osbd.log 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  grep -q '"msg":"listening"' osbd.log 2>/dev/null && break
+  sleep 0.1
+done
+
+url=http://127.0.0.1:$port
+service=9bf6d9ad-db1c-479b-ba8e-648564c66a55
+sync_plan=700556d0-4a22-4ed7-8a5c-004d693b5286
+async_plan=234546ec-7332-4da8-86fd-58acefc3580b
+provision() {  # provision ID PLAN ORG SIZE [QUERY]
+  curl -s -o /dev/null -w '%{http_code}' -u platform:inventory-platform-password \
+    -H 'X-Broker-API-Version: 2.17' -H 'Content-Type: application/json' -X PUT \
+    -d "{\"service_id\":\"$service\",\"plan_id\":\"$2\",\"organization_guid\":\"$3\",\"space_guid\":\"$3-dev\",\"parameters\":{\"size\":$4}}" \
+    "$url/v2/service_instances/$1${5:-}"
+}
+check "org-a a1 (size 1)" 201 "$(provision a1 "$sync_plan" org-a 1)"
+check "org-a a2 (size 2)" 201 "$(provision a2 "$sync_plan" org-a 2)"
+check "org-a a3 (size 3)" 201 "$(provision a3 "$sync_plan" org-a 3)"
+check "org-b b1 (size 4)" 201 "$(provision b1 "$sync_plan" org-b 4)"
+check "org-b b2 (async plan, size 2)" 202 \
+  "$(provision b2 "$async_plan" org-b 2 '?accepts_incomplete=true')"
+for _ in $(seq 1 100); do
+  state=$(curl -s -u platform:inventory-platform-password -H 'X-Broker-API-Version: 2.17' \
+    "$url/v2/service_instances/b2/last_operation" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("state"))')
+  [ "$state" = "in progress" ] || break
+  sleep 0.1
+done
+check "b2 provisioned" succeeded "$state"
+
+export OSBCTL_URL=$url OSBCTL_USER=operator
+printf 'inventory-admin-password\n' >admin-password
+ctl=("$osbctl" --password-file admin-password)
+
+echo "--- osbctl summary --usage"
+"${ctl[@]}" summary --usage | tee summary.txt
+"${ctl[@]}" --json summary --usage >summary.json
+# Per plan: instances, owners and bytes; per owner: instances and bytes.
+read -r -d '' assertions <<'PY' || true
+import json, sys
+s = json.load(open("summary.json"))
+gib = 1 << 30
+plans = {p["plan"]: p for p in s["plans"]}
+owners = {o["owner"]: o for o in s["owners"]}
+print(s["instances"])
+print(plans["sync"]["instances"], sorted(plans["sync"]["organizations"]), plans["sync"]["bytes"] // gib)
+print(plans["async"]["instances"], plans["async"]["organizations"], plans["async"]["bytes"] // gib)
+print(owners["org-a"]["instances"], owners["org-a"]["bytes"] // gib, owners["org-a"]["plans"])
+print(owners["org-b"]["instances"], owners["org-b"]["bytes"] // gib, owners["org-b"]["plans"])
+PY
+mapfile -t got < <(/usr/bin/python3 -c "$assertions")
+check "total instances" 5 "${got[0]}"
+check "plan sync: instances, owners, GiB" "4 ['org-a', 'org-b'] 10" "${got[1]}"
+check "plan async: instances, owners, GiB" "1 ['org-b'] 2" "${got[2]}"
+check "org-a: instances, GiB, plans" "3 6 {'sync': 3}" "${got[3]}"
+check "org-b: instances, GiB, plans" "2 6 {'async': 1, 'sync': 1}" "${got[4]}"
+# The table says the same to a person.
+check "table: org-a row" 1 "$(grep -cE '^org-a +3 +sync=3 +6\.0 GiB$' summary.txt)"
+check "table: sync plan row" 1 "$(grep -cE '^example-service +sync +4 +org-a org-b +10\.0 GiB$' summary.txt || true)"
+
+echo "--- osbctl instances --usage --csv"
+"${ctl[@]}" --csv instances --usage | tee instances.csv
+check "csv: header and 5 rows" 6 "$(wc -l <instances.csv)"
+check "csv: a3 in org-a with 3 GiB in bytes" 1 "$(grep -c "^a3,.*,org-a,org-a-dev,.*,$((3 << 30))" instances.csv)"
+"${ctl[@]}" bindings >/dev/null
+check "bindings command" 0 "$?"
+
+# Only the admin credentials open it.
+rc=0; OSBCTL_PASSWORD=wrong "$osbctl" summary 2>err.txt || rc=$?
+check "wrong admin password: exit code" 1 "$rc"
+check "wrong admin password: names the 401" 1 "$(grep -c 'answered 401' err.txt)"
+rc=0; OSBCTL_USER=platform OSBCTL_PASSWORD=inventory-platform-password "$osbctl" summary 2>/dev/null || rc=$?
+check "platform credentials refused" 1 "$rc"
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
