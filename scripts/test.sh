@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (installs what is missing), then builds osbd and runs every test:
 #   1. format check (.clang-format)
-#   2. g++ build, warnings as errors, all tests
+#   2. g++ build, warnings as errors, all tests; then the Debian packages of that build, installed,
+#      serving and purged (tests/packaging/deb_test.sh, as root)
 #   3. clang++ build, warnings as errors, all tests
 #   4. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
 # Set OSBD_TEST_QUICK=1 to run only step 2.
@@ -42,7 +43,18 @@ for server in "${test_servers[@]}"; do
   eval "$(bash scripts/test-servers.sh env "$server")"
 done
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
+# Configured for /usr, so that the Debian packages can be made from this build.
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_INSTALL_PREFIX=/usr
+
+# The .deb packages of that build: installed with dpkg -i, serving a lifecycle, purged. Needs root
+# (as CI runs this script).
+if [ "$(id -u)" -eq 0 ]; then
+  step "Debian packages (tests/packaging/deb_test.sh build)"
+  bash tests/packaging/deb_test.sh "$root/build"
+else
+  step "Debian packages: skipped, tests/packaging/deb_test.sh needs root"
+fi
 
 if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
   run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
