@@ -484,11 +484,10 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
 void Broker::handle_operator(std::string_view path, const http::Request& request,
                              http::Reply reply) {
   const unsigned version = request.version();
-  const bool read = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
-  if (!read) {
+  if (request.method() != bhttp::verb::get) {
     ApiReply r =
         error_reply(405, "MethodNotAllowed", "only GET is allowed on " + std::string(path));
-    r.headers.emplace_back("Allow", "GET, HEAD");
+    r.headers.emplace_back("Allow", "GET");
     return reply(to_response(r, version, ""));
   }
   if (path == "/healthz") {

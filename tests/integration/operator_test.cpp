@@ -238,6 +238,38 @@ TEST_F(OperatorTest, AdminInventoryListsBindingsButNeverTheirCredentials) {
   EXPECT_EQ(get("/admin/summary?usage=maybe", admin).status, 400u);
 }
 
+TEST_F(OperatorTest, TheLogOfAWholeLifecycleHoldsNoSecretItCreated) {
+  const std::string iid = "/v2/service_instances/secret-1";
+  const std::string bid = iid + "/service_bindings/b-1";
+  const std::string query = std::string("?service_id=") + kService + "&plan_id=" + kSyncPlan;
+  json body = provision_body();
+  body["parameters"] = {{"size", 2}};
+  ASSERT_EQ(platform_(http::verb::put, iid, body.dump()).status, 201u);
+  const json bind = {{"service_id", kService}, {"plan_id", kSyncPlan}};
+  const auto bound = platform_(http::verb::put, bid, bind.dump());
+  ASSERT_EQ(bound.status, 201u);
+  const std::string password = bound.json().at("credentials").value("password", "");
+  ASSERT_FALSE(password.empty());
+  EXPECT_EQ(platform_(http::verb::get, bid).status, 200u);
+  const std::map<std::string, std::string> admin = {
+      {"Authorization", basic_auth(kAdminUser, kAdminPassword)}};
+  EXPECT_EQ(get("/admin/instances?usage=true", admin).status, 200u);
+  EXPECT_EQ(get("/admin/bindings", admin).status, 200u);
+  EXPECT_EQ(scrape().status, 200u);
+  EXPECT_EQ(get("/metrics", {{"Authorization", basic_auth(kAdminUser, "wrong")}}).status, 401u);
+  EXPECT_EQ(platform_(http::verb::delete_, bid + query).status, 200u);
+  EXPECT_EQ(platform_(http::verb::delete_, iid + query).status, 200u);
+
+  const std::string log = broker_.log();
+  ASSERT_NE(log.find("\"instance_id\":\"secret-1\""), std::string::npos);  // the log is there
+  for (const std::string& secret :
+       {password, std::string(BrokerProcess::kPassword), std::string(kAdminPassword),
+        basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword),
+        basic_auth(kAdminUser, kAdminPassword), std::string("Authorization")}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret;
+  }
+}
+
 TEST_F(OperatorTest, RequestLogLinesNameTheRouteTheIdsAndTheRequestIdentity) {
   EXPECT_EQ(platform_(http::verb::put, "/v2/service_instances/log-1", provision_body().dump(),
                       {{"X-Broker-API-Request-Identity", "req-from-platform"}})
