@@ -3,35 +3,14 @@
 # organizations: how many instances of each plan, for whom, using how much storage.
 # Usage: osbctl_inventory.sh OSBD OSBCTL PLUGIN_DIR
 set -euo pipefail
+. "$(dirname "$0")/script_support.sh"
 
 osbd=$1
 osbctl=$2
 plugin_dir=$3
-work=$(mktemp -d /tmp/osbd-osbctl-XXXXXX)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+script_setup osbd-osbctl
 cd "$work"
 
-failures=0
-passes=0
-check() {  # check NAME WANT GOT
-  if [ "$2" = "$3" ]; then
-    passes=$((passes + 1)); echo "ok   $1 -> $3"
-  else
-    failures=$((failures + 1)); echo "FAIL $1 -> $3 (want $2)"
-  fi
-}
-
-port=
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 12000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "no free port"; exit 1; }
 cat >osbd.yaml <<YAML
 listen: 127.0.0.1:$port
 data_dir: $work/state
@@ -121,5 +100,4 @@ check "wrong admin password: names the 401" 1 "$(grep -c 'answered 401' err.txt)
 rc=0; OSBCTL_USER=platform OSBCTL_PASSWORD=inventory-platform-password "$osbctl" summary 2>/dev/null || rc=$?
 check "platform credentials refused" 1 "$rc"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+script_result

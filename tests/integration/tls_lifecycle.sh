@@ -4,27 +4,12 @@
 # an expired certificate, a missing key and a key that does not match.
 # Usage: tls_lifecycle.sh OSBD PLUGIN_DIR
 set -euo pipefail
+. "$(dirname "$0")/script_support.sh"
 
 osbd=$1
 plugin_dir=$2
-work=$(mktemp -d /tmp/osbd-tls-XXXXXX)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-failures=0
-passes=0
-check() {  # check NAME WANT GOT
-  if [ "$2" = "$3" ]; then
-    passes=$((passes + 1)); echo "ok   $1 -> $3"
-  else
-    failures=$((failures + 1)); echo "FAIL $1 -> $3 (want $2)"
-  fi
-}
-
+script_setup osbd-tls
 cd "$work"
 ossl() { openssl "$@" >/dev/null 2>&1; }
 # The server's self-signed certificate (valid for 127.0.0.1), an expired one, an unrelated key,
@@ -39,13 +24,6 @@ ossl req -x509 -newkey rsa:2048 -nodes -keyout client-ca.key -out client-ca.pem 
 ossl req -new -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=platform
 ossl x509 -req -in client.csr -CA client-ca.pem -CAkey client-ca.key -CAcreateserial -days 2 \
   -out client.pem
-
-port=
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 12000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "no free port"; exit 1; }
 
 # config NAME CERT KEY [CLIENT_CA]: writes NAME.yaml.
 config() {
@@ -132,5 +110,4 @@ tls_args=(--cacert server.pem --cert server.pem --key server.key)
 check "client certificate of another issuer" 000 "$(status GET /v2/catalog)"
 stop
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+script_result
