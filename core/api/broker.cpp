@@ -183,6 +183,27 @@ const char* route_name(Route route) {
   return "none";
 }
 
+// The method as a metrics label: the OSB methods by name, anything else as OTHER, so that
+// requests (even unauthenticated ones) cannot create label values without bound.
+const char* method_label(bhttp::verb verb) {
+  switch (verb) {
+    case bhttp::verb::get:
+      return "GET";
+    case bhttp::verb::put:
+      return "PUT";
+    case bhttp::verb::patch:
+      return "PATCH";
+    case bhttp::verb::delete_:
+      return "DELETE";
+    case bhttp::verb::post:
+      return "POST";
+    case bhttp::verb::head:
+      return "HEAD";
+    default:
+      return "OTHER";
+  }
+}
+
 // An identity for the log lines of a request that brought none: unique within this process and
 // across restarts (it starts with the process's start time).
 std::string generated_identity() {
@@ -379,9 +400,11 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
       ids["binding_id"] = parsed->segments[4];
     }
   }
-  auto finish = [reply, version, identity, method, path, started, route, ids](const ApiReply& r) {
+  const char* const label = method_label(request.method());
+  auto finish = [reply, version, identity, method, label, path, started, route,
+                 ids](const ApiReply& r) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    metrics::global().count_request(route_name(route), method, r.status, took.count());
+    metrics::global().count_request(route_name(route), label, r.status, took.count());
     const log::Level level = r.status >= 500 ? log::Level::error : log::Level::info;
     if (log::enabled(level)) {
       json fields = {{"method", method},
@@ -433,7 +456,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   if (route == Route::catalog) {
     http::Response res = catalog_response(request);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    metrics::global().count_request("catalog", method, res.result_int(), took.count());
+    metrics::global().count_request("catalog", label, res.result_int(), took.count());
     return reply(std::move(res));
   }
 

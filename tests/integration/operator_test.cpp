@@ -69,6 +69,28 @@ class OperatorTest : public ::testing::Test {
     return -1;
   }
 
+  // Sends bytes as they are and returns what came back until the end of the response head (or
+  // a second): for requests the HTTP client cannot make.
+  std::string raw_exchange(const std::string& bytes) {
+    boost::asio::io_context ioc;
+    boost::beast::tcp_stream stream(ioc);
+    stream.connect(
+        boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), broker_.port()));
+    boost::asio::write(stream, boost::asio::buffer(bytes));
+    stream.expires_after(std::chrono::seconds(1));
+    std::string out;
+    char buf[4096];
+    boost::beast::error_code ec;
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      const std::size_t n = stream.read_some(boost::asio::buffer(buf), ec);
+      if (ec) {
+        break;
+      }
+      out.append(buf, n);
+    }
+    return out;
+  }
+
   BrokerProcess broker_{with_admin()};
   PlatformClient platform_{broker_};
 };
@@ -158,6 +180,14 @@ TEST_F(OperatorTest, MetricsAfterALifecycleShowItsRequestsAndOperations) {
   EXPECT_EQ(platform_(http::verb::delete_, binding + query).status, 200u);
   EXPECT_EQ(platform_(http::verb::delete_, "/v2/service_instances/m2" + query).status, 200u);
 
+  // Methods outside the OSB's are counted under one label, credentials or not, so that requests
+  // cannot make the metrics grow without bound.
+  for (const char* odd : {"BREW", "PROPFIND", "X-ANYTHING"}) {
+    EXPECT_NE(raw_exchange(std::string(odd) + " /v2/catalog HTTP/1.1\r\nHost: x\r\n\r\n")
+                  .find("HTTP/1.1 401"),
+              std::string::npos);
+  }
+
   const auto scraped = scrape();
   ASSERT_EQ(scraped.status, 200u);
   const json parsed = parse(scraped.body);
@@ -186,6 +216,9 @@ TEST_F(OperatorTest, MetricsAfterALifecycleShowItsRequestsAndOperations) {
   EXPECT_EQ(value(parsed, "osbd_http_request_duration_seconds_bucket",
                   {{"route", "instance"}, {"method", "PUT"}, {"le", "+Inf"}}),
             3);
+
+  EXPECT_EQ(value(parsed, requests, {{"route", "catalog"}, {"method", "OTHER"}}), 3);
+  EXPECT_EQ(scraped.body.find("BREW"), std::string::npos);
 
   const char* operations = "osbd_operations_total";
   EXPECT_EQ(value(parsed, operations, {{"kind", "provision"}, {"state", "succeeded"}}), 2);
