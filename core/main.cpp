@@ -21,12 +21,14 @@
 
 #include "api/broker.hpp"
 #include "api/lifecycle.hpp"
+#include "catalog/catalogs.hpp"
 #include "catalog/registry.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "http/tls.hpp"
 #include "log/log.hpp"
 #include "plugin_host/loader.hpp"
+#include "reload/reloader.hpp"
 #include "state/store.hpp"
 #include "version.hpp"
 
@@ -117,16 +119,25 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
   return std::nullopt;
 }
 
+// Takes the plugins and catalogs: once a reload replaces them, nothing here keeps them loaded.
 int serve(const osbd::config::BrokerConfig& cfg,
-          const std::shared_ptr<const osbd::catalog::Registry>& registry,
+          std::vector<osbd::plugin_host::PluginSharedPtr> plugins,
+          std::shared_ptr<const osbd::catalog::Catalogs> catalogs,
           const std::shared_ptr<net::ssl::context>& tls) {
   auto store = osbd::state::open_sqlite_store(
       cfg.data_dir, {cfg.credentials_key_file, cfg.credentials_previous_key_files});
+  // Instances whose plugin is gone would be dropped without a word: refuse to start instead.
+  if (const std::string problem =
+          osbd::reload::check_live_instances(*store, catalogs->registry(), cfg.plugin_dir);
+      !problem.empty()) {
+    std::fprintf(stderr, "osbd: %s\n", problem.c_str());
+    return kExitConfig;
+  }
   // Store and plugin calls run here, never on an I/O thread; requests waiting for a group commit
   // continue here too.
   net::thread_pool workers(cfg.worker_threads);
   osbd::api::Lifecycle lifecycle(
-      *store, registry, osbd::api::LifecycleOptions{cfg.accept_context_only},
+      *store, catalogs->registry_ptr(), osbd::api::LifecycleOptions{cfg.accept_context_only},
       [&workers](std::function<void()> fn) { net::post(workers, std::move(fn)); });
   if (const int failed = lifecycle.recover(); failed > 0) {
     osbd::log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
@@ -139,9 +150,21 @@ int serve(const osbd::config::BrokerConfig& cfg,
   }
   net::io_context& ioc = *contexts.front();
   osbd::api::BrokerOptions options;
-  options.credentials.push_back(cfg.auth);
   options.admin = cfg.admin;
-  osbd::api::Broker broker(options, lifecycle, registry, workers);
+  for (const auto& warning : catalogs->warnings()) {
+    osbd::log::warn("catalog selection", {{"warning", warning}});
+  }
+  const std::size_t plugin_count = plugins.size();
+  const std::size_t catalog_count = catalogs->views().size();
+  osbd::api::Broker broker(options, lifecycle, std::move(catalogs), workers);
+
+  // Plugins dropped in (or removed) and, on SIGHUP, the catalogs of the configuration file.
+  osbd::reload::Reloader reloader(cfg, std::move(plugins), *store,
+                                  [&](std::shared_ptr<const osbd::catalog::Catalogs> fresh) {
+                                    lifecycle.set_registry(fresh->registry_ptr());
+                                    broker.set_catalogs(std::move(fresh));
+                                  });
+  reloader.start();
 
   osbd::http::ServerOptions server_options;
   server_options.max_body_bytes = cfg.max_body_bytes;
@@ -158,7 +181,8 @@ int serve(const osbd::config::BrokerConfig& cfg,
                                 {"port", bound.port()},
                                 {"tls", tls != nullptr},
                                 {"data_dir", cfg.data_dir},
-                                {"plugins", registry->plugins().size()}});
+                                {"plugins", plugin_count},
+                                {"catalogs", catalog_count}});
 
   // Stop accepting on SIGINT/SIGTERM, let in-flight requests finish, then leave run().
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
@@ -205,11 +229,25 @@ int serve(const osbd::config::BrokerConfig& cfg,
   };
   schedule_poll();
 
+  net::signal_set hangup(ioc, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) {
+        return;
+      }
+      osbd::log::info("SIGHUP: rereading the configuration and rescanning the plugin directory");
+      reloader.trigger(true);
+      wait_hangup();
+    });
+  };
+  wait_hangup();
+
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) {
       return;
     }
     osbd::log::info("stopping", {{"signal", signo}});
+    hangup.cancel();
     server->stop();
     poll_timer.cancel();
     wait_drained();
@@ -224,6 +262,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
     t.join();
   }
   workers.join();
+  reloader.stop();
   osbd::log::info("stopped");
   return 0;
 }
@@ -265,26 +304,31 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::shared_ptr<const osbd::catalog::Registry> registry;
+  std::vector<osbd::plugin_host::PluginSharedPtr> plugins;
+  std::shared_ptr<const osbd::catalog::Catalogs> catalogs;
   try {
-    const auto plugins = osbd::plugin_host::load_plugin_dir(cfg.plugin_dir, cfg.plugins);
-    registry = osbd::catalog::Registry::build(plugins);
+    plugins = osbd::plugin_host::load_plugin_dir(cfg.plugin_dir, cfg.plugins);
+    catalogs =
+        osbd::catalog::Catalogs::build(osbd::catalog::Registry::build(plugins), cfg.catalogs);
   } catch (const std::exception& e) {
     // Plugin and catalog errors already name the file, the symbol or field and the versions.
     std::fprintf(stderr, "osbd: %s\n", e.what());
     return kExitConfig;
   }
   if (args.check_config) {
-    std::printf("osbd: configuration %s is valid: %zu plugin(s)\n", args.config.c_str(),
-                registry->plugins().size());
-    for (const auto& p : registry->plugins()) {
+    std::printf("osbd: configuration %s is valid: %zu plugin(s), %zu catalog(s)\n",
+                args.config.c_str(), plugins.size(), catalogs->views().size());
+    for (const auto& p : plugins) {
       std::printf("  %s %s (%s, ABI %s) from %s\n", p->name().c_str(), p->version().c_str(),
                   p->vendor().c_str(), p->abi_version().c_str(), p->file().c_str());
+    }
+    for (const auto& warning : catalogs->warnings()) {
+      std::printf("  warning: %s\n", warning.c_str());
     }
     return 0;
   }
   try {
-    return serve(cfg, registry, tls);
+    return serve(cfg, std::move(plugins), std::move(catalogs), tls);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "osbd: %s\n", e.what());
     return 1;

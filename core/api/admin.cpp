@@ -55,8 +55,8 @@ std::string originating_user(const json& identity) {
 
 }  // namespace
 
-ApiReply AdminApi::handle(const std::string& path,
-                          const std::map<std::string, std::string>& query) const {
+ApiReply AdminApi::handle(const std::string& path, const std::map<std::string, std::string>& query,
+                          const catalog::Catalogs& catalogs) const {
   bool usage = false;
   if (auto it = query.find("usage"); it != query.end()) {
     if (it->second != "true" && it->second != "false") {
@@ -66,24 +66,29 @@ ApiReply AdminApi::handle(const std::string& path,
   }
   ApiReply r;
   if (path == "/admin/instances") {
-    r.body = {{"instances", instances(usage)}};
+    r.body = {{"instances", instances(usage, catalogs.registry())}};
   } else if (path == "/admin/bindings") {
     r.body = {{"bindings", bindings()}};
   } else if (path == "/admin/summary") {
-    r.body = summary(usage);
+    r.body = summary(usage, catalogs.registry());
+  } else if (path == "/admin/plugins") {
+    r.body = plugins(catalogs);
   } else {
     return error_reply(404, "NotFound",
                        "no such admin route: " + path +
-                           " (routes: /admin/instances, /admin/bindings, /admin/summary)");
+                           " (routes: /admin/instances, /admin/bindings, /admin/summary, "
+                           "/admin/plugins)");
   }
   return r;
 }
 
-json AdminApi::instances(bool usage) const {
+json AdminApi::instances(bool usage, const catalog::Registry& registry) const {
   auto& store = lifecycle_.store();
   json out = json::array();
   for (const auto& i : store.list_instances()) {
-    json item = {{"id", i.id},
+    auto [catalog_name, id] = catalog::split_scoped_id(i.id);
+    json item = {{"id", std::move(id)},
+                 {"catalog", std::move(catalog_name)},
                  {"service_id", i.service_id},
                  {"plan_id", i.plan_id},
                  {"service", ""},
@@ -95,7 +100,7 @@ json AdminApi::instances(bool usage) const {
                  {"created_at", log::rfc3339_ms(i.created_at_ms)},
                  {"updated_at", log::rfc3339_ms(i.updated_at_ms)},
                  {"bindings", store.list_bindings(i.id).size()}};
-    if (const auto* plan = registry_->find_plan(i.service_id, i.plan_id)) {
+    if (const auto* plan = registry.find_plan(i.service_id, i.plan_id)) {
       item["service"] = plan->service.value("name", "");
       item["plan"] = plan->plan.value("name", "");
     }
@@ -121,7 +126,9 @@ json AdminApi::bindings() const {
   json out = json::array();
   for (const auto& i : store.list_instances()) {
     for (const auto& b : store.list_bindings(i.id)) {
-      json item = {{"instance_id", b.instance_id},
+      auto [catalog_name, instance_id] = catalog::split_scoped_id(b.instance_id);
+      json item = {{"instance_id", std::move(instance_id)},
+                   {"catalog", std::move(catalog_name)},
                    {"id", b.id},
                    {"service_id", b.service_id},
                    {"plan_id", b.plan_id},
@@ -136,11 +143,11 @@ json AdminApi::bindings() const {
   return out;
 }
 
-json AdminApi::summary(bool usage) const {
+json AdminApi::summary(bool usage, const catalog::Registry& registry) const {
   // Keyed by (service_id, plan_id) and by owner, in a stable order.
   std::map<std::pair<std::string, std::string>, json> plans;
   std::map<std::string, json> owners;
-  const json all = instances(usage);
+  const json all = instances(usage, registry);
   for (const auto& i : all) {
     const int64_t bytes = usage ? i.at("usage").value("bytes", int64_t{0}) : 0;
     json& plan = plans[{i.at("service_id"), i.at("plan_id")}];
@@ -186,6 +193,51 @@ json AdminApi::summary(bool usage) const {
     out["owners"].push_back(std::move(who));
   }
   return out;
+}
+
+json AdminApi::plugins(const catalog::Catalogs& catalogs) const {
+  const catalog::Registry& registry = catalogs.registry();
+  std::map<std::string, int64_t> instances_of;  // plugin name → instances
+  for (const auto& plan : lifecycle_.store().count_instances_by_plan()) {
+    if (const auto* entry = registry.find_plan(plan.service_id, plan.plan_id)) {
+      instances_of[entry->plugin->name()] += plan.instances;
+    }
+  }
+  json loaded = json::array();
+  for (const auto& plugin : registry.plugins()) {
+    json services = json::array();
+    for (const auto& service : registry.services()) {
+      const auto& id = service.at("id").get_ref<const std::string&>();
+      const auto* first = registry.find_plan(id, service.at("plans").at(0).at("id"));
+      if (first == nullptr || first->plugin != plugin) {
+        continue;
+      }
+      json shown_in = json::array();
+      for (const auto& view : catalogs.views()) {
+        if (view.has_service(id)) {
+          shown_in.push_back(view.name());
+        }
+      }
+      services.push_back({{"id", id},
+                          {"name", service.at("name")},
+                          {"plans", service.at("plans").size()},
+                          {"catalogs", std::move(shown_in)}});
+    }
+    loaded.push_back({{"name", plugin->name()},
+                      {"version", plugin->version()},
+                      {"vendor", plugin->vendor()},
+                      {"abi_version", plugin->abi_version()},
+                      {"file", plugin->file()},
+                      {"services", std::move(services)},
+                      {"instances", instances_of[plugin->name()]}});
+  }
+  json refused = json::array();
+  for (const auto& r : catalogs.refused()) {
+    refused.push_back({{"file", r.file}, {"error", r.error}});
+  }
+  return {{"plugins", std::move(loaded)},
+          {"refused", std::move(refused)},
+          {"warnings", catalogs.warnings()}};
 }
 
 }  // namespace osbd::api

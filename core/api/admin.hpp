@@ -8,7 +8,7 @@
 
 #include "api/lifecycle.hpp"
 #include "api/reply.hpp"
-#include "catalog/registry.hpp"
+#include "catalog/catalogs.hpp"
 
 namespace osbd::api {
 
@@ -20,22 +20,26 @@ namespace osbd::api {
 ///                                      the instance uses
 ///   GET /admin/bindings                every binding (never its credentials)
 ///   GET /admin/summary[?usage=true]    instances (and bytes) per plan and per owner
+///   GET /admin/plugins                 each loaded plugin (name, version, vendor, ABI, file, the
+///                                      services it contributes, the catalogs showing them, its
+///                                      instances) and the plugin files refused, with why
 /// Runs on a worker thread: it reads the store and, with usage, calls plugins.
 class AdminApi {
  public:
-  AdminApi(Lifecycle& lifecycle, std::shared_ptr<const catalog::Registry> registry)
-      : lifecycle_(lifecycle), registry_(std::move(registry)) {}
+  explicit AdminApi(Lifecycle& lifecycle) : lifecycle_(lifecycle) {}
 
-  /// Answers one admin request: path without the query, query decoded.
-  ApiReply handle(const std::string& path, const std::map<std::string, std::string>& query) const;
+  /// Answers one admin request: path without the query, query decoded, over the catalogs served
+  /// now.
+  ApiReply handle(const std::string& path, const std::map<std::string, std::string>& query,
+                  const catalog::Catalogs& catalogs) const;
 
  private:
-  nlohmann::json instances(bool usage) const;
+  nlohmann::json instances(bool usage, const catalog::Registry& registry) const;
   nlohmann::json bindings() const;
-  nlohmann::json summary(bool usage) const;
+  nlohmann::json summary(bool usage, const catalog::Registry& registry) const;
+  nlohmann::json plugins(const catalog::Catalogs& catalogs) const;
 
   Lifecycle& lifecycle_;
-  std::shared_ptr<const catalog::Registry> registry_;
 };
 
 }  // namespace osbd::api

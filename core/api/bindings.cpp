@@ -51,7 +51,8 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
       !detail::read_object(*body, "bind_resource", bind_resource, reply, nullptr)) {
     co_return reply;
   }
-  const catalog::PlanEntry* plan = registry_->find_plan(service_id, plan_id);
+  const PlanLookup plans = plans_for(request);
+  const catalog::PlanEntry* plan = plans.find(service_id, plan_id);
   if (plan == nullptr) {
     co_return error_reply(400, "BadRequest", "unknown service_id or plan_id");
   }

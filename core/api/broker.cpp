@@ -255,38 +255,83 @@ bool method_allowed(Route route, bhttp::verb m) {
 }  // namespace
 
 Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
-               std::shared_ptr<const catalog::Registry> registry, boost::asio::thread_pool& workers)
+               std::shared_ptr<const catalog::Catalogs> catalogs, boost::asio::thread_pool& workers)
     : options_(std::move(options)),
       lifecycle_(lifecycle),
-      registry_(std::move(registry)),
       workers_(workers),
-      admin_api_(lifecycle_, registry_) {
-  for (const auto& c : options_.credentials) {
-    expected_authorization_.push_back("Basic " + base64_encode(c.username + ":" + c.password));
-  }
+      admin_api_(lifecycle_) {
   if (options_.admin) {
     expected_admin_authorization_ =
         "Basic " + base64_encode(options_.admin->username + ":" + options_.admin->password);
   }
-  // Serialized once with the same headers catalog_response() sets, keep-alive implied.
-  http::Request plain{bhttp::verb::get, "/v2/catalog", 11};
-  http::Response res = catalog_response(plain);
-  res.keep_alive(true);
-  res.prepare_payload();
-  std::ostringstream out;
-  out << res;
-  catalog_bytes_ = std::make_shared<const std::string>(out.str());
+  front_.store(make_front(std::move(catalogs)));
+}
+
+std::shared_ptr<const Broker::Front> Broker::make_front(
+    std::shared_ptr<const catalog::Catalogs> catalogs) const {
+  auto front = std::make_shared<Front>();
+  for (const auto& view : catalogs->views()) {
+    Entry entry;
+    entry.view = &view;
+    for (const auto& c : view.credentials()) {
+      entry.expected_authorization.push_back("Basic " +
+                                             base64_encode(c.username + ":" + c.password));
+    }
+    entry.catalog_target = view.base_path() + "/v2/catalog";
+    // Serialized once with the same headers catalog_response() sets, keep-alive implied.
+    http::Request plain{bhttp::verb::get, entry.catalog_target, 11};
+    http::Response res = catalog_response(plain, view);
+    res.keep_alive(true);
+    res.prepare_payload();
+    std::ostringstream out;
+    out << res;
+    entry.catalog_bytes = std::make_shared<const std::string>(out.str());
+    front->entries.push_back(std::move(entry));
+  }
+  front->catalogs = std::move(catalogs);
+  return front;
+}
+
+void Broker::set_catalogs(std::shared_ptr<const catalog::Catalogs> catalogs) {
+  front_.store(make_front(std::move(catalogs)));
+}
+
+std::shared_ptr<const catalog::Catalogs> Broker::catalogs() const {
+  return front_.load()->catalogs;
+}
+
+const Broker::Entry* Broker::Front::by_target(std::string_view target) const {
+  for (const auto& entry : entries) {
+    if (entry.catalog_target == target) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+const Broker::Entry* Broker::Front::by_name(std::string_view name) const {
+  for (const auto& entry : entries) {
+    if (entry.view->name() == name) {
+      return &entry;
+    }
+  }
+  return nullptr;
 }
 
 std::shared_ptr<const std::string> Broker::cached_response(const http::Request& request) {
   // Anything that changes the answer (identity echo, conditional request) takes the full path.
-  if (request.method() != bhttp::verb::get || request.target() != "/v2/catalog" ||
-      request.count(kRequestIdentity) != 0 || request.count(bhttp::field::if_none_match) != 0 ||
-      !authorized(request) || !version_supported(request)) {
+  if (request.method() != bhttp::verb::get || request.count(kRequestIdentity) != 0 ||
+      request.count(bhttp::field::if_none_match) != 0) {
+    return nullptr;
+  }
+  const auto front = front_.load();
+  const Entry* entry =
+      front->by_target(std::string_view(request.target().data(), request.target().size()));
+  if (entry == nullptr || !authorized(request, *entry) || !version_supported(request)) {
     return nullptr;
   }
   metrics::global().count_cached_catalog();
-  return catalog_bytes_;
+  return entry->catalog_bytes;
 }
 
 namespace {
@@ -324,8 +369,8 @@ bool credentials_match(const http::Request& request, const std::vector<std::stri
 
 }  // namespace
 
-bool Broker::authorized(const http::Request& request) const {
-  return credentials_match(request, expected_authorization_, options_.credentials);
+bool Broker::authorized(const http::Request& request, const Entry& entry) {
+  return credentials_match(request, entry.expected_authorization, entry.view->credentials());
 }
 
 bool Broker::admin_authorized(const http::Request& request) const {
@@ -343,23 +388,34 @@ bool Broker::version_supported(const http::Request& request) const {
          minor >= options_.min_api_minor && minor <= options_.max_api_minor;
 }
 
-http::Response Broker::catalog_response(const http::Request& request) const {
+http::Response Broker::catalog_response(const http::Request& request, const catalog::View& view) {
   ApiReply r;
-  r.headers.emplace_back("ETag", registry_->etag());
+  r.headers.emplace_back("ETag", view.etag());
   const auto inm = request.find(bhttp::field::if_none_match);
   const auto identity = request[kRequestIdentity];
   http::Response res = to_response(r, request.version(), std::string(identity));
-  if (inm != request.end() && inm->value() == registry_->etag()) {
+  if (inm != request.end() && inm->value() == view.etag()) {
     res.result(bhttp::status::not_modified);
     res.body().clear();
     res.erase(bhttp::field::content_type);
   } else {
-    res.body() = registry_->body();
+    res.body() = view.body();
   }
   if (log::enabled(log::Level::debug)) {
-    log::debug("request",
-               {{"method", "GET"}, {"path", "/v2/catalog"}, {"status", res.result_int()}});
+    log::debug("request", {{"method", "GET"},
+                           {"path", std::string(request.target())},
+                           {"catalog", view.name()},
+                           {"status", res.result_int()}});
   }
+  return res;
+}
+
+http::Response Broker::timed_catalog_response(const http::Request& request,
+                                              const catalog::View& view, const char* method,
+                                              std::chrono::steady_clock::time_point started) {
+  http::Response res = catalog_response(request, view);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  metrics::global().count_request("catalog", method, res.result_int(), took.count());
   return res;
 }
 
@@ -371,13 +427,14 @@ http::Response Broker::too_large(unsigned version, std::size_t limit) {
 
 void Broker::handle(http::Request&& request, http::Reply reply) {
   const auto started = std::chrono::steady_clock::now();
+  const auto front = front_.load();
   // The catalog is the hot read: answered from the cached body without parsing the target.
-  if (request.method() == bhttp::verb::get && request.target() == "/v2/catalog" &&
-      authorized(request) && version_supported(request)) {
-    http::Response res = catalog_response(request);
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    metrics::global().count_request("catalog", "GET", res.result_int(), took.count());
-    return reply(std::move(res));
+  if (request.method() == bhttp::verb::get) {
+    const Entry* entry =
+        front->by_target(std::string_view(request.target().data(), request.target().size()));
+    if (entry != nullptr && authorized(request, *entry) && version_supported(request)) {
+      return reply(timed_catalog_response(request, *entry->view, "GET", started));
+    }
   }
   const unsigned version = request.version();
   const std::string method(request.method_string());
@@ -392,8 +449,17 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
   std::string identity(request[kRequestIdentity]);
   auto parsed = parse_target(std::string_view(target));
+  // /catalogs/NAME/v2/... is catalog NAME's; /v2/... the default catalog's.
+  const Entry* entry = &front->entries.front();
+  if (parsed && parsed->segments.size() >= 2 && parsed->segments[0] == "catalogs") {
+    entry = front->by_name(parsed->segments[1]);
+    parsed->segments.erase(parsed->segments.begin(), parsed->segments.begin() + 2);
+  }
   const Route route = parsed ? match(parsed->segments) : Route::none;
   json ids = json::object();
+  if (entry != nullptr && entry != &front->entries.front()) {
+    ids["catalog"] = entry->view->name();
+  }
   if (parsed && route != Route::none && route != Route::catalog) {
     ids["instance_id"] = parsed->segments[2];
     if (parsed->segments.size() > 4) {
@@ -419,7 +485,8 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
     reply(to_response(r, version, identity));
   };
 
-  if (!authorized(request)) {
+  // An unknown catalog is refused like wrong credentials: no pair could open it.
+  if (entry == nullptr || !authorized(request, *entry)) {
     ApiReply r = error_reply(401, "Unauthorized", "valid HTTP Basic credentials are required");
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd\"");
     return finish(r);
@@ -454,10 +521,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
 
   if (route == Route::catalog) {
-    http::Response res = catalog_response(request);
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    metrics::global().count_request("catalog", label, res.result_int(), took.count());
-    return reply(std::move(res));
+    return reply(timed_catalog_response(request, *entry->view, label, started));
   }
 
   const bool has_body =
@@ -476,6 +540,10 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
 
   ApiRequest api;
+  api.catalogs = front->catalogs;
+  api.view = entry->view;
+  // The store knows instances by their catalog-scoped key.
+  parsed->segments[2] = catalog::scoped_id(entry->view->name(), parsed->segments[2]);
   api.query = std::move(parsed->query);
   api.body = std::move(request.body());
   if (const auto oi = request.find(kOriginatingIdentity); oi != request.end()) {
@@ -575,7 +643,7 @@ void Broker::handle_admin(const std::string& target, const http::Request& reques
   boost::asio::post(workers_, [this, version, reply, path, query = std::move(parsed->query)] {
     ApiReply r;
     try {
-      r = admin_api_.handle(path, query);
+      r = admin_api_.handle(path, query, *front_.load()->catalogs);
     } catch (const std::exception& e) {
       r = internal_error(e);
     }
@@ -593,11 +661,12 @@ ApiReply Broker::readiness() const {
     log::warn("not ready: the state store cannot serve", {{"error", e.what()}});
     reason = "the state store cannot serve requests";
   }
-  if (reason.empty() && registry_->plugins().empty()) {
+  const auto registry = lifecycle_.registry();
+  if (reason.empty() && registry->plugins().empty()) {
     reason = "no plugin is loaded";
   }
   if (reason.empty()) {
-    r.body = {{"status", "ready"}, {"plugins", registry_->plugins().size()}};
+    r.body = {{"status", "ready"}, {"plugins", registry->plugins().size()}};
   } else {
     r.status = 503;
     r.body = {{"status", "not ready"}, {"reason", reason}};
@@ -608,12 +677,13 @@ ApiReply Broker::readiness() const {
 std::string Broker::metrics_text() const {
   metrics::Gauges gauges;
   auto& store = lifecycle_.store();
+  const auto registry = lifecycle_.registry();
   for (const auto& plan : store.count_instances_by_plan()) {
     metrics::PlanCount count;
     count.service_id = plan.service_id;
     count.plan_id = plan.plan_id;
     count.instances = plan.instances;
-    if (const auto* entry = registry_->find_plan(plan.service_id, plan.plan_id)) {
+    if (const auto* entry = registry->find_plan(plan.service_id, plan.plan_id)) {
       count.service_name = entry->service.value("name", "");
       count.plan_name = entry->plan.value("name", "");
     }
@@ -622,7 +692,7 @@ std::string Broker::metrics_text() const {
   for (const auto& op : store.list_unfinished_operations()) {
     ++gauges.operations_in_progress[state::to_string(op.kind)];
   }
-  gauges.plugins_loaded = registry_->plugins().size();
+  gauges.plugins_loaded = registry->plugins().size();
   return metrics::global().render(gauges);
 }
 

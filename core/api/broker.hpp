@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,7 +12,7 @@
 
 #include "api/admin.hpp"
 #include "api/lifecycle.hpp"
-#include "catalog/registry.hpp"
+#include "catalog/catalogs.hpp"
 #include "config/config.hpp"
 #include "http/types.hpp"
 
@@ -18,7 +20,6 @@ namespace osbd::api {
 
 /// Cross-cutting settings of the OSB front end.
 struct BrokerOptions {
-  std::vector<config::BasicCredentials> credentials;  ///< accepted Basic credentials
   /// Credentials of the operator's endpoints (/metrics); without them those answer 404.
   std::optional<config::BasicCredentials> admin;
   unsigned min_api_minor = 13;  ///< oldest accepted 2.x
@@ -26,15 +27,23 @@ struct BrokerOptions {
 };
 
 /// The OSB HTTP front end: authentication, X-Broker-API-Version, routing and percent-decoding on
-/// the I/O thread; everything that touches the store or a plugin on the worker pool. Also the
-/// operator's endpoints: /healthz (alive, no credentials), /readyz (state store usable and
-/// plugins loaded, no credentials), /metrics (Prometheus text format) and /admin/... (AdminApi),
-/// the last two behind the admin credentials.
+/// the I/O thread. Each catalog is served under its base path (/v2/... for the default one,
+/// /catalogs/NAME/v2/... for the others) with its own credentials; instances are keyed by the
+/// catalog they were created through (catalog::scoped_id), so no catalog sees another's; everything
+/// that touches the store or a plugin on the worker pool. Also the operator's endpoints: /healthz
+/// (alive, no credentials), /readyz (state store usable and plugins loaded, no credentials),
+/// /metrics (Prometheus text format) and /admin/... (AdminApi), the last two behind the admin
+/// credentials.
 class Broker : public http::Handler {
  public:
   /// All references must outlive the broker.
   Broker(BrokerOptions options, Lifecycle& lifecycle,
-         std::shared_ptr<const catalog::Registry> registry, boost::asio::thread_pool& workers);
+         std::shared_ptr<const catalog::Catalogs> catalogs, boost::asio::thread_pool& workers);
+
+  /// Serves these catalogs from now on (a reload); requests already routed keep the old ones.
+  void set_catalogs(std::shared_ptr<const catalog::Catalogs> catalogs);
+  /// The catalogs served now.
+  std::shared_ptr<const catalog::Catalogs> catalogs() const;
 
   /// Routes one request; see http::Handler.
   void handle(http::Request&& request, http::Reply reply) override;
@@ -44,7 +53,23 @@ class Broker : public http::Handler {
   http::Response too_large(unsigned version, std::size_t limit) override;
 
  private:
-  bool authorized(const http::Request& request) const;
+  // One catalog as the HTTP layer serves it.
+  struct Entry {
+    const catalog::View* view = nullptr;
+    std::vector<std::string> expected_authorization;   // "Basic <base64>" per credential pair
+    std::string catalog_target;                        // its GET .../v2/catalog target
+    std::shared_ptr<const std::string> catalog_bytes;  // the whole 200 response of it
+  };
+  // Everything a request is routed with, swapped whole by set_catalogs().
+  struct Front {
+    std::shared_ptr<const catalog::Catalogs> catalogs;
+    std::vector<Entry> entries;  // one per view, the default first
+    const Entry* by_target(std::string_view target) const;
+    const Entry* by_name(std::string_view name) const;
+  };
+
+  std::shared_ptr<const Front> make_front(std::shared_ptr<const catalog::Catalogs> catalogs) const;
+  static bool authorized(const http::Request& request, const Entry& entry);
   bool admin_authorized(const http::Request& request) const;
   // /healthz, /readyz and /metrics.
   void handle_operator(std::string_view path, const http::Request& request, http::Reply reply);
@@ -57,15 +82,17 @@ class Broker : public http::Handler {
   ApiReply readiness() const;
   std::string metrics_text() const;
   bool version_supported(const http::Request& request) const;
-  http::Response catalog_response(const http::Request& request) const;
+  static http::Response catalog_response(const http::Request& request, const catalog::View& view);
+  // catalog_response(), timed and counted in the metrics.
+  static http::Response timed_catalog_response(const http::Request& request,
+                                               const catalog::View& view, const char* method,
+                                               std::chrono::steady_clock::time_point started);
 
-  std::vector<std::string> expected_authorization_;   // "Basic <base64>" per credential pair
-  std::string expected_admin_authorization_;          // "" when no admin credentials are set
-  std::shared_ptr<const std::string> catalog_bytes_;  // the whole 200 response of GET catalog
+  std::string expected_admin_authorization_;  // "" when no admin credentials are set
 
   BrokerOptions options_;
   Lifecycle& lifecycle_;
-  std::shared_ptr<const catalog::Registry> registry_;
+  std::atomic<std::shared_ptr<const Front>> front_;
   boost::asio::thread_pool& workers_;
   AdminApi admin_api_;
 };

@@ -16,9 +16,9 @@ using state::ResourceStatus;
 
 namespace {
 
-ApiReply unknown_plan(const catalog::Registry& registry, const std::string& service_id,
+ApiReply unknown_plan(const PlanLookup& plans, const std::string& service_id,
                       const std::string& plan_id) {
-  if (!registry.has_service(service_id)) {
+  if (!plans.has_service(service_id)) {
     return error_reply(400, "BadRequest", "unknown service_id '" + service_id + "'");
   }
   return error_reply(400, "BadRequest",
@@ -71,9 +71,10 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
       !detail::read_string(*body, "space_guid", org_required, space, reply)) {
     co_return reply;
   }
-  const catalog::PlanEntry* plan = registry_->find_plan(service_id, plan_id);
+  const PlanLookup plans = plans_for(request);
+  const catalog::PlanEntry* plan = plans.find(service_id, plan_id);
   if (plan == nullptr) {
-    co_return unknown_plan(*registry_, service_id, plan_id);
+    co_return unknown_plan(plans, service_id, plan_id);
   }
   if (!detail::check_parameters(plan->instance_create_schema, parameters, reply)) {
     co_return reply;
@@ -213,12 +214,13 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
     return error_reply(400, "BadRequest", "service_id does not match the instance's service");
   }
   const std::string target_plan = plan_id.empty() ? instance->plan_id : plan_id;
-  const catalog::PlanEntry* plan = registry_->find_plan(service_id, target_plan);
+  const PlanLookup plans = plans_for(request);
+  const catalog::PlanEntry* plan = plans.find(service_id, target_plan);
   if (plan == nullptr) {
-    return unknown_plan(*registry_, service_id, target_plan);
+    return unknown_plan(plans, service_id, target_plan);
   }
   if (target_plan != instance->plan_id) {
-    const catalog::PlanEntry* current = registry_->find_plan(service_id, instance->plan_id);
+    const catalog::PlanEntry* current = plans.registry->find_plan(service_id, instance->plan_id);
     if (current != nullptr && !current->plan_updateable()) {
       return error_reply(422, "UnprocessableEntity",
                          "the plan of this instance cannot be changed (plan_updateable is false)");
@@ -330,7 +332,8 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
   }
   const bool async_ok = detail::accepts_incomplete(request);
   const int64_t now = detail::now_ms();
-  const auto* plan = registry_->find_plan(instance->service_id, instance->plan_id);
+  const auto registry = registry_.load();
+  const auto* plan = registry->find_plan(instance->service_id, instance->plan_id);
   state::OperationRecord op =
       detail::new_operation(OperationKind::deprovision, instance_id, "", async_ok,
                             {{"service_id", service_it->second},

@@ -77,7 +77,24 @@ std::mutex& Lifecycle::stripe(const std::string& key) {
 }
 
 plugin_host::PluginSharedPtr Lifecycle::plugin_for(const std::string& name) const {
-  return registry_->plugin_named(name);
+  return registry_.load()->plugin_named(name);
+}
+
+const catalog::PlanEntry* PlanLookup::find(const std::string& service_id,
+                                           const std::string& plan_id) const {
+  return view != nullptr ? view->find_plan(service_id, plan_id)
+                         : registry->find_plan(service_id, plan_id);
+}
+
+bool PlanLookup::has_service(const std::string& service_id) const {
+  return view != nullptr ? view->has_service(service_id) : registry->has_service(service_id);
+}
+
+PlanLookup Lifecycle::plans_for(const ApiRequest& request) const {
+  if (request.catalogs && request.view != nullptr) {
+    return PlanLookup{request.catalogs->registry_ptr(), request.view};
+  }
+  return PlanLookup{registry_.load(), nullptr};
 }
 
 bool Lifecycle::settle_instance(state::InstanceRecord& instance, state::OperationRecord& op,

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/reply.hpp"
+#include "catalog/catalogs.hpp"
 #include "catalog/registry.hpp"
 #include "state/store.hpp"
 #include "util/task.hpp"
@@ -26,6 +27,21 @@ struct ApiRequest {
   std::map<std::string, std::string> query;  ///< decoded query parameters
   std::string body;                          ///< raw body text
   nlohmann::json originating_identity;       ///< {"platform", "value"} decoded, null if absent
+  /// The catalogs the request was routed with (kept alive for the request's duration), and the
+  /// catalog it came through: provision, update and bind accept only the plans it shows. With
+  /// no view, every loaded plan is accepted.
+  std::shared_ptr<const catalog::Catalogs> catalogs;
+  const catalog::View* view = nullptr;  ///< points into catalogs
+};
+
+/// The plans a request may name: its catalog's selection, or every loaded plan.
+struct PlanLookup {
+  std::shared_ptr<const catalog::Registry> registry;  ///< kept alive while plans are used
+  const catalog::View* view = nullptr;                ///< the request's catalog, if any
+  /// The plan, or nullptr when the request's catalog does not show it.
+  const catalog::PlanEntry* find(const std::string& service_id, const std::string& plan_id) const;
+  /// True when the request's catalog shows the service.
+  bool has_service(const std::string& service_id) const;
 };
 
 /// Behaviour switches of the OSB layer.
@@ -53,7 +69,7 @@ using Post = std::function<void(std::function<void()>)>;
 /// continues its request then.
 class Lifecycle {
  public:
-  /// The registry is shared so a future reload can swap it while requests still use the old one.
+  /// The registry is shared: set_registry() swaps it while requests still use the old one.
   /// Without post, a write commits at once and its request continues on the committing thread.
   Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
             LifecycleOptions options, Post post = {});
@@ -82,6 +98,13 @@ class Lifecycle {
   /// Returns once everything the store committed so far is durable: a reply that is not marked
   /// durable waits here before it is sent (see ApiReply::durable).
   void wait_durable() { store_.wait_durable(); }
+
+  /// The registry requests started now use.
+  std::shared_ptr<const catalog::Registry> registry() const { return registry_.load(); }
+  /// Serves the plugins of registry from now on; requests already running keep theirs.
+  void set_registry(std::shared_ptr<const catalog::Registry> registry) {
+    registry_.store(std::move(registry));
+  }
 
   /// The store behind the lifecycle, for the operator's endpoints (readiness, metrics).
   state::Store& store() noexcept { return store_; }
@@ -164,6 +187,7 @@ class Lifecycle {
   void queue_write(state::AsyncWrite& write) noexcept;
 
   std::mutex& stripe(const std::string& key);
+  PlanLookup plans_for(const ApiRequest& request) const;
   plugin_host::PluginSharedPtr plugin_for(const std::string& name) const;
 
   void complete_instance(state::InstanceRecord instance, state::OperationRecord op,
@@ -187,7 +211,7 @@ class Lifecycle {
   ApiReply last_operation_reply(const state::OperationRecord& op, bool resource_exists) const;
 
   state::Store& store_;
-  std::shared_ptr<const catalog::Registry> registry_;
+  std::atomic<std::shared_ptr<const catalog::Registry>> registry_;
   LifecycleOptions options_;
   Post post_;
   std::atomic<bool> flush_posted_{false};

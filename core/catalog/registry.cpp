@@ -140,8 +140,13 @@ std::shared_ptr<const Registry> Registry::build(
     }
   }
   registry->body_ = json{{"services", merged}}.dump();
-  registry->etag_ = "\"" + hex_sha256(registry->body_).substr(0, 32) + "\"";
+  registry->etag_ = strong_etag(registry->body_);
+  registry->services_ = std::move(merged);
   return registry;
+}
+
+std::string strong_etag(const std::string& body) {
+  return "\"" + hex_sha256(body).substr(0, 32) + "\"";
 }
 
 const PlanEntry* Registry::find_plan(const std::string& service_id,

@@ -63,6 +63,8 @@ class Registry {
   bool has_service(const std::string& service_id) const;
   /// The loaded plugin with this name, or nullptr.
   plugin_host::PluginSharedPtr plugin_named(const std::string& name) const;
+  /// Every service offering with its plans, as the plugins gave them, in load order.
+  const nlohmann::json& services() const noexcept { return services_; }
   /// The loaded plugins, in load order.
   const std::vector<plugin_host::PluginSharedPtr>& plugins() const noexcept { return plugins_; }
 
@@ -70,8 +72,12 @@ class Registry {
   std::vector<plugin_host::PluginSharedPtr> plugins_;
   std::map<std::pair<std::string, std::string>, PlanEntry> plans_;
   std::map<std::string, std::string> service_files_;
+  nlohmann::json services_ = nlohmann::json::array();
   std::string body_;
   std::string etag_;
 };
+
+/// A strong entity tag of a response body: "\"" + 32 hex digits of its SHA-256 + "\"".
+std::string strong_etag(const std::string& body);
 
 }  // namespace osbd::catalog

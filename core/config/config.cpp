@@ -2,8 +2,10 @@
 
 #include <charconv>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <yaml-cpp/yaml.h>
 
@@ -165,6 +167,178 @@ void read_auth(const YAML::Node& node, const Where& where, BasicCredentials& out
   }
 }
 
+// name/description/metadata of a catalog entry, taken from node into overrides.
+void read_overrides(const YAML::Node& node, const Where& where, json& overrides) {
+  for (const char* key : {"name", "description"}) {
+    if (node[key]) {
+      overrides[key] = scalar_string(node[key], where.child(key));
+      if (overrides[key].get_ref<const std::string&>().empty()) {
+        where.child(key).fail("must not be empty");
+      }
+    }
+  }
+  if (node["metadata"]) {
+    json metadata = to_json(node["metadata"]);
+    if (!metadata.is_object()) {
+      where.child("metadata").fail("expected a mapping (merged into the catalog's metadata)");
+    }
+    overrides["metadata"] = std::move(metadata);
+  }
+}
+
+// One entry of services: or plans: — a bare id/name, or a mapping with `key` and overrides.
+template <typename Selection>
+Selection read_selection(const YAML::Node& node, const Where& where, const char* key,
+                         const std::set<std::string>& known) {
+  Selection out;
+  std::string* id = nullptr;
+  if constexpr (std::is_same_v<Selection, PlanSelection>) {
+    id = &out.plan;
+  } else {
+    id = &out.service;
+  }
+  if (node.IsScalar()) {
+    *id = node.Scalar();
+  } else {
+    require_map(node, where);
+    reject_unknown_keys(node, where, known);
+    if (!node[key]) {
+      where.child(key).fail("required (an id or a name)");
+    }
+    *id = scalar_string(node[key], where.child(key));
+    read_overrides(node, where, out.overrides);
+  }
+  if (id->empty()) {
+    where.child(key).fail("must not be empty");
+  }
+  return out;
+}
+
+bool valid_catalog_name(const std::string& name) {
+  if (name.empty() || name.size() > 63) {
+    return false;
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '-' && c != '_'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+CatalogConfig read_catalog(const std::string& name, const YAML::Node& node, const Where& where) {
+  CatalogConfig out;
+  out.name = name;
+  if (!valid_catalog_name(name)) {
+    where.fail(
+        "a catalog name is 1 to 63 of a-z, 0-9, '-' and '_', starting with a letter or digit");
+  }
+  if (node.IsNull()) {
+    if (name != "default") {
+      where.child("credentials").fail("required (the catalog's platform credentials)");
+    }
+    return out;
+  }
+  require_map(node, where);
+  reject_unknown_keys(node, where, {"credentials", "services"});
+  if (node["credentials"]) {
+    const Where w = where.child("credentials");
+    if (!node["credentials"].IsSequence() || node["credentials"].size() == 0) {
+      w.fail("expected a list of {username, password or password_file}");
+    }
+    std::size_t i = 0;
+    for (const auto& item : node["credentials"]) {
+      BasicCredentials pair;
+      read_auth(item, w.child(std::to_string(i++)), pair);
+      out.credentials.push_back(std::move(pair));
+    }
+  } else if (name != "default") {
+    where.child("credentials").fail("required (the catalog's platform credentials)");
+  }
+  if (node["services"]) {
+    const Where w = where.child("services");
+    if (!node["services"].IsSequence()) {
+      w.fail("expected a list of services (ids or names, or mappings with service:)");
+    }
+    std::vector<ServiceSelection> services;
+    std::size_t i = 0;
+    for (const auto& item : node["services"]) {
+      const Where sw = w.child(std::to_string(i++));
+      auto service = read_selection<ServiceSelection>(
+          item, sw, "service", {"service", "name", "description", "metadata", "plans"});
+      if (item.IsMap() && item["plans"]) {
+        const Where pw = sw.child("plans");
+        if (!item["plans"].IsSequence()) {
+          pw.fail("expected a list of plans (ids or names, or mappings with plan:)");
+        }
+        std::vector<PlanSelection> plans;
+        std::size_t j = 0;
+        for (const auto& plan : item["plans"]) {
+          plans.push_back(
+              read_selection<PlanSelection>(plan, pw.child(std::to_string(j++)), "plan",
+                                            {"plan", "name", "description", "metadata"}));
+        }
+        service.plans = std::move(plans);
+      }
+      services.push_back(std::move(service));
+    }
+    out.services = std::move(services);
+  }
+  return out;
+}
+
+// catalogs: NAME → {credentials, services}. Puts the default catalog first and gives it auth.
+void read_catalogs(const YAML::Node* node, const Where& where, BrokerConfig& cfg) {
+  CatalogConfig default_catalog;
+  default_catalog.name = "default";
+  std::vector<CatalogConfig> named;
+  if (node != nullptr && !node->IsNull()) {
+    require_map(*node, where);
+    for (const auto& item : *node) {
+      const auto name = item.first.as<std::string>();
+      CatalogConfig c = read_catalog(name, item.second, where.child(name));
+      if (name == "default") {
+        default_catalog = std::move(c);
+      } else {
+        named.push_back(std::move(c));
+      }
+    }
+  }
+  default_catalog.credentials.insert(default_catalog.credentials.begin(), cfg.auth);
+  cfg.catalogs.clear();
+  cfg.catalogs.push_back(std::move(default_catalog));
+  for (auto& c : named) {
+    cfg.catalogs.push_back(std::move(c));
+  }
+  // A username names one platform: the catalog a request reaches is the one its path names, and
+  // its credentials must be that catalog's, so no pair may be shared (nor be the operator's).
+  std::map<std::string, std::string> owner;  // username → who uses it, for the message
+  if (cfg.admin) {
+    owner[cfg.admin->username] = "admin";
+  }
+  for (const auto& c : cfg.catalogs) {
+    std::set<std::string> own;
+    for (const auto& pair : c.credentials) {
+      if (!own.insert(pair.username).second) {
+        continue;  // the same user twice in one catalog: rotation of its password
+      }
+      if (auto it = owner.find(pair.username); it != owner.end()) {
+        where.child(c.name)
+            .child("credentials")
+            .fail("username '" + pair.username + "' is already used by " + it->second);
+      }
+      owner[pair.username] = "catalog '" + c.name + "'";
+      if (cfg.admin && pair.password == cfg.admin->password) {
+        where.child(c.name)
+            .child("credentials")
+            .fail("a catalog's password must differ from the admin password");
+      }
+    }
+  }
+}
+
 void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
   require_map(node, where);
   reject_unknown_keys(node, where,
@@ -230,7 +404,7 @@ BrokerConfig load_file(const std::string& path) {
   require_map(root, where);
   reject_unknown_keys(root, where,
                       {"listen", "data_dir", "plugin_dir", "log_level", "auth", "admin", "tls",
-                       "limits", "osb", "plugins", "credentials_encryption"});
+                       "limits", "osb", "plugins", "credentials_encryption", "catalogs"});
   if (root["listen"]) {
     cfg.listen =
         parse_listen(scalar_string(root["listen"], where.child("listen")), path + ": listen");
@@ -313,6 +487,8 @@ BrokerConfig load_file(const std::string& path) {
       }
     }
   }
+  const YAML::Node catalogs = root["catalogs"];
+  read_catalogs(catalogs ? &catalogs : nullptr, where.child("catalogs"), cfg);
   if (root["plugins"]) {
     const Where w = where.child("plugins");
     const YAML::Node& plugins = root["plugins"];

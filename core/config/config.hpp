@@ -31,6 +31,34 @@ struct BasicCredentials {
   std::string password;  ///< non-empty; never logged
 };
 
+/// A plan a catalog shows, with its display overrides.
+struct PlanSelection {
+  std::string plan;  ///< plan id or name, within its service
+  /// Replaces the plan's "name" and "description" and merges into its "metadata" (RFC 7386) in
+  /// this catalog only; {} keeps the plugin's.
+  nlohmann::json overrides = nlohmann::json::object();
+};
+
+/// A service a catalog shows, with its display overrides and the plans it shows.
+struct ServiceSelection {
+  std::string service;  ///< service id or name
+  /// Replaces "name" and "description" and merges into "metadata" in this catalog only.
+  nlohmann::json overrides = nlohmann::json::object();
+  /// The plans shown, in this order; nullopt shows every plan of the service.
+  std::optional<std::vector<PlanSelection>> plans;
+};
+
+/// One catalog: the OSB API under its own base path, its own credentials and selection.
+struct CatalogConfig {
+  /// "default" for /v2/..., else the NAME of /catalogs/NAME/v2/...
+  std::string name;
+  /// Accepted Basic credentials (several pairs for rotation). The default catalog also accepts
+  /// the top-level auth.
+  std::vector<BasicCredentials> credentials;
+  /// What it shows; nullopt shows every service of every loaded plugin.
+  std::optional<std::vector<ServiceSelection>> services;
+};
+
 /// HTTPS for the listener: PEM files.
 struct TlsFiles {
   std::string certificate_file;  ///< the server's certificate chain, leaf first
@@ -59,6 +87,9 @@ struct BrokerConfig {
   /// organization_guid and space_guid fields.
   bool accept_context_only = false;
   nlohmann::json plugins = nlohmann::json::object();  ///< plugin name → its config subtree
+  /// Named catalogs, and the default one ("default", first) with auth's credentials merged in.
+  /// Always holds the default catalog.
+  std::vector<CatalogConfig> catalogs;
   /// Key sealing binding credentials at rest; "" means data_dir/credentials.key (created).
   std::string credentials_key_file;
   /// Rotated-out keys, still read; records sealed with them are resealed at start-up.

@@ -115,6 +115,15 @@ PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& confi
   return std::make_shared<const Plugin>(file, std::move(library), table, std::move(host), backend);
 }
 
+void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin& plugin) {
+  for (const auto& other : loaded) {
+    if (other->name() == plugin.name()) {
+      throw PluginLoadError(plugin.file() + ": plugin name '" + plugin.name() +
+                            "' is already used by " + other->file());
+    }
+  }
+}
+
 std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
                                              const nlohmann::json& configs) {
   std::error_code ec;
@@ -135,12 +144,7 @@ std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
   std::set<std::string> names;
   for (const auto& file : files) {
     auto plugin = load_plugin(file, configs);
-    for (const auto& other : plugins) {
-      if (other->name() == plugin->name()) {
-        throw PluginLoadError(file + ": plugin name '" + plugin->name() + "' is already used by " +
-                              other->file());
-      }
-    }
+    check_unique_name(plugins, *plugin);
     names.insert(plugin->name());
     plugins.push_back(std::move(plugin));
   }

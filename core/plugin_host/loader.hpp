@@ -21,6 +21,9 @@ class PluginLoadError : public std::runtime_error {
 /// creates its backend with configs[plugin name] (or {}). Throws PluginLoadError.
 PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs);
 
+/// Throws PluginLoadError when another of loaded has plugin's name.
+void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin& plugin);
+
 /// Loads every "*.so" file in dir, in name order. Throws PluginLoadError on the first failure,
 /// on a missing directory, on two plugins with one name, and on a config subtree that names no
 /// loaded plugin.

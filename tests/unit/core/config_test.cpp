@@ -157,6 +157,86 @@ TEST_F(ConfigTest, AdminCredentialsAreOptionalAndNeverThePlatforms) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, CatalogsHaveCredentialsSelectionsAndOverrides) {
+  // Without catalogs: the default one, with auth, showing everything.
+  const auto minimal = load_file(write("c.yaml", kMinimal));
+  ASSERT_EQ(minimal.catalogs.size(), 1u);
+  EXPECT_EQ(minimal.catalogs[0].name, "default");
+  ASSERT_EQ(minimal.catalogs[0].credentials.size(), 1u);
+  EXPECT_EQ(minimal.catalogs[0].credentials[0].username, "u");
+  EXPECT_FALSE(minimal.catalogs[0].services.has_value());
+
+  const auto cfg = load_file(write("c.yaml", std::string(kMinimal) + R"(catalogs:
+  team-a:
+    credentials:
+      - {username: a, password: a1}
+      - {username: a, password: a2}
+    services:
+      - svc-by-name
+      - service: svc-2
+        description: Shown to A
+        metadata: {displayName: For A, costs: [{unit: MONTHLY}]}
+        plans:
+          - small
+          - plan: large
+            name: large-a
+  default:
+    credentials:
+      - {username: u2, password: rotated}
+    services: [svc-by-name]
+)"));
+  ASSERT_EQ(cfg.catalogs.size(), 2u);
+  const auto& d = cfg.catalogs[0];
+  EXPECT_EQ(d.name, "default");
+  ASSERT_EQ(d.credentials.size(), 2u);  // auth first, then the catalog's own pairs
+  EXPECT_EQ(d.credentials[0].username, "u");
+  EXPECT_EQ(d.credentials[1].password, "rotated");
+  const auto& a = cfg.catalogs[1];
+  EXPECT_EQ(a.name, "team-a");
+  ASSERT_EQ(a.credentials.size(), 2u);
+  ASSERT_TRUE(a.services.has_value());
+  ASSERT_EQ(a.services->size(), 2u);
+  EXPECT_EQ((*a.services)[0].service, "svc-by-name");
+  EXPECT_FALSE((*a.services)[0].plans.has_value());
+  const auto& s2 = (*a.services)[1];
+  EXPECT_EQ(s2.overrides.at("description"), "Shown to A");
+  EXPECT_EQ(s2.overrides.at("metadata").at("costs").at(0).at("unit"), "MONTHLY");
+  ASSERT_TRUE(s2.plans.has_value());
+  ASSERT_EQ(s2.plans->size(), 2u);
+  EXPECT_EQ((*s2.plans)[0].plan, "small");
+  EXPECT_EQ((*s2.plans)[1].overrides.at("name"), "large-a");
+}
+
+TEST_F(ConfigTest, CatalogMistakesAreNamed) {
+  const std::string base = std::string(kMinimal) + "admin: {username: ops, password: q}\n";
+  EXPECT_NE(error_of(base + "catalogs:\n  team-a: {}\n")
+                .find("catalogs.team-a.credentials: "
+                      "required"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "catalogs:\n  Bad/Name:\n    credentials: [{username: x, password: "
+                            "y}]\n")
+                .find("catalogs.Bad/Name: a catalog name is"),
+            std::string::npos);
+  // A username belongs to one catalog (or to the operator) only.
+  EXPECT_NE(error_of(base + "catalogs:\n  a:\n    credentials: [{username: u, password: y}]\n")
+                .find("username 'u' is already used by catalog 'default'"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "catalogs:\n  a:\n    credentials: [{username: ops, password: y}]\n")
+                .find("username 'ops' is already used by admin"),
+            std::string::npos);
+  const std::string same_as_admin =
+      error_of(base + "catalogs:\n  a:\n    credentials: [{username: x, password: q}]\n");
+  EXPECT_NE(same_as_admin.find("must differ from the admin password"), std::string::npos);
+  EXPECT_NE(error_of(base + "catalogs:\n  a:\n    credentials: [{username: x, password: y}]\n"
+                            "    services: [{service: s, colour: red}]\n")
+                .find("catalogs.a.services.0.colour: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "catalogs:\n  a:\n    credentials: [{username: x, password: y}]\n"
+                            "    services: [{service: s, metadata: [1]}]\n")
+                .find("catalogs.a.services.0.metadata: expected a mapping"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, TlsNeedsCertificateAndKeyAndTakesAClientCa) {
   EXPECT_FALSE(load_file(write("c.yaml", kMinimal)).tls.has_value());
   const auto cfg = load_file(write(

@@ -1,0 +1,159 @@
+#include "catalog/catalogs.hpp"
+
+#include "catalog/validate.hpp"
+
+namespace osbd::catalog {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kScopeSeparator = '\x1f';
+
+// The element of list whose "id" or "name" is key, or nullptr.
+const json* find_by_id_or_name(const json& list, const std::string& key) {
+  for (const auto& item : list) {
+    if (item.value("id", "") == key) {
+      return &item;
+    }
+  }
+  for (const auto& item : list) {
+    if (item.value("name", "") == key) {
+      return &item;
+    }
+  }
+  return nullptr;
+}
+
+// Applies a catalog's overrides: name and description replace, metadata merges (RFC 7386).
+void apply_overrides(json& entry, const json& overrides) {
+  for (const char* key : {"name", "description"}) {
+    if (overrides.contains(key)) {
+      entry[key] = overrides.at(key);
+    }
+  }
+  if (overrides.contains("metadata")) {
+    if (!entry.contains("metadata") || !entry.at("metadata").is_object()) {
+      entry["metadata"] = json::object();
+    }
+    entry["metadata"].merge_patch(overrides.at("metadata"));
+  }
+}
+
+}  // namespace
+
+std::string scoped_id(std::string_view catalog, std::string_view id) {
+  if (catalog.empty() || catalog == kDefaultCatalog) {
+    return std::string(id);
+  }
+  std::string key;
+  key.reserve(catalog.size() + 1 + id.size());
+  key.append(catalog).push_back(kScopeSeparator);
+  key.append(id);
+  return key;
+}
+
+std::pair<std::string, std::string> split_scoped_id(std::string_view key) {
+  const auto sep = key.find(kScopeSeparator);
+  if (sep == std::string_view::npos) {
+    return {std::string(kDefaultCatalog), std::string(key)};
+  }
+  return {std::string(key.substr(0, sep)), std::string(key.substr(sep + 1))};
+}
+
+const PlanEntry* View::find_plan(const std::string& service_id, const std::string& plan_id) const {
+  const auto it = plans_.find({service_id, plan_id});
+  return it == plans_.end() ? nullptr : it->second;
+}
+
+bool View::has_service(const std::string& service_id) const {
+  return services_.count(service_id) != 0;
+}
+
+std::shared_ptr<const Catalogs> Catalogs::build(std::shared_ptr<const Registry> registry,
+                                                const std::vector<config::CatalogConfig>& configs,
+                                                std::vector<Refusal> refused) {
+  auto out = std::make_shared<Catalogs>();
+  out->registry_ = std::move(registry);
+  out->refused_ = std::move(refused);
+  const Registry& reg = *out->registry_;
+  for (const auto& config : configs) {
+    View view;
+    view.name_ = config.name;
+    view.base_path_ = config.name == kDefaultCatalog ? "" : "/catalogs/" + config.name;
+    view.credentials_ = config.credentials;
+    const std::string where = "catalogs." + config.name;
+    json services = json::array();
+    if (!config.services) {
+      services = reg.services();
+    } else {
+      for (const auto& selection : *config.services) {
+        const json* service = find_by_id_or_name(reg.services(), selection.service);
+        if (service == nullptr) {
+          out->warnings_.push_back(where + ": service '" + selection.service +
+                                   "' is offered by no loaded plugin; it is left out");
+          continue;
+        }
+        json shown = *service;
+        apply_overrides(shown, selection.overrides);
+        if (selection.plans) {
+          json plans = json::array();
+          for (const auto& plan_selection : *selection.plans) {
+            const json* plan = find_by_id_or_name(service->at("plans"), plan_selection.plan);
+            if (plan == nullptr) {
+              out->warnings_.push_back(where + ": service '" + selection.service +
+                                       "' has no plan '" + plan_selection.plan +
+                                       "'; it is left out");
+              continue;
+            }
+            json shown_plan = *plan;
+            apply_overrides(shown_plan, plan_selection.overrides);
+            plans.push_back(std::move(shown_plan));
+          }
+          if (plans.empty()) {
+            out->warnings_.push_back(where + ": service '" + selection.service +
+                                     "' has none of the selected plans; it is left out");
+            continue;
+          }
+          shown["plans"] = std::move(plans);
+        }
+        services.push_back(std::move(shown));
+      }
+    }
+    const json document = {{"services", services}};
+    if (config.services) {
+      // Overrides and selections must leave a catalog the platform accepts.
+      if (const std::string problem = validate_catalog(document); !problem.empty()) {
+        throw CatalogError(
+            where + ": the catalog after its selection and overrides is invalid: " + problem);
+      }
+    }
+    for (const auto& service : services) {
+      const auto service_id = service.at("id").get<std::string>();
+      view.services_.insert(service_id);
+      for (const auto& plan : service.at("plans")) {
+        const auto plan_id = plan.at("id").get<std::string>();
+        view.plans_[{service_id, plan_id}] = reg.find_plan(service_id, plan_id);
+      }
+    }
+    if (config.services) {
+      view.body_ = document.dump();
+      view.etag_ = strong_etag(view.body_);
+    } else {
+      view.body_ = reg.body();
+      view.etag_ = reg.etag();
+    }
+    out->views_.push_back(std::move(view));
+  }
+  return out;
+}
+
+const View* Catalogs::find(std::string_view name) const {
+  for (const auto& view : views_) {
+    if (view.name() == name) {
+      return &view;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace osbd::catalog
