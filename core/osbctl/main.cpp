@@ -3,6 +3,7 @@
 //   osbctl [options] summary [--usage]     instances and bytes per plan and per owner
 //   osbctl [options] instances [--usage]   every instance: plan, owner, times, last operation
 //   osbctl [options] bindings              every binding (never its credentials)
+//   osbctl [options] plugins               loaded plugins and their services; refused files
 //
 // Options: --url URL (OSBCTL_URL, default http://127.0.0.1:8080), --user NAME (OSBCTL_USER),
 // --password-file FILE (else OSBCTL_PASSWORD), --cacert FILE (https), --json, --csv.
@@ -57,6 +58,8 @@ void usage_text(std::FILE* out) {
       "  summary [--usage]     instances (and bytes with --usage) per plan and per owner\n"
       "  instances [--usage]   every instance with its plan, owner, times and last operation\n"
       "  bindings              every binding\n"
+      "  plugins               each loaded plugin (name, version, vendor, ABI, file, services)\n"
+      "                        and the plugin files osbd refused, with why\n"
       "environment: OSBCTL_URL, OSBCTL_USER, OSBCTL_PASSWORD (the admin credentials of osbd)\n",
       out);
 }
@@ -107,7 +110,8 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
       o.format = Format::csv;
     } else if (a == "--usage") {
       o.usage = true;
-    } else if (o.command.empty() && (a == "summary" || a == "instances" || a == "bindings")) {
+    } else if (o.command.empty() &&
+               (a == "summary" || a == "instances" || a == "bindings" || a == "plugins")) {
       o.command = a;
     } else {
       std::fprintf(stderr, "osbctl: unknown argument '%s'\n", a.c_str());
@@ -330,8 +334,8 @@ void print_summary(const json& body, const Options& o) {
 }
 
 void print_instances(const json& body, const Options& o) {
-  Row header{"ID",   "SERVICE", "PLAN",    "STATUS",         "OWNER",   "SPACE/NAMESPACE",
-             "USER", "CREATED", "UPDATED", "LAST OPERATION", "BINDINGS"};
+  Row header{"CATALOG",         "ID",   "SERVICE", "PLAN",    "STATUS",         "OWNER",
+             "SPACE/NAMESPACE", "USER", "CREATED", "UPDATED", "LAST OPERATION", "BINDINGS"};
   if (o.usage) {
     header.push_back("BYTES");
   }
@@ -343,7 +347,8 @@ void print_instances(const json& body, const Options& o) {
     const json last = i.value("last_operation", json::object());
     const std::string last_text =
         last.empty() ? "" : text(last, "kind") + " " + text(last, "state");
-    Row r{text(i, "id"),
+    Row r{text(i, "catalog"),
+          text(i, "id"),
           text(i, "service"),
           text(i, "plan"),
           text(i, "status"),
@@ -363,13 +368,40 @@ void print_instances(const json& body, const Options& o) {
 }
 
 void print_bindings(const json& body, const Options& o) {
-  Row header{"INSTANCE", "BINDING", "STATUS", "OWNER", "APP", "CREATED"};
+  Row header{"CATALOG", "INSTANCE", "BINDING", "STATUS", "OWNER", "APP", "CREATED"};
   std::vector<Row> rows;
   for (const auto& b : body.at("bindings")) {
-    rows.push_back({text(b, "instance_id"), text(b, "id"), text(b, "status"),
+    rows.push_back({text(b, "catalog"), text(b, "instance_id"), text(b, "id"), text(b, "status"),
                     text(b.at("owner"), "key"), text(b, "app_guid"), text(b, "created_at")});
   }
   print(header, rows, o.format);
+}
+
+void print_plugins(const json& body, const Options& o) {
+  Row header{"PLUGIN", "VERSION", "VENDOR", "ABI", "FILE", "SERVICES", "INSTANCES"};
+  std::vector<Row> rows;
+  for (const auto& p : body.at("plugins")) {
+    std::string services;
+    for (const auto& s : p.at("services")) {
+      std::string catalogs;
+      for (const auto& c : s.at("catalogs")) {
+        catalogs += (catalogs.empty() ? "" : ",") + c.get<std::string>();
+      }
+      services += (services.empty() ? "" : " ") + text(s, "name") + "[" + catalogs + "]";
+    }
+    rows.push_back({text(p, "name"), text(p, "version"), text(p, "vendor"), text(p, "abi_version"),
+                    text(p, "file"), services, text(p, "instances")});
+  }
+  print(header, rows, o.format);
+  if (o.format == Format::csv) {
+    return;
+  }
+  for (const auto& r : body.at("refused")) {
+    std::cout << "\nrefused: " << text(r, "file") << "\n  " << text(r, "error") << '\n';
+  }
+  for (const auto& w : body.at("warnings")) {
+    std::cout << "\nwarning: " << w.get<std::string>() << '\n';
+  }
 }
 
 }  // namespace
@@ -385,7 +417,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   std::string target = "/admin/" + o.command;
-  if (o.usage && o.command != "bindings") {
+  if (o.usage && (o.command == "summary" || o.command == "instances")) {
     target += "?usage=true";
   }
   std::pair<unsigned, std::string> got;
@@ -408,6 +440,8 @@ int main(int argc, char** argv) {
     print_summary(body, o);
   } else if (o.command == "instances") {
     print_instances(body, o);
+  } else if (o.command == "plugins") {
+    print_plugins(body, o);
   } else {
     print_bindings(body, o);
   }

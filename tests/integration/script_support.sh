@@ -33,3 +33,30 @@ script_result() {
   echo "$passes passed, $failures failed"
   [ "$failures" -eq 0 ]
 }
+
+# build_clang_example BUILD_DIR SOURCE_DIR DEST: installs the SDK of BUILD_DIR under DEST/prefix,
+# builds the example plugin from it out of tree with clang++ (as a vendor would) and sets
+# $clang_example to the built osb_example.so, checked to be clang's.
+build_clang_example() {
+  local build=$1 dest=$3
+  cmake --install "$build" --component sdk --prefix "$dest/prefix" >/dev/null
+  cp -r "$dest/prefix/share/osb-sdk/examples/example_plugin" "$dest/vendor"
+  cmake -S "$dest/vendor" -B "$dest/vendor-build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_PREFIX_PATH="$dest/prefix" >"$dest/configure.log" 2>&1 \
+    || { cat "$dest/configure.log"; exit 1; }
+  cmake --build "$dest/vendor-build" --target osb_example >"$dest/build.log" 2>&1 \
+    || { cat "$dest/build.log"; exit 1; }
+  clang_example=$(find "$dest/vendor-build" -name 'osb_example.so' | head -n 1)
+  [ -n "$clang_example" ] || { echo "the out-of-tree build produced no osb_example.so"; exit 1; }
+  grep -q 'clang version' <(readelf -p .comment "$clang_example" 2>/dev/null) \
+    || { echo "osb_example.so was not built by clang"; exit 1; }
+}
+
+# wait_listening LOG: waits until the osbd writing LOG listens (10 s at most).
+wait_listening() {
+  for _ in $(seq 1 100); do
+    grep -q '"msg":"listening"' "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "osbd did not start:"; cat "$1"; exit 1
+}
