@@ -89,7 +89,7 @@ check "table: sync plan row" 1 "$(grep -cE '^example-service +sync +4 +org-a org
 echo "--- osbctl instances --usage --csv"
 "${ctl[@]}" --csv instances --usage | tee instances.csv
 check "csv: header and 5 rows" 6 "$(wc -l <instances.csv)"
-check "csv: a3 in org-a with 3 GiB in bytes" 1 "$(grep -c "^a3,.*,org-a,org-a-dev,.*,$((3 << 30))" instances.csv)"
+check "csv: a3 in org-a with 3 GiB in bytes" 1 "$(grep -c "^default,a3,.*,org-a,org-a-dev,.*,$((3 << 30))" instances.csv)"
 "${ctl[@]}" bindings >/dev/null
 check "bindings command" 0 "$?"
 
