@@ -122,7 +122,19 @@ std::shared_ptr<const Catalogs> Catalogs::build(std::shared_ptr<const Registry> 
     const json document = {{"services", services}};
     if (config.services) {
       // Overrides and selections must leave a catalog the platform accepts.
-      if (const std::string problem = validate_catalog(document); !problem.empty()) {
+      std::string problem = validate_catalog(document);
+      std::set<std::string> ids;
+      std::set<std::string> names;
+      for (std::size_t i = 0; problem.empty() && i < services.size(); ++i) {
+        const std::string prefix = "services[" + std::to_string(i) + "]";
+        if (!ids.insert(services[i].at("id").get<std::string>()).second) {
+          problem = prefix + ".id: the service is selected twice";
+        } else if (!names.insert(services[i].at("name").get<std::string>()).second) {
+          problem = prefix + ".name: another service of this catalog has the name '" +
+                    services[i].at("name").get<std::string>() + "'";
+        }
+      }
+      if (!problem.empty()) {
         throw CatalogError(
             where + ": the catalog after its selection and overrides is invalid: " + problem);
       }
