@@ -151,6 +151,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   net::io_context& ioc = *contexts.front();
   osbd::api::BrokerOptions options;
   options.admin = cfg.admin;
+  options.separate_operator_listener = cfg.admin_listen.has_value();
   for (const auto& warning : catalogs->warnings()) {
     osbd::log::warn("catalog selection", {{"warning", warning}});
   }
@@ -170,11 +171,25 @@ int serve(const osbd::config::BrokerConfig& cfg,
   server_options.max_body_bytes = cfg.max_body_bytes;
   server_options.timeout = std::chrono::seconds(cfg.request_timeout_seconds);
   server_options.tls = tls;
-  const net::ip::tcp::endpoint endpoint(
-      net::ip::make_address(cfg.listen.host == "localhost" ? std::string("127.0.0.1")
-                                                           : cfg.listen.host),
-      cfg.listen.port);
-  auto server = std::make_shared<osbd::http::Server>(contexts, endpoint, broker, server_options);
+  const auto endpoint_of = [](const osbd::config::ListenAddress& listen) {
+    return net::ip::tcp::endpoint(
+        net::ip::make_address(listen.host == "localhost" ? std::string("127.0.0.1") : listen.host),
+        listen.port);
+  };
+  // The operator's listener (same TLS settings), logged before "listening" so that whoever waits
+  // for that line finds both.
+  std::shared_ptr<osbd::http::Server> admin_server;
+  if (cfg.admin_listen) {
+    admin_server = std::make_shared<osbd::http::Server>(contexts, endpoint_of(*cfg.admin_listen),
+                                                        broker.operator_handler(), server_options);
+    admin_server->start();
+    const auto admin_bound = admin_server->local_endpoint();
+    osbd::log::info("admin listening", {{"address", admin_bound.address().to_string()},
+                                        {"port", admin_bound.port()},
+                                        {"tls", tls != nullptr}});
+  }
+  auto server = std::make_shared<osbd::http::Server>(contexts, endpoint_of(cfg.listen), broker,
+                                                     server_options);
   server->start();
   const auto bound = server->local_endpoint();
   osbd::log::info("listening", {{"address", bound.address().to_string()},
@@ -192,7 +207,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   net::steady_timer drain_timer(ioc);
   std::function<void()> wait_drained = [&] {
-    if (server->open_sessions() == 0) {
+    if (server->open_sessions() == 0 && (!admin_server || admin_server->open_sessions() == 0)) {
       for (auto& guard : guards) {
         guard.reset();
       }
@@ -249,6 +264,9 @@ int serve(const osbd::config::BrokerConfig& cfg,
     osbd::log::info("stopping", {{"signal", signo}});
     hangup.cancel();
     server->stop();
+    if (admin_server) {
+      admin_server->stop();
+    }
     poll_timer.cancel();
     wait_drained();
   });

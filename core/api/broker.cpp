@@ -441,10 +441,18 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   const std::string target(request.target());
   // Logs carry the path only: query strings are the platform's and ids are not secrets.
   const std::string path = target.substr(0, target.find('?'));
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+  if (path == "/healthz" || path == "/readyz") {
     return handle_operator(path, request, std::move(reply));
   }
-  if (path.rfind("/admin/", 0) == 0) {
+  if (path == "/metrics" || path.rfind("/admin/", 0) == 0) {
+    if (options_.separate_operator_listener) {
+      return reply(to_response(
+          error_reply(404, "NotFound", path + " is served on the admin listener (admin.listen)"),
+          version, ""));
+    }
+    if (path == "/metrics") {
+      return handle_operator(path, request, std::move(reply));
+    }
     return handle_admin(target, request, std::move(reply));
   }
   std::string identity(request[kRequestIdentity]);
@@ -570,6 +578,21 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
   boost::asio::post(workers_, [this, route, verb, seg = parsed->segments, api = std::move(api),
                                finish]() { finish(run_plain(lifecycle_, route, verb, seg, api)); });
+}
+
+void Broker::OperatorHandler::handle(http::Request&& request, http::Reply reply) {
+  const std::string target(request.target());
+  const std::string path = target.substr(0, target.find('?'));
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    return broker_.handle_operator(path, request, std::move(reply));
+  }
+  if (path.rfind("/admin/", 0) == 0) {
+    return broker_.handle_admin(target, request, std::move(reply));
+  }
+  reply(to_response(error_reply(404, "NotFound",
+                                "the admin listener serves /healthz, /readyz, /metrics and "
+                                "/admin/... only"),
+                    request.version(), ""));
 }
 
 void Broker::handle_operator(std::string_view path, const http::Request& request,

@@ -20,6 +20,9 @@ namespace osbd::api {
 
 /// Cross-cutting settings of the OSB front end.
 struct BrokerOptions {
+  /// /metrics and /admin/... are served by operator_handler() only (a listener of their own),
+  /// and the OSB listener answers them 404.
+  bool separate_operator_listener = false;
   /// Credentials of the operator's endpoints (/metrics); without them those answer 404.
   std::optional<config::BasicCredentials> admin;
   unsigned min_api_minor = 13;  ///< oldest accepted 2.x
@@ -51,6 +54,10 @@ class Broker : public http::Handler {
   std::shared_ptr<const std::string> cached_response(const http::Request& request) override;
   /// 413 in the OSB error format.
   http::Response too_large(unsigned version, std::size_t limit) override;
+
+  /// The handler of the operator's own listener: /healthz, /readyz, /metrics and /admin/...;
+  /// 404 for anything else.
+  http::Handler& operator_handler() noexcept { return operator_handler_; }
 
  private:
   // One catalog as the HTTP layer serves it.
@@ -95,6 +102,19 @@ class Broker : public http::Handler {
   std::atomic<std::shared_ptr<const Front>> front_;
   boost::asio::thread_pool& workers_;
   AdminApi admin_api_;
+
+  class OperatorHandler final : public http::Handler {
+   public:
+    explicit OperatorHandler(Broker& broker) : broker_(broker) {}
+    void handle(http::Request&& request, http::Reply reply) override;
+    http::Response too_large(unsigned version, std::size_t limit) override {
+      return broker_.too_large(version, limit);
+    }
+
+   private:
+    Broker& broker_;
+  };
+  OperatorHandler operator_handler_{*this};
 };
 
 }  // namespace osbd::api

@@ -428,7 +428,17 @@ BrokerConfig load_file(const std::string& path) {
   if (root["admin"]) {
     const Where w = where.child("admin");
     BasicCredentials admin;
-    read_auth(root["admin"], w, admin);
+    YAML::Node credentials = YAML::Clone(root["admin"]);
+    if (credentials.IsMap() && credentials["listen"]) {
+      cfg.admin_listen = parse_listen(scalar_string(credentials["listen"], w.child("listen")),
+                                      path + ": admin.listen");
+      credentials.remove("listen");
+    }
+    read_auth(credentials, w, admin);
+    if (cfg.admin_listen && cfg.admin_listen->port != 0 &&
+        cfg.admin_listen->port == cfg.listen.port) {
+      w.child("listen").fail("must differ from listen (the OSB listener's port)");
+    }
     if (admin.username == cfg.auth.username) {
       // Operators and platforms are told apart by the username alone, so a shared one would let
       // a platform's password be tried against the operator's endpoints.

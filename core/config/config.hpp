@@ -76,6 +76,9 @@ struct BrokerConfig {
   BasicCredentials auth;                       ///< platform credentials
   /// Operator credentials for /metrics (and the admin API); never the platform's.
   std::optional<BasicCredentials> admin;
+  /// Where the operator's listener binds (admin.listen): /metrics and /admin/... are served there
+  /// only, not on the OSB listener. nullopt serves them on the OSB listener.
+  std::optional<ListenAddress> admin_listen;
   /// HTTPS on the listener (OSB and operator endpoints alike); plain HTTP without it.
   std::optional<TlsFiles> tls;
   std::size_t max_body_bytes = 1024 * 1024;  ///< larger request bodies get 413

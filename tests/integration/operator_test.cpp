@@ -155,6 +155,45 @@ TEST_F(OperatorTest, MetricsNeedTheAdminCredentialsNotThePlatforms) {
             401u);
 }
 
+TEST(OperatorTestAdminListener, MetricsAndAdminAreServedOnTheAdminListenerOnly) {
+  BrokerSetup setup;
+  setup.extra_yaml = std::string("admin:\n  username: ") + kAdminUser +
+                     "\n  password: " + kAdminPassword + "\n  listen: 127.0.0.1:0\n";
+  BrokerProcess broker(setup);
+  broker.start();
+  unsigned short admin_port = 0;
+  std::istringstream lines(broker.log());
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == "admin listening") {
+      admin_port = j.at("port").get<unsigned short>();
+    }
+  }
+  ASSERT_NE(admin_port, 0) << broker.log();
+  ASSERT_NE(admin_port, broker.port());
+  const std::map<std::string, std::string> admin = {
+      {"Authorization", basic_auth(kAdminUser, kAdminPassword)}};
+  for (const char* path : {"/metrics", "/admin/summary"}) {
+    const auto on_osb = http_request(broker.port(), http::verb::get, path, "", admin);
+    EXPECT_EQ(on_osb.status, 404u) << path;
+    EXPECT_NE(on_osb.body.find("admin listener"), std::string::npos) << on_osb.body;
+    EXPECT_EQ(http_request(admin_port, http::verb::get, path, "", admin).status, 200u) << path;
+    EXPECT_EQ(http_request(admin_port, http::verb::get, path, "", {}).status, 401u) << path;
+  }
+  // Health on both; the OSB API on the OSB listener only.
+  for (const unsigned short port : {broker.port(), admin_port}) {
+    EXPECT_EQ(http_request(port, http::verb::get, "/healthz", "", {}).status, 200u);
+  }
+  PlatformClient platform(broker);
+  EXPECT_EQ(platform(http::verb::get, "/v2/catalog").status, 200u);
+  EXPECT_EQ(
+      http_request(admin_port, http::verb::get, "/v2/catalog", "",
+                   {{"Authorization", basic_auth(BrokerProcess::kUser, BrokerProcess::kPassword)},
+                    {"X-Broker-API-Version", "2.17"}})
+          .status,
+      404u);
+}
+
 TEST(OperatorTestWithoutAdmin, MetricsAreNotServedWithoutAdminCredentials) {
   BrokerProcess broker;
   broker.start();

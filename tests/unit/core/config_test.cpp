@@ -155,6 +155,20 @@ TEST_F(ConfigTest, AdminCredentialsAreOptionalAndNeverThePlatforms) {
   EXPECT_EQ(same_password.find(": p"), std::string::npos);  // the password is not quoted
   EXPECT_NE(error_of(std::string(kMinimal) + "admin:\n  username: ops\n").find("admin"),
             std::string::npos);
+  EXPECT_FALSE(cfg.admin_listen.has_value());
+  const auto separate = load_file(
+      write("c.yaml", std::string(kMinimal) +
+                          "listen: 0.0.0.0:8080\nadmin:\n  username: ops\n  password: q\n  listen: "
+                          "127.0.0.1:9090\n"));
+  ASSERT_TRUE(separate.admin_listen.has_value());
+  EXPECT_EQ(separate.admin_listen->host, "127.0.0.1");
+  EXPECT_EQ(separate.admin_listen->port, 9090);
+  EXPECT_EQ(separate.admin->username, "ops");
+  EXPECT_NE(error_of(std::string(kMinimal) +
+                     "listen: 0.0.0.0:8080\nadmin:\n  username: ops\n  password: q\n  listen: "
+                     "127.0.0.1:8080\n")
+                .find("admin.listen: must differ from listen"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, CatalogsHaveCredentialsSelectionsAndOverrides) {
