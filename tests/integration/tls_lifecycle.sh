@@ -110,4 +110,29 @@ tls_args=(--cacert server.pem --cert server.pem --key server.key)
 check "client certificate of another issuer" 000 "$(status GET /v2/catalog)"
 stop
 
+# The admin listener (admin.listen) speaks HTTPS with the same certificate.
+admin_port=
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % 12000))
+  if [ "$candidate" != "$port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+    admin_port=$candidate
+    break
+  fi
+done
+config admin server.pem server.key
+sed -i "s/^  password: tls-admin-password$/  password: tls-admin-password\n  listen: 127.0.0.1:$admin_port/" admin.yaml
+start admin
+admin_status() {  # admin_status URL -> the HTTP status of GET URL with the admin credentials
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert server.pem \
+    -u operator:tls-admin-password "$1" || true
+}
+check "admin listener: /metrics over HTTPS" 200 "$(admin_status "https://127.0.0.1:$admin_port/metrics")"
+check "admin listener: /admin/summary over HTTPS" 200 \
+  "$(admin_status "https://127.0.0.1:$admin_port/admin/summary")"
+check "admin listener: plain HTTP refused" 000 "$(admin_status "http://127.0.0.1:$admin_port/metrics")"
+check "OSB listener: /metrics is not served there" 404 "$(admin_status "$url/metrics")"
+tls_args=(--cacert server.pem)
+check "OSB listener: still the catalog" 200 "$(status GET /v2/catalog)"
+stop
+
 script_result
