@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # The Debian packages end to end, on this machine:
 #   1. build osbd_*.deb and osb-sdk-dev_*.deb (scripts/package.sh BUILD_DIR),
-#   2. install both with dpkg -i and check what landed (binary, plugins, conffile, systemd unit,
-#      the osbd system user, /var/lib/osbd owned by osbd with mode 0700, the SDK's CMake package,
-#      which then builds the example plugin out of tree),
+#   2. install osbd with dpkg -i and check what landed (binary, plugins, conffile, systemd unit,
+#      the osbd system user, /var/lib/osbd owned by osbd with mode 0700),
 #   3. start the installed /usr/bin/osbd as user osbd without systemd, with a copy of
-#      /etc/osbd/osbd.yaml listening on a free port, and walk a lifecycle with curl on the example
-#      plugin's sync plan (catalog, provision, fetch, bind, fetch, unbind, deprovision),
-#   4. stop it with SIGTERM and dpkg --purge both packages, then check that nothing is left.
+#      /etc/osbd/osbd.yaml listening on a free port (plus admin credentials), and walk a lifecycle
+#      with curl on the example plugin's sync plan (catalog, provision, fetch, bind, fetch, unbind,
+#      deprovision),
+#   4. follow the vendor walkthrough of sdk/README.md word for word against that osbd
+#      (tests/packaging/sdk_walkthrough.sh): it installs osb-sdk-dev, builds a plugin of its own
+#      from the example with clang++, unit-tests it and drops it into /usr/lib/osbd/plugins,
+#      where osbd serves it without a restart; then check the SDK's files and build the example
+#      unchanged with the default compiler and run its unit tests,
+#   5. stop osbd with SIGTERM, remove the vendor's plugin, dpkg --purge both packages, then
+#      check that nothing is left.
 #
 #   tests/packaging/deb_test.sh [BUILD_DIR]    (default: build-pkg; needs root)
 #
-# Whatever happens, the EXIT trap stops osbd, purges the packages and removes what the test
-# installed, so the machine is left as it was. An osbd or osb-sdk-dev package installed before the
-# test (a run killed half-way) is purged first; a user osbd that no package made stops the test.
+# Whatever happens, the EXIT trap stops osbd, removes plugin files no package installed, purges
+# the packages and removes what the test installed, so the machine is left as it was. An osbd or
+# osb-sdk-dev package installed before the test (a run killed half-way) is purged first; a user
+# osbd that no package made stops the test.
 # shellcheck disable=SC2016  # bash -c '...' _ ARG: the single quotes are meant
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,6 +58,15 @@ known() {
 }
 mode_of() { stat -c '%U:%G %a' "$1"; }
 not() { ! "$@"; }
+# Files in osbd's plugin directory that the osbd package did not install (the vendor's plugin).
+foreign_plugins() {
+  [ -d /usr/lib/osbd/plugins ] || return 0
+  local owned
+  owned=$(dpkg-query -L osbd 2>/dev/null || true)
+  find /usr/lib/osbd/plugins -mindepth 1 -maxdepth 1 | while read -r file; do
+    grep -qxF "$file" <<<"$owned" || printf '%s\n' "$file"
+  done
+}
 
 work=""
 osbd_pid=""
@@ -67,6 +83,10 @@ cleanup() {
     done
     wait "$osbd_pid" 2>/dev/null
   fi
+  foreign_plugins | while read -r file; do
+    echo "deb_test: cleanup: rm $file" >&2
+    rm -rf "$file"
+  done
   for p in "${packages[@]}"; do
     if known "$p"; then
       echo "deb_test: cleanup: dpkg --purge $p" >&2
@@ -140,8 +160,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   added_deps=("${missing[@]}")
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-dpkg -i "$deb_broker" "$deb_sdk"
-for p in "${packages[@]}"; do check "$p installed" installed "$p"; done
+# Only the broker: the SDK is installed by step 1 of the walkthrough, as a vendor installs it.
+dpkg -i "$deb_broker"
+check "osbd installed" installed osbd
+check "osb-sdk-dev not installed (the walkthrough installs it)" not known osb-sdk-dev
 
 step "installed files"
 check "/usr/bin/osbd is executable" test -x /usr/bin/osbd
@@ -163,25 +185,21 @@ check "/var/lib/osbd is osbd:osbd 700" test "$(mode_of /var/lib/osbd)" = "osbd:o
 check "/etc/osbd/platform-password is root:osbd 640" \
   test "$(mode_of /etc/osbd/platform-password)" = "root:osbd 640"
 check "the platform password is not empty" test -s /etc/osbd/platform-password
-check "SDK header /usr/include/osb/plugin_abi.h" test -f /usr/include/osb/plugin_abi.h
-check "SDK CMake package" compgen -G '/usr/lib/*/cmake/osb-sdk/osb-sdkConfig.cmake'
-check "SDK example /usr/share/osb-sdk/examples/example_plugin" \
-  test -f /usr/share/osb-sdk/examples/example_plugin/CMakeLists.txt
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/osbd.service >"$work/verify.log" 2>&1 || true
   check "systemd-analyze verify osbd.service reports nothing" test ! -s "$work/verify.log"
 fi
 
-step "the installed SDK builds the example plugin out of tree"
-cmake -S /usr/share/osb-sdk/examples/example_plugin -B "$work/example" -G Ninja \
-  -DCMAKE_BUILD_TYPE=Release >"$work/example.log" 2>&1 || { cat "$work/example.log"; exit 1; }
-cmake --build "$work/example" -j "$(nproc)" >>"$work/example.log" 2>&1 ||
-  { cat "$work/example.log"; exit 1; }
-check "find_package(osb-sdk) + osb_add_plugin built osb_example.so" test -f "$work/example/osb_example.so"
-
 step "start the installed osbd as user osbd, without systemd"
-# The installed configuration, on a free port (port 0: osbd binds one and logs it).
+# The installed configuration, on a free port (port 0: osbd binds one and logs it), with the
+# admin section it has commented out, for osbctl.
 sed 's/^listen: .*/listen: 127.0.0.1:0/' /etc/osbd/osbd.yaml >"$work/osbd.yaml"
+admin_password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$admin_password" >"$work/admin-password"
+chown root:osbd "$work/admin-password"
+chmod 0640 "$work/admin-password"
+printf 'admin:\n  username: osbd-admin\n  password_file: %s\n' "$work/admin-password" \
+  >>"$work/osbd.yaml"
 chmod 0644 "$work/osbd.yaml"
 check "osbd --check-config of the installed configuration, as osbd" \
   runuser -u osbd -- /usr/bin/osbd --config /etc/osbd/osbd.yaml --check-config
@@ -245,12 +263,47 @@ check "state store /var/lib/osbd/osbd.db belongs to osbd" \
 check "credentials key /var/lib/osbd/credentials.key is osbd 600" \
   test "$(stat -c '%U %a' /var/lib/osbd/credentials.key)" = "osbd 600"
 
+step "the vendor walkthrough of sdk/README.md (tests/packaging/sdk_walkthrough.sh)"
+# What the README has the reader set, for this osbd.
+OSBD_URL=$base OSBD_USER=osbd OSBD_PASSWORD=$password \
+  OSBCTL_URL=$base OSBCTL_USER=osbd-admin OSBCTL_PASSWORD=$admin_password \
+  bash tests/packaging/sdk_walkthrough.sh "$deb_sdk" ||
+  { tail -n 20 "$work/osbd.log" >&2; fail "the vendor walkthrough failed (osbd's log above)"; }
+ok "the vendor walkthrough of sdk/README.md"
+check "osbd (pid $osbd_child) still runs: the plugin came without a restart" \
+  kill -0 "$osbd_child"
+
+step "the SDK the walkthrough installed"
+check "osb-sdk-dev installed" installed osb-sdk-dev
+check "SDK header /usr/include/osb/plugin_abi.h" test -f /usr/include/osb/plugin_abi.h
+check "SDK CMake package" compgen -G '/usr/lib/*/cmake/osb-sdk/osb-sdkConfig.cmake'
+check "SDK example /usr/share/osb-sdk/examples/example_plugin" \
+  test -f /usr/share/osb-sdk/examples/example_plugin/CMakeLists.txt
+check "SDK example's unit tests" \
+  test -f /usr/share/osb-sdk/examples/example_plugin/tests/example_backend_test.cpp
+# The example itself, unchanged, with the default compiler (the walkthrough used clang++).
+cmake -S /usr/share/osb-sdk/examples/example_plugin -B "$work/example" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release >"$work/example.log" 2>&1 || { cat "$work/example.log"; exit 1; }
+cmake --build "$work/example" -j "$(nproc)" >>"$work/example.log" 2>&1 ||
+  { cat "$work/example.log"; exit 1; }
+check "find_package(osb-sdk) + osb_add_plugin built osb_example.so" test -f "$work/example/osb_example.so"
+ctest --test-dir "$work/example" >>"$work/example.log" 2>&1 || { cat "$work/example.log"; exit 1; }
+check "the example's unit tests pass (ctest)" grep -q '100% tests passed' "$work/example.log"
+
 step "stop osbd (SIGTERM)"
 kill -TERM "$osbd_child"
 rc=0
 wait "$osbd_pid" || rc=$?
 osbd_pid=""
 check "osbd exited 0 after SIGTERM" test "$rc" -eq 0
+
+step "remove the vendor's plugin"
+foreign_plugins >"$work/foreign"
+echo "     not from the osbd package: $(tr '\n' ' ' <"$work/foreign")"
+check "the only file osbd's package did not install is my_service.so" \
+  test "$(cat "$work/foreign")" = /usr/lib/osbd/plugins/my_service.so
+xargs rm -f <"$work/foreign"
+check "the plugin directory holds only the package's files" test -z "$(foreign_plugins)"
 
 step "dpkg --purge"
 dpkg --purge "${packages[@]}"

@@ -45,6 +45,8 @@ class OsbdTest : public ServerTest<Suite> {
 
   /// The plugin's configuration in osbd (may name files of secret_file()).
   virtual json osbd_config() = 0;
+  /// More of osbd's configuration (say, catalogs), appended to it.
+  virtual std::string extra_yaml() { return ""; }
 
   /// Starts osbd with the plugins of OSBD_PLUGIN_DIR, plugin configured with config.
   void start_osbd(const std::string& plugin, const json& config) {
@@ -52,6 +54,7 @@ class OsbdTest : public ServerTest<Suite> {
     setup.plugin_dir = OSBD_PLUGIN_DIR;  // the example plugin, this one and the others built
     // JSON is YAML flow style: the plugin gets exactly this object.
     setup.plugins_yaml = "plugins:\n  " + plugin + ": " + config.dump() + "\n";
+    setup.extra_yaml = extra_yaml();
     broker_ = std::make_unique<osbd::test::BrokerProcess>(setup);
     broker_->start();
   }
@@ -65,10 +68,11 @@ class OsbdTest : public ServerTest<Suite> {
 
   /// Calls osbd's route target with method (with the broker's credentials and API version) and
   /// body as JSON unless it is null.
-  osbd::test::HttpResult call(verb method, const std::string& target, const json& body = nullptr) {
+  osbd::test::HttpResult call(verb method, const std::string& target, const json& body = nullptr,
+                              const std::string& user = osbd::test::BrokerProcess::kUser,
+                              const std::string& password = osbd::test::BrokerProcess::kPassword) {
     std::map<std::string, std::string> headers = {
-        {"Authorization", osbd::test::basic_auth(osbd::test::BrokerProcess::kUser,
-                                                 osbd::test::BrokerProcess::kPassword)},
+        {"Authorization", osbd::test::basic_auth(user, password)},
         {"X-Broker-API-Version", "2.17"}};
     std::string text;
     if (!body.is_null()) {

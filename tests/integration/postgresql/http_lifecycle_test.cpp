@@ -94,5 +94,47 @@ TEST_F(PostgresqlThroughOsbd, HostileInstanceIdOverHttpIsHarmless) {
   EXPECT_FALSE(admin_query(env_, "SELECT 1 FROM pg_database WHERE datname = 'postgres'").empty());
 }
 
+// Two catalogs of one osbd: the same instance id in each is two databases, and each catalog's
+// bindings reach its own.
+class PostgresqlTwoCatalogs : public PostgresqlThroughOsbd {
+ protected:
+  std::string extra_yaml() override {
+    return "catalogs:\n  team-b:\n    credentials: [{username: team-b, password: team-b-pw}]\n";
+  }
+  osbd::test::HttpResult as_b(http::verb method, const std::string& target,
+                              const json& body = nullptr) {
+    return call(method, "/catalogs/team-b" + target, body, "team-b", "team-b-pw");
+  }
+};
+
+TEST_F(PostgresqlTwoCatalogs, TheSameInstanceIdInTwoCatalogsIsTwoDatabases) {
+  const std::string iid = "same-id";
+  ASSERT_EQ(call(http::verb::put, instance(iid), provision_body()).status, 201u);
+  ASSERT_EQ(as_b(http::verb::put, instance(iid), provision_body()).status, 201u);
+  EXPECT_EQ(databases_with_prefix(env_, prefix_).size(), 2u);
+  auto a = call(http::verb::put, binding(iid, "bind"), bind_body());
+  auto b = as_b(http::verb::put, binding(iid, "bind"), bind_body());
+  ASSERT_EQ(a.status, 201u) << a.body;
+  ASSERT_EQ(b.status, 201u) << b.body;
+  const json a_credentials = a.json()["credentials"];
+  const json b_credentials = b.json()["credentials"];
+  EXPECT_NE(a_credentials["database"], b_credentials["database"]);
+  run_as(a_credentials, "CREATE TABLE only_in_a (x int)");
+  EXPECT_EQ(
+      run_as(b_credentials, "SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_a'")[0][0]
+          .as<int>(),
+      0);
+  // B removes its instance; A's database and binding stay.
+  ASSERT_EQ(as_b(http::verb::delete_, binding(iid, "bind") + query()).status, 200u);
+  ASSERT_EQ(as_b(http::verb::delete_, instance(iid) + query()).status, 200u);
+  EXPECT_FALSE(can_login(b_credentials));
+  EXPECT_TRUE(can_login(a_credentials));
+  ASSERT_EQ(databases_with_prefix(env_, prefix_).size(), 1u);
+  EXPECT_EQ(databases_with_prefix(env_, prefix_).at(0), a_credentials["database"]);
+  ASSERT_EQ(call(http::verb::delete_, binding(iid, "bind") + query()).status, 200u);
+  ASSERT_EQ(call(http::verb::delete_, instance(iid) + query()).status, 200u);
+  EXPECT_TRUE(databases_with_prefix(env_, prefix_).empty());
+}
+
 }  // namespace
 }  // namespace osbd_pg_test
