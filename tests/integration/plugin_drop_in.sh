@@ -118,6 +118,10 @@ sync_plan=700556d0-4a22-4ed7-8a5c-004d693b5286
 check "provision on the dropped-in plugin" 201 "$(osb -o /dev/null -w '%{http_code}' -X PUT \
   -H 'Content-Type: application/json' "$url/v2/service_instances/kept-1" \
   -d "{\"service_id\":\"$example_service\",\"plan_id\":\"$sync_plan\",\"organization_guid\":\"o\",\"space_guid\":\"s\"}")"
+# Replaced (by a rename, as operators should) while the instance exists: refused the same way.
+atomic_drop "$clang_example" osb_example.so
+took=$(wait_for 2 plugins_say 'replaced while 1 instance')
+check "replacement refused while an instance uses it" yes "$([ "$took" != never ] && echo yes || echo no)"
 rm plugins/osb_example.so
 took=$(wait_for 2 plugins_say 'removed while 1 instance')
 check "removal refused while an instance uses it" yes "$([ "$took" != never ] && echo yes || echo no)"
@@ -133,6 +137,12 @@ atomic_drop "$clang_example" osb_example.so
 start_osbd
 check "with the plugin back, it starts and serves the instance" 200 "$(osb -o /dev/null -w '%{http_code}' "$url/v2/service_instances/kept-1")"
 check "deprovision" 200 "$(osb -o /dev/null -w '%{http_code}' -X DELETE "$url/v2/service_instances/kept-1?service_id=$example_service&plan_id=$sync_plan")"
+# Without instances, a replacement is unloaded and the new file loaded.
+atomic_drop "$clang_example" osb_example.so
+replaced() { grep -q '"msg":"plugin unloaded".*"reason":"replaced"' osbd.log && [ "$(grep -c '"msg":"plugin loaded".*osb_example.so' osbd.log)" -ge 1 ]; }
+took=$(wait_for 5 replaced)
+check "without instances, a replacement is loaded" yes "$([ "$took" != never ] && echo yes || echo no)"
+check "and serves" "example-service fixture-abi-1-0 " "$(catalog_names)"
 rm plugins/osb_example.so
 took=$(wait_for 2 catalog_lacks example-service)
 check "without instances, removing it unloads it within 2 s" yes "$([ "$took" != never ] && echo yes || echo no)"
