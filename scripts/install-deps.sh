@@ -14,6 +14,7 @@ packages=(
   mariadb-server mariadb-client libmysqlcppconn-dev
   radosgw ceph-mon ceph-osd s3cmd
   dpkg-dev file adduser
+  buildah debootstrap
 )
 
 missing=()

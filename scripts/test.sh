@@ -2,7 +2,8 @@
 # Sets up a Debian 12 machine (installs what is missing), then builds osbd and runs every test:
 #   1. format check (.clang-format)
 #   2. g++ build, warnings as errors, all tests; then the Debian packages of that build, installed,
-#      serving and purged (tests/packaging/deb_test.sh, as root)
+#      serving and purged (tests/packaging/deb_test.sh, as root), and the container image built
+#      from the .deb and run (tests/packaging/container_test.sh, as root)
 #   3. clang++ build, warnings as errors, all tests
 #   4. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
 # Set OSBD_TEST_QUICK=1 to run only step 2.
@@ -52,6 +53,8 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE
 if [ "$(id -u)" -eq 0 ]; then
   step "Debian packages (tests/packaging/deb_test.sh build)"
   bash tests/packaging/deb_test.sh "$root/build"
+  step "container image of packaging/Containerfile (tests/packaging/container_test.sh build)"
+  bash tests/packaging/container_test.sh "$root/build"
 else
   step "Debian packages: skipped, tests/packaging/deb_test.sh needs root"
 fi
