@@ -18,15 +18,9 @@ cleanup() {
 trap cleanup EXIT
 
 # A free port below the ephemeral range.
-port=
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 12000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-    port=$candidate
-    break
-  fi
-done
-[ -n "$port" ] || { echo "no free port"; exit 1; }
+# shellcheck source=script_support.sh
+. "$(dirname "$0")/script_support.sh"
+port=$(free_port)
 
 start() {
   (cd "$repo" && exec "$osbd" --config "$config" --listen "127.0.0.1:$port" --data-dir "$data/state" \

@@ -1,6 +1,7 @@
 # Shared by the shell tests that drive a real osbd: source it after `set -euo pipefail`.
 #   script_setup PREFIX   a work directory ($work, removed at exit, like an osbd started into
 #                         $pid, killed at exit) and a free port below the ephemeral range ($port)
+#   free_port [EXCEPT]    prints another such port
 #   check NAME WANT GOT   one check, counted in $passes and $failures
 #   script_result         prints the counts; fails when a check failed
 
@@ -10,15 +11,22 @@ script_setup() {
   trap 'if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
   failures=0
   passes=0
-  port=
+  port=$(free_port)
+}
+
+# free_port [EXCEPT]: prints a port below the ephemeral range that nothing listens on (and that is
+# not EXCEPT); exits when it finds none.
+free_port() {
+  local candidate
   for _ in $(seq 1 50); do
-    local candidate=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-      port=$candidate
-      break
+    candidate=$((20000 + RANDOM % 12000))
+    if [ "$candidate" != "${1:-}" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      echo "$candidate"
+      return 0
     fi
   done
-  [ -n "$port" ] || { echo "no free port"; exit 1; }
+  echo "no free port" >&2
+  exit 1
 }
 
 check() {

@@ -111,14 +111,7 @@ check "client certificate of another issuer" 000 "$(status GET /v2/catalog)"
 stop
 
 # The admin listener (admin.listen) speaks HTTPS with the same certificate.
-admin_port=
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 12000))
-  if [ "$candidate" != "$port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-    admin_port=$candidate
-    break
-  fi
-done
+admin_port=$(free_port "$port")
 config admin server.pem server.key
 sed -i "s/^  password: tls-admin-password$/  password: tls-admin-password\n  listen: 127.0.0.1:$admin_port/" admin.yaml
 start admin

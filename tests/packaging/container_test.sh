@@ -37,15 +37,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-checks=0
+# check NAME WANT GOT, script_result and free_port.
+# shellcheck source=../integration/script_support.sh
+. tests/integration/script_support.sh
+passes=0
 failures=0
-check() {  # check NAME WANT GOT
-  if [ "$2" = "$3" ]; then
-    checks=$((checks + 1)); echo "  ok  $1 -> $3"
-  else
-    failures=$((failures + 1)); echo "  FAIL $1 -> $3 (want $2)"
-  fi
-}
 
 deb=$(find "$build/packages" -maxdepth 1 -name 'osbd_*.deb' | head -n 1)
 [ -n "$deb" ] || { echo "container_test: no osbd_*.deb in $build/packages (run deb_test.sh first)"; exit 1; }
@@ -86,15 +82,7 @@ check "the plugins are in the image" 4 \
   "$("${B[@]}" run --isolation chroot "$ctr" -- sh -c 'ls /usr/lib/osbd/plugins/*.so | wc -l')"
 
 echo "--> run the image's entrypoint as its user, the platform password mounted"
-port=
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 12000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-    port=$candidate
-    break
-  fi
-done
-[ -n "$port" ] || { echo "no free port"; exit 1; }
+port=$(free_port)
 password=container-test-$RANDOM$RANDOM
 printf '%s\n' "$password" >"$work/platform-password"
 chmod 0644 "$work/platform-password"
@@ -132,5 +120,4 @@ osbd_pid=$(pgrep -f -- "^/usr/bin/osbd --config /etc/osbd/osbd.yaml --listen 127
 check "osbd runs as the image's user osbd" "$("${B[@]}" run --isolation chroot "$ctr" -- id -u osbd)" \
   "$(ps -o uid= -p "$osbd_pid" | tr -d ' ')"
 
-echo "container_test: $checks checks passed, $failures failed"
-[ "$failures" -eq 0 ]
+script_result

@@ -34,20 +34,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(osb-sdk-dev osbd)
-checks=0
-ok() {
-  checks=$((checks + 1))
-  printf '  ok  %s\n' "$*"
-}
-fail() {
-  printf 'deb_test: FAIL: %s\n' "$*" >&2
-  exit 1
-}
-check() {
-  local what=$1
-  shift
-  if "$@" >/dev/null; then ok "$what"; else fail "$what"; fi
-}
+test_name=deb_test
+# shellcheck source=check_support.sh
+. tests/packaging/check_support.sh
 step() { printf '\n--> %s\n' "$*"; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 # Known to dpkg in any state but not-installed (installed, config-files, half-installed, ...).
@@ -57,7 +46,6 @@ known() {
   [ -n "$state" ] && [ "$state" != not-installed ]
 }
 mode_of() { stat -c '%U:%G %a' "$1"; }
-not() { ! "$@"; }
 # Files in osbd's plugin directory that the osbd package did not install (the vendor's plugin).
 foreign_plugins() {
   [ -d /usr/lib/osbd/plugins ] || return 0

@@ -29,21 +29,9 @@ vendor_service=my-service
 vendor_library=my_service.so
 plugin_dir=/usr/lib/osbd/plugins
 
-checks=0
-ok() {
-  checks=$((checks + 1))
-  printf '  ok  %s\n' "$*"
-}
-fail() {
-  printf 'sdk_walkthrough: FAIL: %s\n' "$*" >&2
-  exit 1
-}
-check() {
-  local what=$1
-  shift
-  if "$@" >/dev/null; then ok "$what"; else fail "$what"; fi
-}
-not() { ! "$@"; }
+test_name=sdk_walkthrough
+# shellcheck source=check_support.sh
+. tests/packaging/check_support.sh
 # "PACKAGE VERSION" of every installed package.
 installed_packages() {
   dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\n' |
