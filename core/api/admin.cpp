@@ -197,21 +197,13 @@ json AdminApi::summary(bool usage, const catalog::Registry& registry) const {
 
 json AdminApi::plugins(const catalog::Catalogs& catalogs) const {
   const catalog::Registry& registry = catalogs.registry();
-  std::map<std::string, int64_t> instances_of;  // plugin name → instances
-  for (const auto& plan : lifecycle_.store().count_instances_by_plan()) {
-    if (const auto* entry = registry.find_plan(plan.service_id, plan.plan_id)) {
-      instances_of[entry->plugin->name()] += plan.instances;
-    }
-  }
+  auto instances_of = registry.instances_per_plugin(lifecycle_.store().count_instances_by_plan());
   json loaded = json::array();
   for (const auto& plugin : registry.plugins()) {
     json services = json::array();
-    for (const auto& service : registry.services()) {
+    for (const json* service_ptr : registry.services_of(*plugin)) {
+      const json& service = *service_ptr;
       const auto& id = service.at("id").get_ref<const std::string&>();
-      const auto* first = registry.find_plan(id, service.at("plans").at(0).at("id"));
-      if (first == nullptr || first->plugin != plugin) {
-        continue;
-      }
       json shown_in = json::array();
       for (const auto& view : catalogs.views()) {
         if (view.has_service(id)) {

@@ -155,6 +155,33 @@ const PlanEntry* Registry::find_plan(const std::string& service_id,
   return it == plans_.end() ? nullptr : &it->second;
 }
 
+plugin_host::PluginSharedPtr Registry::plugin_of_service(const std::string& service_id) const {
+  // Plans are keyed by (service id, plan id): the first key with this service id, if any.
+  const auto it = plans_.lower_bound({service_id, std::string()});
+  return it != plans_.end() && it->first.first == service_id ? it->second.plugin : nullptr;
+}
+
+std::vector<const json*> Registry::services_of(const plugin_host::Plugin& plugin) const {
+  std::vector<const json*> out;
+  for (const auto& service : services_) {
+    if (plugin_of_service(service.at("id").get<std::string>()).get() == &plugin) {
+      out.push_back(&service);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, int64_t> Registry::instances_per_plugin(
+    const std::vector<state::Store::PlanInstances>& plans) const {
+  std::map<std::string, int64_t> out;
+  for (const auto& plan : plans) {
+    if (const auto* entry = find_plan(plan.service_id, plan.plan_id)) {
+      out[entry->plugin->name()] += static_cast<int64_t>(plan.instances);
+    }
+  }
+  return out;
+}
+
 plugin_host::PluginSharedPtr Registry::plugin_named(const std::string& name) const {
   for (const auto& p : plugins_) {
     if (p->name() == name) {

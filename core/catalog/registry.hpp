@@ -10,6 +10,7 @@
 
 #include "plugin_host/plugin.hpp"
 #include "schema/schema.hpp"
+#include "state/store.hpp"
 
 namespace osbd::catalog {
 
@@ -61,6 +62,14 @@ class Registry {
   const PlanEntry* find_plan(const std::string& service_id, const std::string& plan_id) const;
   /// True if a service with this id exists.
   bool has_service(const std::string& service_id) const;
+  /// The plugin offering the service, or nullptr when no loaded plugin does.
+  plugin_host::PluginSharedPtr plugin_of_service(const std::string& service_id) const;
+  /// The service objects (with plans) that plugin contributes, in load order.
+  std::vector<const nlohmann::json*> services_of(const plugin_host::Plugin& plugin) const;
+  /// Instances per plugin name, from the store's counts per plan; plans no loaded plugin offers
+  /// are left out.
+  std::map<std::string, int64_t> instances_per_plugin(
+      const std::vector<state::Store::PlanInstances>& plans) const;
   /// The loaded plugin with this name, or nullptr.
   plugin_host::PluginSharedPtr plugin_named(const std::string& name) const;
   /// Every service offering with its plans, as the plugins gave them, in load order.

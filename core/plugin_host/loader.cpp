@@ -124,8 +124,7 @@ void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin&
   }
 }
 
-std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
-                                             const nlohmann::json& configs) {
+std::vector<std::string> plugin_files(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw PluginLoadError(dir + ": plugin directory does not exist or is not a directory");
@@ -140,6 +139,12 @@ std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
     throw PluginLoadError(dir + ": cannot list the plugin directory: " + ec.message());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
+                                             const nlohmann::json& configs) {
+  const std::vector<std::string> files = plugin_files(dir);
   std::vector<PluginSharedPtr> plugins;
   std::set<std::string> names;
   for (const auto& file : files) {

@@ -21,6 +21,10 @@ class PluginLoadError : public std::runtime_error {
 /// creates its backend with configs[plugin name] (or {}). Throws PluginLoadError.
 PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs);
 
+/// The "*.so" regular files (or links to them) of dir, in name order. Throws PluginLoadError on a
+/// missing or unreadable directory.
+std::vector<std::string> plugin_files(const std::string& dir);
+
 /// Throws PluginLoadError when another of loaded has plugin's name.
 void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin& plugin);
 

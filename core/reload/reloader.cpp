@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "log/log.hpp"
@@ -30,12 +31,8 @@ bool ends_with_so(std::string_view name) {
 
 json service_names(const plugin_host::Plugin& plugin, const catalog::Registry& registry) {
   json names = json::array();
-  for (const auto& service : registry.services()) {
-    const auto* first =
-        registry.find_plan(service.at("id"), service.at("plans").at(0).at("id").get<std::string>());
-    if (first != nullptr && first->plugin.get() == &plugin) {
-      names.push_back(service.at("name"));
-    }
+  for (const json* service : registry.services_of(plugin)) {
+    names.push_back(service->at("name"));
   }
   return names;
 }
@@ -76,35 +73,16 @@ Reloader::~Reloader() {
 
 std::map<std::string, Reloader::FileId> Reloader::list_plugin_files(const std::string& dir) {
   std::map<std::string, FileId> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!ends_with_so(entry.path().filename().string())) {
-      continue;
-    }
+  for (const auto& file : plugin_host::plugin_files(dir)) {
     struct stat st {};
-    if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      continue;
+    if (::stat(file.c_str(), &st) != 0) {
+      continue;  // gone since it was listed
     }
-    files[entry.path().string()] =
-        FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-               static_cast<int64_t>(st.st_size),
-               static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-  }
-  if (ec) {
-    throw std::system_error(ec, dir + ": cannot list the plugin directory");
+    files[file] = FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                         static_cast<int64_t>(st.st_size),
+                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   }
   return files;
-}
-
-int64_t Reloader::instances_of(const std::string& plugin_name) const {
-  int64_t n = 0;
-  for (const auto& plan : store_.count_instances_by_plan()) {
-    const auto* entry = registry_->find_plan(plan.service_id, plan.plan_id);
-    if (entry != nullptr && entry->plugin->name() == plugin_name) {
-      n += plan.instances;
-    }
-  }
-  return n;
 }
 
 std::vector<plugin_host::PluginSharedPtr> Reloader::loaded_plugins() const {
@@ -154,6 +132,7 @@ void Reloader::rescan(bool reread_config) {
   bool changed = reread_config;
   std::vector<std::string> to_load;
   std::vector<std::weak_ptr<const plugin_host::Plugin>> released;
+  std::optional<std::map<std::string, int64_t>> instances;  // plugin name → instances
   for (auto it = loaded_.begin(); it != loaded_.end();) {
     const auto& [file, loaded] = *it;
     const auto now = files.find(file);
@@ -165,7 +144,11 @@ void Reloader::rescan(bool reread_config) {
     }
     const FileId id = removed ? FileId{} : now->second;
     const auto& plugin = *loaded.plugin;
-    if (const int64_t n = instances_of(plugin.name()); n > 0) {
+    if (!instances) {  // read once per rescan, and only when a loaded plugin's file changed
+      instances = registry_->instances_per_plugin(store_.count_instances_by_plan());
+    }
+    if (const int64_t n = instances->count(plugin.name()) != 0 ? instances->at(plugin.name()) : 0;
+        n > 0) {
       const auto held = held_.find(file);
       if (held == held_.end() || held->second.id != id) {
         const std::string message =

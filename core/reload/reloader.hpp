@@ -79,7 +79,6 @@ class Reloader {
   };
 
   static std::map<std::string, FileId> list_plugin_files(const std::string& dir);
-  int64_t instances_of(const std::string& plugin_name) const;
   std::vector<plugin_host::PluginSharedPtr> loaded_plugins() const;
   std::vector<catalog::Refusal> refusals() const;
   void run();
