@@ -75,6 +75,18 @@ enum class Route {
   none
 };
 
+// 405 for a method other than GET on the operator's routes.
+ApiReply get_only(std::string description) {
+  ApiReply r = error_reply(405, "MethodNotAllowed", std::move(description));
+  r.headers.emplace_back("Allow", "GET");
+  return r;
+}
+
+// "Basic <base64>" of a credential pair, as a platform sends it.
+std::string basic_header(const config::BasicCredentials& c) {
+  return "Basic " + base64_encode(c.username + ":" + c.password);
+}
+
 // Store failures and bugs: the message may name files but never row contents.
 ApiReply internal_error(const std::exception& e) {
   log::error("request failed", {{"error", e.what()}});
@@ -261,8 +273,7 @@ Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
       workers_(workers),
       admin_api_(lifecycle_) {
   if (options_.admin) {
-    expected_admin_authorization_ =
-        "Basic " + base64_encode(options_.admin->username + ":" + options_.admin->password);
+    expected_admin_authorization_ = basic_header(*options_.admin);
   }
   front_.store(make_front(std::move(catalogs)));
 }
@@ -274,8 +285,7 @@ std::shared_ptr<const Broker::Front> Broker::make_front(
     Entry entry;
     entry.view = &view;
     for (const auto& c : view.credentials()) {
-      entry.expected_authorization.push_back("Basic " +
-                                             base64_encode(c.username + ":" + c.password));
+      entry.expected_authorization.push_back(basic_header(c));
     }
     entry.catalog_target = view.base_path() + "/v2/catalog";
     // Serialized once with the same headers catalog_response() sets, keep-alive implied.
@@ -464,14 +474,19 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
     parsed->segments.erase(parsed->segments.begin(), parsed->segments.begin() + 2);
   }
   const Route route = parsed ? match(parsed->segments) : Route::none;
-  json ids = json::object();
+  // The ids of the request's log line, kept as text: JSON is built only for a line written.
+  struct LogIds {
+    std::optional<std::string> catalog;
+    std::optional<std::string> instance_id;
+    std::optional<std::string> binding_id;
+  } ids;
   if (entry != nullptr && entry != &front->entries.front()) {
-    ids["catalog"] = entry->view->name();
+    ids.catalog = entry->view->name();
   }
   if (parsed && route != Route::none && route != Route::catalog) {
-    ids["instance_id"] = parsed->segments[2];
+    ids.instance_id = parsed->segments[2];
     if (parsed->segments.size() > 4) {
-      ids["binding_id"] = parsed->segments[4];
+      ids.binding_id = parsed->segments[4];
     }
   }
   const char* const label = method_label(request.method());
@@ -487,7 +502,13 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
                      {"status", r.status},
                      {"duration_ms", took.count() * 1000.0},
                      {"request_identity", identity.empty() ? generated_identity() : identity}};
-      fields.update(ids);
+      for (const auto& [key, value] :
+           {std::pair{"catalog", &ids.catalog}, std::pair{"instance_id", &ids.instance_id},
+            std::pair{"binding_id", &ids.binding_id}}) {
+        if (*value) {
+          fields[key] = **value;
+        }
+      }
       log::write(level, "request", fields);
     }
     reply(to_response(r, version, identity));
@@ -599,10 +620,7 @@ void Broker::handle_operator(std::string_view path, const http::Request& request
                              http::Reply reply) {
   const unsigned version = request.version();
   if (request.method() != bhttp::verb::get) {
-    ApiReply r =
-        error_reply(405, "MethodNotAllowed", "only GET is allowed on " + std::string(path));
-    r.headers.emplace_back("Allow", "GET");
-    return reply(to_response(r, version, ""));
+    return reply(to_response(get_only("only GET is allowed on " + std::string(path)), version, ""));
   }
   if (path == "/healthz") {
     ApiReply r;
@@ -653,9 +671,7 @@ void Broker::handle_admin(const std::string& target, const http::Request& reques
     return reply(to_response(*refused, version, ""));
   }
   if (request.method() != bhttp::verb::get) {
-    ApiReply r = error_reply(405, "MethodNotAllowed", "the admin API is read-only: use GET");
-    r.headers.emplace_back("Allow", "GET");
-    return reply(to_response(r, version, ""));
+    return reply(to_response(get_only("the admin API is read-only: use GET"), version, ""));
   }
   auto parsed = parse_target(std::string_view(target));
   if (!parsed) {
