@@ -30,6 +30,7 @@
 #include "plugin_host/loader.hpp"
 #include "reload/reloader.hpp"
 #include "state/store.hpp"
+#include "util/rate_limit.hpp"
 #include "version.hpp"
 
 namespace {
@@ -169,6 +170,8 @@ int serve(const osbd::config::BrokerConfig& cfg,
 
   osbd::http::ServerOptions server_options;
   server_options.max_body_bytes = cfg.max_body_bytes;
+  server_options.max_connections = cfg.max_connections;
+  server_options.max_body_bytes_in_flight = cfg.max_body_bytes_in_flight;
   server_options.timeout = std::chrono::seconds(cfg.request_timeout_seconds);
   server_options.tls = tls;
   const auto endpoint_of = [](const osbd::config::ListenAddress& listen) {
@@ -222,6 +225,7 @@ int serve(const osbd::config::BrokerConfig& cfg,
   // Acknowledged asynchronous operations advance even when no platform polls; one sweep at a
   // time, on the worker pool like every other store and plugin call.
   std::atomic<bool> sweeping{false};
+  osbd::util::RateLimit sweep_errors(std::chrono::seconds(10));
   net::steady_timer poll_timer(ioc);
   std::function<void()> schedule_poll = [&] {
     poll_timer.expires_after(std::chrono::milliseconds(cfg.poll_interval_ms));
@@ -231,10 +235,15 @@ int serve(const osbd::config::BrokerConfig& cfg,
       }
       if (!sweeping.exchange(true)) {
         net::post(workers, [&] {
+          // Operations whose final write failed are settled once the store writes again.
           try {
+            lifecycle.settle_abandoned();
             lifecycle.poll_unfinished();
           } catch (const std::exception& e) {
-            osbd::log::error("polling operations failed", {{"error", e.what()}});
+            if (uint64_t suppressed = 0; sweep_errors.allow(suppressed)) {
+              osbd::log::error("polling operations failed",
+                               {{"error", e.what()}, {"suppressed", suppressed}});
+            }
           }
           sweeping = false;
         });

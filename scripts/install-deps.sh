@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl ccache
   g++ clang clang-format libclang-rt-14-dev
   libboost-dev libboost-system-dev libboost-filesystem-dev libboost-program-options-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev libgoogle-perftools-dev

@@ -5,8 +5,13 @@
 #      serving and purged (tests/packaging/deb_test.sh, as root), and the container image built
 #      from the .deb and run (tests/packaging/container_test.sh, as root)
 #   3. clang++ build, warnings as errors, all tests
-#   4. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
-# Set OSBD_TEST_QUICK=1 to run only step 2.
+#   3. the fault campaigns against the g++ build (tests/faults/run.sh: kill -9 under load, a full
+#      disk as root, slowloris, idle connections, unauthenticated bodies, descriptor exhaustion)
+#   4. clang++ build, warnings as errors, all tests
+#   5. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
+#   6. every libFuzzer target for OSBD_FUZZ_SECONDS (default 20) each (fuzz/ci.sh)
+# Set OSBD_TEST_QUICK=1 to run only steps 1 to 3. Each step prints its duration; builds go through
+# ccache, so a second run recompiles only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,19 +21,35 @@ jobs=$(nproc)
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Runs a named suite and prints how long it took, pass or fail.
+timed() {
+  local name=$1 started rc=0
+  shift
+  started=$(date +%s)
+  "$@" || rc=$?
+  printf '==> %s: %s after %d s\n' "$name" "$([ $rc -eq 0 ] && echo passed || echo FAILED)" \
+    "$(($(date +%s) - started))"
+  return $rc
+}
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
 run_suite() {
   local dir=$1; shift
   step "configure $dir ($*)"
-  cmake -S "$root" -B "$root/$dir" -G Ninja "$@" >"$root/$dir.configure.log" 2>&1 \
+  cmake -S "$root" -B "$root/$dir" -G Ninja "${launcher[@]}" "$@" >"$root/$dir.configure.log" 2>&1 \
     || { cat "$root/$dir.configure.log"; return 1; }
   step "build $dir"
-  cmake --build "$root/$dir" -j "$jobs"
+  # Explicit returns: run under timed's ||, a function does not stop at a failing command.
+  cmake --build "$root/$dir" -j "$jobs" || return 1
   step "test $dir"
-  ctest --test-dir "$root/$dir" --output-on-failure -j "$jobs" --timeout 300
+  ctest --test-dir "$root/$dir" --output-on-failure -j "$jobs" --timeout 300 || return 1
 }
 
 step "format check"
-bash scripts/check-format.sh
+timed "format check" bash scripts/check-format.sh
 
 # Real servers for the plugin tests, on 127.0.0.1 below the ephemeral port range; stopped (and
 # their data removed) when this script ends, however it ends.
@@ -45,26 +66,31 @@ for server in "${test_servers[@]}"; do
 done
 
 # Configured for /usr, so that the Debian packages can be made from this build.
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
-  -DCMAKE_INSTALL_PREFIX=/usr
+timed "g++ suite" run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr
 
 # The .deb packages of that build: installed with dpkg -i, serving a lifecycle, purged. Needs root
 # (as CI runs this script).
 if [ "$(id -u)" -eq 0 ]; then
   step "Debian packages (tests/packaging/deb_test.sh build)"
-  bash tests/packaging/deb_test.sh "$root/build"
+  timed "Debian packages" bash tests/packaging/deb_test.sh "$root/build"
   step "container image of packaging/Containerfile (tests/packaging/container_test.sh build)"
-  bash tests/packaging/container_test.sh "$root/build"
+  timed "container image" bash tests/packaging/container_test.sh "$root/build"
 else
   step "Debian packages: skipped, tests/packaging/deb_test.sh needs root"
 fi
 
+step "fault campaigns (tests/faults/run.sh build)"
+timed "fault campaigns" bash tests/faults/run.sh "$root/build"
+
 if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
-  run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++
+  timed "clang++ suite" run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
-    -DOSBD_SANITIZE=address,undefined
+  timed "ASan+UBSan suite" run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
+    -DCMAKE_CXX_COMPILER=g++ -DOSBD_SANITIZE=address,undefined
+  step "fuzzing (fuzz/ci.sh, ${OSBD_FUZZ_SECONDS:-20} s per target)"
+  timed "fuzzing" bash fuzz/ci.sh
 fi
 step "all test suites passed"

@@ -107,6 +107,7 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
                                                     async_ok, attrs, now, plan);
   binding.active_operation = op.id;
   binding.last_operation = op.id;
+  const InFlight in_flight(*this, op.id);
 
   const BeginResult began =
       co_await write_intent([&] { return store_.begin_create_binding(binding, op); });
@@ -136,11 +137,11 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
         }
         co_return detail::concurrency_error("the binding is being created");
       }
-      if (existing->active_operation.empty() || same) {
-        co_return error_reply(409, "Conflict",
-                              "a binding with this id exists with different attributes");
+      if (!existing->active_operation.empty()) {
+        co_return detail::concurrency_error("another operation is in progress on this binding");
       }
-      co_return detail::concurrency_error("another operation is in progress on this binding");
+      co_return error_reply(409, "Conflict",
+                            "a binding with this id exists with different attributes");
     }
   }
 
@@ -212,6 +213,7 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
                              {"plan_id", plan_it->second},
                              {"previous_status", state::to_string(binding->status)}},
                             now, nullptr);
+  const InFlight in_flight(*this, op.id);
   BeginResult began = co_await write_intent([&] {
     return store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
   });
@@ -283,7 +285,8 @@ ApiReply Lifecycle::binding_last_operation(const std::string& instance_id,
                                            const std::string& binding_id,
                                            const ApiRequest& request) {
   std::optional<state::OperationRecord> op;
-  if (auto it = request.query.find("operation"); it != request.query.end()) {
+  // An empty operation= is no operation (some platforms send it so).
+  if (auto it = request.query.find("operation"); it != request.query.end() && !it->second.empty()) {
     op = store_.get_operation(it->second);
     if (op && (op->instance_id != instance_id || op->binding_id != binding_id)) {
       op.reset();

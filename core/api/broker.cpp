@@ -49,23 +49,6 @@ bool parse_api_version(std::string_view text, unsigned& minor) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-// "PLATFORM BASE64(JSON)" → {"platform": ..., "value": {...}}; nullopt when malformed.
-std::optional<json> decode_originating_identity(std::string_view header) {
-  const auto space = header.find(' ');
-  if (space == std::string_view::npos || space == 0) {
-    return std::nullopt;
-  }
-  auto decoded = base64_decode(header.substr(space + 1));
-  if (!decoded) {
-    return std::nullopt;
-  }
-  json value = json::parse(*decoded, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) {
-    return std::nullopt;
-  }
-  return json{{"platform", std::string(header.substr(0, space))}, {"value", value}};
-}
-
 enum class Route {
   catalog,
   instance,
@@ -328,6 +311,16 @@ const Broker::Entry* Broker::Front::by_name(std::string_view name) const {
   return nullptr;
 }
 
+const Broker::Entry* Broker::Front::route(std::optional<Target>& parsed) const {
+  // /catalogs/NAME/v2/... is catalog NAME's; /v2/... the default catalog's.
+  if (parsed && parsed->segments.size() >= 2 && parsed->segments[0] == "catalogs") {
+    const Entry* entry = by_name(parsed->segments[1]);
+    parsed->segments.erase(parsed->segments.begin(), parsed->segments.begin() + 2);
+    return entry;
+  }
+  return &entries.front();
+}
+
 std::shared_ptr<const std::string> Broker::cached_response(const http::Request& request) {
   // Anything that changes the answer (identity echo, conditional request) takes the full path.
   if (request.method() != bhttp::verb::get || request.count(kRequestIdentity) != 0 ||
@@ -435,6 +428,59 @@ http::Response Broker::too_large(unsigned version, std::size_t limit) {
                      version, "");
 }
 
+namespace {
+
+// The path of a request target, without its query.
+std::string_view path_of(const http::Request& request) {
+  const std::string_view target(request.target().data(), request.target().size());
+  return target.substr(0, target.find('?'));
+}
+
+ApiReply unauthorized() {
+  ApiReply r = error_reply(401, "Unauthorized", "valid HTTP Basic credentials are required");
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd\"");
+  return r;
+}
+
+}  // namespace
+
+std::optional<ApiReply> Broker::refuse_operator_head(std::string_view path,
+                                                     const http::Request& head) const {
+  if (path == "/metrics" || path.rfind("/admin/", 0) == 0) {
+    return refuse_operator(head, path == "/metrics" ? "/metrics" : "/admin/");
+  }
+  return std::nullopt;
+}
+
+std::optional<http::Response> Broker::refuse_before_body(const http::Request& head) {
+  const std::string_view path = path_of(head);
+  if (path == "/healthz" || path == "/readyz") {
+    return std::nullopt;
+  }
+  if (path == "/metrics" || path.rfind("/admin/", 0) == 0) {
+    if (options_.separate_operator_listener) {
+      return std::nullopt;  // answered 404 by handle(), whatever the credentials
+    }
+    auto refused = refuse_operator_head(path, head);
+    return refused ? std::optional(to_response(*refused, head.version(), "")) : std::nullopt;
+  }
+  const auto front = front_.load();
+  auto parsed = parse_target(std::string_view(head.target().data(), head.target().size()));
+  const Entry* entry = front->route(parsed);
+  if (entry == nullptr || !authorized(head, *entry)) {
+    const Route route = parsed ? match(parsed->segments) : Route::none;
+    metrics::global().count_request(route_name(route), method_label(head.method()), 401, 0.0);
+    return to_response(unauthorized(), head.version(), std::string(head[kRequestIdentity]));
+  }
+  return std::nullopt;
+}
+
+std::optional<http::Response> Broker::OperatorHandler::refuse_before_body(
+    const http::Request& head) {
+  auto refused = broker_.refuse_operator_head(path_of(head), head);
+  return refused ? std::optional(to_response(*refused, head.version(), "")) : std::nullopt;
+}
+
 void Broker::handle(http::Request&& request, http::Reply reply) {
   const auto started = std::chrono::steady_clock::now();
   const auto front = front_.load();
@@ -467,12 +513,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   }
   std::string identity(request[kRequestIdentity]);
   auto parsed = parse_target(std::string_view(target));
-  // /catalogs/NAME/v2/... is catalog NAME's; /v2/... the default catalog's.
-  const Entry* entry = &front->entries.front();
-  if (parsed && parsed->segments.size() >= 2 && parsed->segments[0] == "catalogs") {
-    entry = front->by_name(parsed->segments[1]);
-    parsed->segments.erase(parsed->segments.begin(), parsed->segments.begin() + 2);
-  }
+  const Entry* entry = front->route(parsed);
   const Route route = parsed ? match(parsed->segments) : Route::none;
   // The ids of the request's log line, kept as text: JSON is built only for a line written.
   struct LogIds {
@@ -516,9 +557,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
 
   // An unknown catalog is refused like wrong credentials: no pair could open it.
   if (entry == nullptr || !authorized(request, *entry)) {
-    ApiReply r = error_reply(401, "Unauthorized", "valid HTTP Basic credentials are required");
-    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd\"");
-    return finish(r);
+    return finish(unauthorized());
   }
   if (!parsed) {
     return finish(error_reply(400, "BadRequest", "malformed percent-encoding in the URL"));

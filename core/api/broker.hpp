@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/admin.hpp"
+#include "api/http_util.hpp"
 #include "api/lifecycle.hpp"
 #include "catalog/catalogs.hpp"
 #include "config/config.hpp"
@@ -54,6 +55,8 @@ class Broker : public http::Handler {
   std::shared_ptr<const std::string> cached_response(const http::Request& request) override;
   /// 413 in the OSB error format.
   http::Response too_large(unsigned version, std::size_t limit) override;
+  /// 401 (or the operator endpoints' 404) on the headers alone, before any body is read.
+  std::optional<http::Response> refuse_before_body(const http::Request& head) override;
 
   /// The handler of the operator's own listener: /healthz, /readyz, /metrics and /admin/...;
   /// 404 for anything else.
@@ -73,7 +76,13 @@ class Broker : public http::Handler {
     std::vector<Entry> entries;  // one per view, the default first
     const Entry* by_target(std::string_view target) const;
     const Entry* by_name(std::string_view name) const;
+    // The catalog a parsed target addresses (/catalogs/NAME/v2/... or the default /v2/...),
+    // removing its /catalogs/NAME prefix; null for an unknown NAME.
+    const Entry* route(std::optional<Target>& parsed) const;
   };
+  // The refusal of a request to /metrics or /admin/... on its headers alone, if any.
+  std::optional<ApiReply> refuse_operator_head(std::string_view path,
+                                               const http::Request& head) const;
 
   std::shared_ptr<const Front> make_front(std::shared_ptr<const catalog::Catalogs> catalogs) const;
   static bool authorized(const http::Request& request, const Entry& entry);
@@ -110,6 +119,7 @@ class Broker : public http::Handler {
     http::Response too_large(unsigned version, std::size_t limit) override {
       return broker_.too_large(version, limit);
     }
+    std::optional<http::Response> refuse_before_body(const http::Request& head) override;
 
    private:
     Broker& broker_;

@@ -3,40 +3,13 @@
 #include <cctype>
 
 #include "util/hex.hpp"
+#include "util/json_parse.hpp"
+#include "util/utf8.hpp"
 
 namespace osbd::api {
 namespace {
 
 using osbd::util::hex_value;
-
-bool valid_utf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    if (c < 0x80) {
-      n = 0;
-    } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-      n = 1;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-    } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-      n = 3;
-    } else {
-      return false;
-    }
-    if (n > 0 && i + n >= s.size()) {
-      return false;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
-        return false;
-      }
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -230,7 +203,27 @@ bool is_valid_id(std::string_view id) noexcept {
       return false;
     }
   }
-  return valid_utf8(id);
+  return util::is_valid_utf8(id);
+}
+
+std::optional<nlohmann::json> decode_originating_identity(std::string_view header) {
+  const auto space = header.find(' ');
+  if (space == std::string_view::npos || space == 0) {
+    return std::nullopt;
+  }
+  const std::string_view platform = header.substr(0, space);
+  if (!util::is_valid_utf8(platform)) {
+    return std::nullopt;
+  }
+  const auto decoded = base64_decode(header.substr(space + 1));
+  if (!decoded) {
+    return std::nullopt;
+  }
+  auto value = util::parse_json(*decoded);
+  if (!value || !value->is_object()) {
+    return std::nullopt;
+  }
+  return nlohmann::json{{"platform", std::string(platform)}, {"value", std::move(*value)}};
 }
 
 }  // namespace osbd::api

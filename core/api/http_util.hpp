@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace osbd::api {
 
 /// Decodes %XX escapes (and '+' as space when plus_is_space). nullopt on a malformed escape.
@@ -33,7 +35,13 @@ std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_
 /// sent: not on the secret, its length, or where the two differ.
 bool constant_time_equal(std::string_view given, std::string_view expected) noexcept;
 
-/// True for ids the broker accepts: 1 to 255 bytes of valid UTF-8 without control characters.
+/// True for ids the broker accepts: 1 to 255 bytes of strictly valid UTF-8 (util::is_valid_utf8)
+/// without control characters.
 bool is_valid_id(std::string_view id) noexcept;
+
+/// X-Broker-API-Originating-Identity, "PLATFORM BASE64(JSON object)", as
+/// {"platform": ..., "value": {...}}; nullopt when malformed: no space, a platform that is not
+/// UTF-8, bad base64, or a value that is not a JSON object (within util::kMaxJsonDepth).
+std::optional<nlohmann::json> decode_originating_identity(std::string_view header);
 
 }  // namespace osbd::api

@@ -117,6 +117,7 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
       detail::new_operation(OperationKind::provision, instance_id, "", async_ok, attrs, now, plan);
   instance.active_operation = op.id;
   instance.last_operation = op.id;
+  const InFlight in_flight(*this, op.id);
 
   const BeginResult began =
       co_await write_intent([&] { return store_.begin_create_instance(instance, op); });
@@ -138,11 +139,18 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
       }
       co_return detail::concurrency_error("the instance is being provisioned");
     }
-    if (existing->active_operation.empty() || same) {
-      co_return error_reply(409, "Conflict",
-                            "an instance with this id exists with different attributes");
+    if (!existing->active_operation.empty()) {
+      // Whatever the attributes: the platform retries a 422, and the answer may differ once the
+      // running update or deprovision ends.
+      co_return detail::concurrency_error("another operation is in progress on this instance");
     }
-    co_return detail::concurrency_error("another operation is in progress on this instance");
+    if (same && existing->status == ResourceStatus::failed) {
+      co_return error_reply(409, "Conflict",
+                            "an instance with this id exists and its provision failed: "
+                            "deprovision it before provisioning it again");
+    }
+    co_return error_reply(409, "Conflict",
+                          "an instance with this id exists with different attributes");
   }
 
   json call = attrs;
@@ -207,8 +215,12 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
     return reply;
   }
   auto instance = store_.get_instance(instance_id);
-  if (!instance || instance->status == ResourceStatus::creating) {
+  if (!instance) {
     return error_reply(404, "NotFound", "no such service instance");
+  }
+  if (instance->status == ResourceStatus::creating) {
+    // OSB "Blocking Operations": a request on an instance that is still being created.
+    return detail::concurrency_error("the instance is being provisioned");
   }
   if (instance->service_id != service_id) {
     return error_reply(400, "BadRequest", "service_id does not match the instance's service");
@@ -253,6 +265,7 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
                              {"parameters", parameters},
                              {"previous_status", state::to_string(instance->status)}},
                             now, plan);
+  const InFlight in_flight(*this, op.id);
   switch (store_.begin_instance_operation(instance_id, op, instance->status, false)) {
     case BeginResult::started:
       break;
@@ -340,6 +353,7 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
                              {"plan_id", plan_it->second},
                              {"previous_status", state::to_string(instance->status)}},
                             now, plan);
+  const InFlight in_flight(*this, op.id);
   BeginResult began = co_await write_intent([&] {
     return store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
   });
@@ -451,7 +465,8 @@ ApiReply Lifecycle::fetch_instance(const std::string& instance_id, const ApiRequ
 ApiReply Lifecycle::instance_last_operation(const std::string& instance_id,
                                             const ApiRequest& request) {
   std::optional<state::OperationRecord> op;
-  if (auto it = request.query.find("operation"); it != request.query.end()) {
+  // An empty operation= is no operation (some platforms send it so).
+  if (auto it = request.query.find("operation"); it != request.query.end() && !it->second.empty()) {
     op = store_.get_operation(it->second);
     if (op && (op->instance_id != instance_id || !op->binding_id.empty())) {
       op.reset();

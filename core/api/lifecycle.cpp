@@ -334,33 +334,68 @@ int Lifecycle::poll_unfinished() {
   return finished;
 }
 
+Lifecycle::InFlight::InFlight(Lifecycle& lifecycle, std::string operation_id)
+    : lifecycle_(lifecycle), operation_id_(std::move(operation_id)) {
+  std::lock_guard<std::mutex> lock(lifecycle_.in_flight_mutex_);
+  lifecycle_.in_flight_.insert(operation_id_);
+}
+
+Lifecycle::InFlight::~InFlight() {
+  std::lock_guard<std::mutex> lock(lifecycle_.in_flight_mutex_);
+  lifecycle_.in_flight_.erase(operation_id_);
+}
+
+bool Lifecycle::in_flight(const std::string& operation_id) const {
+  std::lock_guard<std::mutex> lock(in_flight_mutex_);
+  return in_flight_.count(operation_id) != 0;
+}
+
+void Lifecycle::fail_unfinished(state::OperationRecord& op, const std::string& description) {
+  const Outcome failed{OperationState::failed, json::object(), description};
+  if (op.binding_id.empty()) {
+    if (auto instance = store_.get_instance(op.instance_id);
+        instance && instance->active_operation == op.id) {
+      return complete_instance(*instance, op, failed);
+    }
+  } else if (auto binding = store_.get_binding(op.instance_id, op.binding_id);
+             binding && binding->active_operation == op.id) {
+    return complete_binding(*binding, op, failed);
+  }
+  op.state = OperationState::failed;
+  op.description = description;
+  store_.update_operation(op);
+}
+
+int Lifecycle::settle_abandoned() {
+  int failed = 0;
+  for (auto& listed : store_.list_unfinished_operations()) {
+    if ((listed.async && !listed.plugin_operation.empty()) || in_flight(listed.id)) {
+      continue;  // polled, or its request is still running
+    }
+    // Read again now that its request is known to be over: it may have finished meanwhile.
+    auto op = store_.get_operation(listed.id);
+    if (!op || op->state != OperationState::in_progress) {
+      continue;
+    }
+    fail_unfinished(*op,
+                    "the broker could not record the end of this operation (its state store "
+                    "failed); the operation is failed so that it can be retried or cleaned up");
+    log::warn("failed an operation whose final write failed", {{"operation", op->id},
+                                                               {"kind", state::to_string(op->kind)},
+                                                               {"instance_id", op->instance_id},
+                                                               {"binding_id", op->binding_id}});
+    ++failed;
+  }
+  return failed;
+}
+
 int Lifecycle::recover() {
   int failed = 0;
-  const Outcome interrupted{OperationState::failed, json::object(),
-                            "interrupted by a broker restart before it finished"};
   for (auto& op : store_.list_unfinished_operations()) {
     if (op.async && !op.plugin_operation.empty()) {
       continue;  // the plugin holds a token: last_operation keeps polling it
     }
-    if (op.binding_id.empty()) {
-      if (auto instance = store_.get_instance(op.instance_id);
-          instance && instance->active_operation == op.id) {
-        complete_instance(*instance, op, interrupted);
-      } else {
-        op.state = OperationState::failed;
-        op.description = interrupted.description;
-        store_.update_operation(op);
-      }
-    } else {
-      if (auto binding = store_.get_binding(op.instance_id, op.binding_id);
-          binding && binding->active_operation == op.id) {
-        complete_binding(*binding, op, interrupted);
-      } else {
-        op.state = OperationState::failed;
-        op.description = interrupted.description;
-        store_.update_operation(op);
-      }
-    }
+    fail_unfinished(op, "interrupted by a broker restart before it finished");
     log::warn("failed an operation interrupted by a restart", {{"operation", op.id},
                                                                {"kind", state::to_string(op.kind)},
                                                                {"instance_id", op.instance_id},

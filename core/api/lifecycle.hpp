@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -118,6 +119,12 @@ class Lifecycle {
   /// apply) even when the platform does not poll, including those resumed after a restart.
   /// Returns how many reached a final state.
   int poll_unfinished();
+  /// Fails the synchronous operations that no request of this process runs any more: those whose
+  /// final write failed (a full disk, a lost database), which would otherwise stay in progress and
+  /// hold their instance (422 to every request) until a restart. The outcome is what recover()
+  /// gives: a provision leaves a failed instance, whose deprovision then reaches the plugin.
+  /// Returns how many it failed; throws StoreError while the store still cannot write.
+  int settle_abandoned();
 
   /// What the plugin says the instance uses (ABI 1.1 usage call), reduced to the documented
   /// fields with their types checked: {bytes, objects, quota_bytes, quota_objects, over_quota,
@@ -182,6 +189,22 @@ class Lifecycle {
   StoreWrite<F> write_intent(F f) {
     return StoreWrite<F>(*this, std::move(f), true);
   }
+  // Marks an operation as run by a request of this process for its lifetime: from before its
+  // intent is written until after its final write, whether that succeeded or threw.
+  class InFlight {
+   public:
+    InFlight(Lifecycle& lifecycle, std::string operation_id);
+    ~InFlight();
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    Lifecycle& lifecycle_;
+    std::string operation_id_;
+  };
+  bool in_flight(const std::string& operation_id) const;
+  // Fails op (not acknowledged by the plugin) with description, settling its resource.
+  void fail_unfinished(state::OperationRecord& op, const std::string& description);
   void resume(std::coroutine_handle<> h) noexcept;
   // Queues write and makes sure a flush of the queue is posted.
   void queue_write(state::AsyncWrite& write) noexcept;
@@ -216,6 +239,8 @@ class Lifecycle {
   Post post_;
   std::atomic<bool> flush_posted_{false};
   std::array<std::mutex, 64> stripes_;
+  mutable std::mutex in_flight_mutex_;
+  std::unordered_set<std::string> in_flight_;  // guarded by in_flight_mutex_: operation ids
 };
 
 }  // namespace osbd::api

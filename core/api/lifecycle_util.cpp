@@ -1,4 +1,5 @@
 #include "api/lifecycle_util.hpp"
+#include "util/json_parse.hpp"
 
 #include <openssl/rand.h>
 
@@ -65,12 +66,13 @@ std::optional<json> parse_object(const std::string& body, bool allow_empty, ApiR
     reply = error_reply(400, "BadRequest", "the request body is empty; a JSON object is required");
     return std::nullopt;
   }
-  json parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) {
-    reply = error_reply(400, "BadRequest", "the request body is not valid JSON");
+  std::string why;
+  auto parsed = util::parse_json(body, &why);
+  if (!parsed) {
+    reply = error_reply(400, "BadRequest", "the request body is " + why);
     return std::nullopt;
   }
-  if (!parsed.is_object()) {
+  if (!parsed->is_object()) {
     reply = error_reply(400, "BadRequest", "the request body must be a JSON object");
     return std::nullopt;
   }

@@ -9,6 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "util/json_parse.hpp"
+#include "util/utf8.hpp"
+
 namespace osbd::config {
 namespace {
 
@@ -47,11 +50,19 @@ void reject_unknown_keys(const YAML::Node& node, const Where& where,
   }
 }
 
+// Every text of the configuration becomes JSON or a log field somewhere: it must be UTF-8.
+const std::string& utf8_scalar(const YAML::Node& node, const Where& where) {
+  if (!util::is_valid_utf8(node.Scalar())) {
+    where.fail("not valid UTF-8");
+  }
+  return node.Scalar();
+}
+
 std::string scalar_string(const YAML::Node& node, const Where& where) {
   if (!node.IsScalar()) {
     where.fail("expected a string");
   }
-  return node.Scalar();
+  return utf8_scalar(node, where);
 }
 
 bool scalar_bool(const YAML::Node& node, const Where& where) {
@@ -94,7 +105,11 @@ std::string read_secret_file(const std::string& path, const Where& where) {
 
 // Plugin subtrees go to plugins as JSON. Plain YAML scalars take their natural JSON type;
 // quoted scalars stay strings, so an operator can force "0123" to be text.
-json to_json(const YAML::Node& node) {
+// Nested deeper than util::kMaxJsonDepth fails naming where, like every JSON document osbd reads.
+json to_json(const YAML::Node& node, const Where& where, std::size_t depth = 0) {
+  if (depth > util::kMaxJsonDepth) {
+    where.fail("nested deeper than " + std::to_string(util::kMaxJsonDepth) + " levels");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -102,21 +117,24 @@ json to_json(const YAML::Node& node) {
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (const auto& item : node) {
-        out.push_back(to_json(item));
+        out.push_back(to_json(item, where, depth + 1));
       }
       return out;
     }
     case YAML::NodeType::Map: {
       json out = json::object();
       for (const auto& item : node) {
-        out[item.first.as<std::string>()] = to_json(item.second);
+        if (!item.first.IsScalar()) {
+          where.fail("a mapping key must be a string");
+        }
+        out[utf8_scalar(item.first, where)] = to_json(item.second, where, depth + 1);
       }
       return out;
     }
     case YAML::NodeType::Scalar:
       break;
   }
-  const std::string& text = node.Scalar();
+  const std::string& text = utf8_scalar(node, where);
   if (node.Tag() == "!") {
     return text;
   }
@@ -178,7 +196,7 @@ void read_overrides(const YAML::Node& node, const Where& where, json& overrides)
     }
   }
   if (node["metadata"]) {
-    json metadata = to_json(node["metadata"]);
+    json metadata = to_json(node["metadata"], where.child("metadata"));
     if (!metadata.is_object()) {
       where.child("metadata").fail("expected a mapping (merged into the catalog's metadata)");
     }
@@ -297,7 +315,7 @@ void read_catalogs(const YAML::Node* node, const Where& where, BrokerConfig& cfg
   if (node != nullptr && !node->IsNull()) {
     require_map(*node, where);
     for (const auto& item : *node) {
-      const auto name = item.first.as<std::string>();
+      const auto name = scalar_string(item.first, where);
       CatalogConfig c = read_catalog(name, item.second, where.child(name));
       if (name == "default") {
         default_catalog = std::move(c);
@@ -341,12 +359,25 @@ void read_catalogs(const YAML::Node* node, const Where& where, BrokerConfig& cfg
 
 void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
   require_map(node, where);
-  reject_unknown_keys(node, where,
-                      {"max_body_bytes", "io_threads", "worker_threads", "request_timeout_seconds",
-                       "poll_interval_ms"});
+  reject_unknown_keys(
+      node, where,
+      {"max_body_bytes", "max_body_bytes_in_flight", "max_connections", "io_threads",
+       "worker_threads", "request_timeout_seconds", "poll_interval_ms"});
   if (node["max_body_bytes"]) {
     cfg.max_body_bytes = static_cast<std::size_t>(
         scalar_uint(node["max_body_bytes"], where.child("max_body_bytes"), 1024, 64u << 20));
+  }
+  if (node["max_body_bytes_in_flight"]) {
+    cfg.max_body_bytes_in_flight = static_cast<std::size_t>(
+        scalar_uint(node["max_body_bytes_in_flight"], where.child("max_body_bytes_in_flight"), 1024,
+                    1ull << 40));
+  }
+  if (cfg.max_body_bytes_in_flight < cfg.max_body_bytes) {
+    where.child("max_body_bytes_in_flight").fail("must be at least max_body_bytes");
+  }
+  if (node["max_connections"]) {
+    cfg.max_connections = static_cast<std::size_t>(
+        scalar_uint(node["max_connections"], where.child("max_connections"), 1, 1000000));
   }
   if (node["io_threads"]) {
     cfg.io_threads =
@@ -388,7 +419,8 @@ ListenAddress parse_listen(const std::string& text, const std::string& what) {
   return out;
 }
 
-BrokerConfig load_file(const std::string& path) {
+// load_file without its translation of yaml-cpp's conversion errors.
+static BrokerConfig read_file(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -505,8 +537,8 @@ BrokerConfig load_file(const std::string& path) {
     if (!plugins.IsNull()) {
       require_map(plugins, w);
       for (const auto& item : plugins) {
-        const auto name = item.first.as<std::string>();
-        json sub = to_json(item.second);
+        const auto name = scalar_string(item.first, w);
+        json sub = to_json(item.second, w.child(name));
         if (sub.is_null()) {
           sub = json::object();
         }
@@ -518,6 +550,16 @@ BrokerConfig load_file(const std::string& path) {
     }
   }
   return cfg;
+}
+
+BrokerConfig load_file(const std::string& path) {
+  try {
+    return read_file(path);
+  } catch (const YAML::Exception& e) {
+    // A node of an unexpected kind where a conversion was attempted (a list as a name, say).
+    throw ConfigError(path + ": invalid configuration at line " + std::to_string(e.mark.line + 1) +
+                      ": " + e.msg);
+  }
 }
 
 }  // namespace osbd::config

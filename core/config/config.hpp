@@ -82,10 +82,14 @@ struct BrokerConfig {
   /// HTTPS on the listener (OSB and operator endpoints alike); plain HTTP without it.
   std::optional<TlsFiles> tls;
   std::size_t max_body_bytes = 1024 * 1024;  ///< larger request bodies get 413
-  unsigned io_threads = 2;                   ///< threads running the HTTP sessions
-  unsigned worker_threads = 8;               ///< threads running store and plugin calls
-  unsigned request_timeout_seconds = 60;     ///< read/write timeout of one request
-  unsigned poll_interval_ms = 1000;          ///< how often unfinished async operations are polled
+  /// Open connections per listener; more are answered 503 and closed at once.
+  std::size_t max_connections = 10000;
+  /// Bytes the request bodies being received may take together (per listener); over it, 503.
+  std::size_t max_body_bytes_in_flight = 64u << 20;
+  unsigned io_threads = 2;                ///< threads running the HTTP sessions
+  unsigned worker_threads = 8;            ///< threads running store and plugin calls
+  unsigned request_timeout_seconds = 60;  ///< read/write timeout of one request
+  unsigned poll_interval_ms = 1000;       ///< how often unfinished async operations are polled
   /// Accept provision/update requests that carry only `context`, without the deprecated
   /// organization_guid and space_guid fields.
   bool accept_context_only = false;

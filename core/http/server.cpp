@@ -1,5 +1,8 @@
 #include "http/server.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <string_view>
 #include <type_traits>
 
 #include <boost/asio/dispatch.hpp>
@@ -7,6 +10,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
 
 #include "log/log.hpp"
 
@@ -26,6 +30,42 @@ using TlsStream = beast::ssl_stream<Stream>;
 
 SessionBase::~SessionBase() = default;
 
+Response error_response(unsigned version, bhttp::status status, std::string_view error,
+                        std::string_view description) {
+  Response res{status, version};
+  res.set(bhttp::field::server, "osbd");
+  res.set(bhttp::field::content_type, "application/json");
+  const nlohmann::json body = {{"error", error}, {"description", description}};
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return res;
+}
+
+namespace {
+
+// Over max_connections: a canned 503, written without waiting (a new socket's send buffer is
+// empty), and the socket closed. Costs no session and no allocation.
+void refuse_connection(Socket& socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: osbd\r\nContent-Type: application/json\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: 92\r\n\r\n"
+      "{\"error\":\"ServiceUnavailable\",\"description\":\"too many connections "
+      "(limits.max_connections)\"}";
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(kBusy.data(), kBusy.size()), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+// Accept failures that an immediate retry would only repeat: out of descriptors or memory.
+bool resource_exhausted(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory ||
+         (ec.category() == boost::system::system_category() && ec.value() == ENFILE);
+}
+
+}  // namespace
+
 /// One connection: read a request, hand it to the handler, write the reply, repeat. S is Stream
 /// (plain HTTP) or TlsStream (HTTPS: a handshake first, close_notify at the end).
 template <typename S>
@@ -41,7 +81,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         handler_(handler),
         options_(options) {}
 
-  ~Session() override { server_->remove_session(this); }
+  ~Session() override {
+    release_body();
+    server_->remove_session(this);
+  }
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -80,10 +123,65 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     lowest().close();
   }
 
+  // The request line and headers first: the handler may refuse the request (no credentials)
+  // before its body is read, and the body must fit the server's budget.
   void do_read() {
+    release_body();
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    lowest().expires_after(options_.timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) {
+      return on_read_error(ec);
+    }
+    const Request& head = parser_->get();
+    if (auto refusal = check_transfer_encoding(head)) {
+      return refuse(std::move(*refusal));
+    }
+    if (auto refusal = handler_.refuse_before_body(head)) {
+      return refuse(std::move(*refusal));
+    }
+    if (parser_->is_done()) {
+      return on_read({});  // no body
+    }
+    const auto announced = parser_->content_length();
+    const std::size_t need =
+        announced ? static_cast<std::size_t>(*announced) : options_.max_body_bytes;
+    if (!server_->reserve_body(need)) {
+      Response busy =
+          error_response(version_of(head), bhttp::status::service_unavailable, "ServiceUnavailable",
+                         "the broker is receiving too many request bodies; retry");
+      busy.set(bhttp::field::retry_after, "1");
+      return refuse(std::move(busy));
+    }
+    reserved_ = need;
+    if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
+      return send_continue();
+    }
+    read_body();
+  }
+
+  // Expect: 100-continue: the client waits for this before it sends the body.
+  void send_continue() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    lowest().expires_after(options_.timeout);
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) {
+                         return self->do_close();
+                       }
+                       self->read_body();
+                     });
+  }
+
+  void read_body() {
     lowest().expires_after(options_.timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -91,22 +189,62 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                       });
   }
 
-  void on_read(beast::error_code ec) {
+  static unsigned version_of(const Request& head) {
+    return head.version() == 0 ? 11 : head.version();
+  }
+
+  // Only chunked is a transfer coding osbd decodes; anything else would be read as no body.
+  static std::optional<Response> check_transfer_encoding(const Request& head) {
+    const auto te = head.find(bhttp::field::transfer_encoding);
+    if (te == head.end() || beast::iequals(te->value(), "chunked")) {
+      return std::nullopt;
+    }
+    return error_response(version_of(head), bhttp::status::not_implemented, "NotImplemented",
+                          "only Transfer-Encoding: chunked is supported");
+  }
+
+  // Answers without reading the rest of the request, then closes the connection.
+  void refuse(Response&& response) {
+    close_after_reply_ = true;
+    write(std::move(response));
+  }
+
+  void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
         ec == beast::error::timeout || ec == net::error::connection_reset ||
         ec == net::error::eof || ec == net::error::bad_descriptor) {
       return do_close();
     }
+    const unsigned version = parser_->get().version() == 0 ? 11 : parser_->get().version();
     if (ec == bhttp::error::body_limit) {
       // The rest of the body is still on the wire: answer, then close rather than drain it.
-      close_after_reply_ = true;
-      const unsigned version = parser_->get().version();
-      return write(handler_.too_large(version == 0 ? 11 : version, options_.max_body_bytes));
+      return refuse(handler_.too_large(version, options_.max_body_bytes));
     }
+    if (ec == bhttp::error::header_limit) {
+      return refuse(error_response(version, bhttp::status::request_header_fields_too_large,
+                                   "RequestHeaderFieldsTooLarge",
+                                   "the request line and headers exceed " +
+                                       std::to_string(options_.max_header_bytes) + " bytes"));
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return refuse(error_response(version, bhttp::status::bad_request, "BadRequest",
+                                   "malformed HTTP request: " + ec.message()));
+    }
+    log::debug("http read failed", {{"error", ec.message()}});
+    do_close();
+  }
+
+  // Gives back the body budget this connection's request took.
+  void release_body() noexcept {
+    if (reserved_ != 0) {
+      server_->release_body(reserved_);
+      reserved_ = 0;
+    }
+  }
+
+  void on_read(beast::error_code ec) {
     if (ec) {
-      // Malformed HTTP: there is no request to answer in OSB terms; close.
-      log::debug("http read failed", {{"error", ec.message()}});
-      return do_close();
+      return on_read_error(ec);
     }
     busy_ = true;
     Request request = parser_->release();
@@ -177,11 +315,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = false;
   bool busy_ = false;
   bool close_after_reply_ = false;
+  std::size_t reserved_ = 0;  // body budget held by the current request
 };
 
 Server::Server(IoContexts& contexts, const tcp::endpoint& endpoint, Handler& handler,
                ServerOptions options)
-    : contexts_(contexts), acceptor_(*contexts.front()), handler_(handler), options_(options) {
+    : contexts_(contexts),
+      acceptor_(*contexts.front()),
+      accept_pause_(*contexts.front()),
+      handler_(handler),
+      options_(options) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -199,13 +342,17 @@ void Server::do_accept() {
       target, [self = this->shared_from_this()](beast::error_code ec, Socket socket) {
         if (ec) {
           if (ec != net::error::operation_aborted && !self->stopping()) {
-            log::warn("accept failed", {{"error", ec.message()}});
-            self->do_accept();
+            self->retry_accept(ec);
           }
           return;
         }
+        self->accept_backoff_ = std::chrono::milliseconds(0);
         if (self->stopping()) {
           return;
+        }
+        if (self->open_sessions_.load() >= self->options_.max_connections) {
+          refuse_connection(socket);
+          return self->do_accept();
         }
         if (self->options_.tls) {
           auto session = std::make_shared<Session<TlsStream>>(
@@ -222,6 +369,44 @@ void Server::do_accept() {
       });
 }
 
+void Server::retry_accept(const beast::error_code& ec) {
+  const bool exhausted = resource_exhausted(ec);
+  if (exhausted) {
+    // 10 ms doubling to 1 s: connections wait in the backlog meanwhile.
+    accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(10),
+                                 std::chrono::milliseconds(1000));
+  }
+  if (uint64_t suppressed = 0; accept_errors_.allow(suppressed)) {
+    log::warn("accept failed", {{"error", ec.message()},
+                                {"suppressed", suppressed},
+                                {"retry_in_ms", exhausted ? accept_backoff_.count() : 0}});
+  }
+  if (!exhausted) {
+    return do_accept();
+  }
+  accept_pause_.expires_after(accept_backoff_);
+  accept_pause_.async_wait([self = this->shared_from_this()](const beast::error_code& wait_ec) {
+    if (!wait_ec && !self->stopping()) {
+      self->do_accept();
+    }
+  });
+}
+
+bool Server::reserve_body(std::size_t bytes) noexcept {
+  std::size_t held = body_bytes_in_flight_.load();
+  do {
+    if (bytes >
+        options_.max_body_bytes_in_flight - std::min(held, options_.max_body_bytes_in_flight)) {
+      return false;
+    }
+  } while (!body_bytes_in_flight_.compare_exchange_weak(held, held + bytes));
+  return true;
+}
+
+void Server::release_body(std::size_t bytes) noexcept {
+  body_bytes_in_flight_.fetch_sub(bytes);
+}
+
 void Server::stop() {
   if (stopping_.exchange(true)) {
     return;
@@ -229,6 +414,7 @@ void Server::stop() {
   net::post(acceptor_.get_executor(), [self = this->shared_from_this()] {
     beast::error_code ec;
     self->acceptor_.close(ec);
+    self->accept_pause_.cancel();
   });
   std::vector<std::shared_ptr<SessionBase>> live;
   {
@@ -256,11 +442,13 @@ std::size_t Server::open_sessions() const {
 void Server::add_session(const std::shared_ptr<SessionBase>& s) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   by_address_[s.get()] = s;
+  open_sessions_.store(by_address_.size());
 }
 
 void Server::remove_session(SessionBase* s) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   by_address_.erase(s);
+  open_sessions_.store(by_address_.size());
 }
 
 }  // namespace osbd::http

@@ -12,8 +12,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "http/types.hpp"
+#include "util/rate_limit.hpp"
 
 namespace osbd::http {
 
@@ -28,8 +30,13 @@ class SessionBase {
 /// Limits of one connection.
 struct ServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;  ///< larger bodies get handler.too_large()
-  std::size_t max_header_bytes = 16 * 1024;  ///< larger headers close the connection
+  std::size_t max_header_bytes = 16 * 1024;  ///< larger headers get 431 and a close
   std::chrono::seconds timeout{60};          ///< per read and per write
+  /// Open connections at most; one more is answered 503 and closed at once.
+  std::size_t max_connections = 10000;
+  /// Bytes that the bodies being received may take together (a body counts with its announced
+  /// Content-Length, a chunked one with max_body_bytes); a request over it gets 503.
+  std::size_t max_body_bytes_in_flight = 64u << 20;
   /// HTTPS with this context (see make_server_tls); plain HTTP when null.
   std::shared_ptr<boost::asio::ssl::context> tls;
 };
@@ -62,15 +69,27 @@ class Server : public std::enable_shared_from_this<Server> {
   void add_session(const std::shared_ptr<SessionBase>& s);
   /// Called by sessions as they start and end.
   void remove_session(SessionBase* s);
+  /// Reserves bytes of the body budget (max_body_bytes_in_flight); false when they do not fit.
+  bool reserve_body(std::size_t bytes) noexcept;
+  /// Gives back what reserve_body() took.
+  void release_body(std::size_t bytes) noexcept;
   /// True once stop() was called.
   bool stopping() const noexcept { return stopping_.load(); }
 
  private:
   void do_accept();
+  // Accepting failed with ec: try again, after a pause when the process is out of descriptors
+  // or memory, which an immediate retry would only spin on.
+  void retry_accept(const boost::system::error_code& ec);
 
   IoContexts& contexts_;
   std::size_t next_context_ = 0;  // touched only by the accept handler (first context's thread)
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_pause_;                   // first context's thread only
+  std::chrono::milliseconds accept_backoff_{0};              // first context's thread only
+  std::atomic<std::size_t> body_bytes_in_flight_{0};         // reserve_body / release_body
+  std::atomic<std::size_t> open_sessions_{0};                // add_session / remove_session
+  util::RateLimit accept_errors_{std::chrono::seconds(10)};  // one "accept failed" line per 10 s
   Handler& handler_;
   ServerOptions options_;
   std::atomic<bool> stopping_{false};

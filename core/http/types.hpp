@@ -2,7 +2,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/beast/http.hpp>
 
@@ -31,6 +33,19 @@ class Handler {
   }
   /// Builds the response for a request whose body exceeded the configured limit.
   virtual Response too_large(unsigned version, std::size_t limit) = 0;
+  /// Called with the request line and headers (an empty body) before the body is read: a
+  /// response refuses the request without reading its body (the connection then closes), so that
+  /// a client without credentials cannot make the broker hold its body. nullopt reads on. Runs on
+  /// an I/O thread and must not block.
+  virtual std::optional<Response> refuse_before_body(const Request& head) {
+    (void)head;
+    return std::nullopt;
+  }
 };
+
+/// A response in the OSB error format ({"error": ..., "description": ...}) for failures the
+/// HTTP layer answers itself (malformed requests, limits).
+Response error_response(unsigned version, boost::beast::http::status status, std::string_view error,
+                        std::string_view description);
 
 }  // namespace osbd::http

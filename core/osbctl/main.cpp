@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_util.hpp"
+#include "util/json_parse.hpp"
 
 namespace {
 
@@ -427,7 +428,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "osbctl: %s: %s\n", o.url.c_str(), e.what());
     return kExitFailed;
   }
-  const json body = json::parse(got.second, nullptr, false);
+  const json body = osbd::util::parse_json(got.second).value_or(json(json::value_t::discarded));
   if (got.first != 200 || body.is_discarded()) {
     const std::string why = body.is_object() ? body.value("description", "") : "";
     std::fprintf(stderr, "osbctl: %s%s answered %u%s%s\n", o.url.c_str(), target.c_str(), got.first,

@@ -8,6 +8,7 @@
 
 #include "metrics/metrics.hpp"
 #include "plugin_host/host_context.hpp"
+#include "util/json_parse.hpp"
 
 namespace osbd::plugin_host {
 
@@ -117,7 +118,16 @@ CallResult Plugin::call_untimed(Operation op, const nlohmann::json& request) con
   }
   const std::string what = "plugin " + name_ + " " + to_string(op);
   CallResult out;
-  const std::string text = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Strict: a plugin sees exactly the bytes the platform sent, or no call at all. Replacing
+  // invalid UTF-8 would make distinct ids one id at the plugin.
+  std::string text;
+  try {
+    text = request.dump();
+  } catch (const nlohmann::json::type_error&) {
+    out.status = OSB_STATUS_BAD_REQUEST;
+    out.description = "the request holds text that is not valid UTF-8";
+    return out;
+  }
   osb_call call;
   const osb_status status = fn(backend_, osb_buffer{text.data(), text.size()}, &call);
   switch (status) {
@@ -137,13 +147,15 @@ CallResult Plugin::call_untimed(Operation op, const nlohmann::json& request) con
       return out;
   }
   if (call.has_result && !call.result.empty()) {
-    auto parsed = nlohmann::json::parse(call.result, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
+    std::string why;
+    auto parsed = util::parse_json(call.result, &why);
+    if (!parsed || !parsed->is_object()) {
       out.status = OSB_STATUS_INTERNAL_ERROR;
-      out.description = what + " returned a result that is not a JSON object";
+      out.description = what + " returned a result that is not a JSON object" +
+                        (parsed ? std::string() : " (" + why + ")");
       return out;
     }
-    out.body = std::move(parsed);
+    out.body = std::move(*parsed);
   }
   const bool failed = status != OSB_STATUS_OK && status != OSB_STATUS_IN_PROGRESS;
   if (failed) {

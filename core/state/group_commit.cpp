@@ -90,6 +90,22 @@ std::string GroupCommit::sync_failure() const {
   return sync_failure_;
 }
 
+std::string GroupCommit::commit_failure() const {
+  std::lock_guard lock(mu_);
+  return commit_failure_;
+}
+
+void GroupCommit::note_commit(bool failed, const std::string& text) noexcept {
+  std::lock_guard lock(mu_);
+  try {
+    commit_failure_ = !failed ? std::string() : text.empty() ? std::string("failed") : text;
+  } catch (...) {
+    // Out of memory for the text: an empty text would read as "committed", so keep a short one
+    // (within the small-string buffer, no allocation).
+    commit_failure_ = "failed";
+  }
+}
+
 size_t GroupCommit::queued() const {
   std::lock_guard lock(mu_);
   return queued_;
@@ -278,7 +294,7 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
 
 uint64_t GroupCommit::run_batch(Unit* first) noexcept {
   // A failure of the whole transaction reaches every caller whose unit has no error of its own.
-  const auto fail_all = [first](const auto& make_text) noexcept {
+  const auto fail_all = [this, first](const auto& make_text) noexcept {
     std::string text;
     std::exception_ptr oom;
     try {
@@ -291,6 +307,7 @@ uint64_t GroupCommit::run_batch(Unit* first) noexcept {
         u->error = oom ? oom : store_error(text);
       }
     }
+    note_commit(true, text);
   };
 
   try {
@@ -335,6 +352,7 @@ uint64_t GroupCommit::run_batch(Unit* first) noexcept {
   }
   try {
     db_.exec("COMMIT", "commit");
+    note_commit(false, {});
   } catch (...) {
     // A failed COMMIT can leave the transaction open; nothing of it may stay behind.
     const auto cause = std::current_exception();

@@ -132,6 +132,10 @@ class GroupCommit {
 
   /// Why a sync of the WAL failed, after which every write fails; "" while none has.
   std::string sync_failure() const;
+
+  /// Why the last transaction failed as a whole (BEGIN, a write SQLite rolled back with its
+  /// transaction, or COMMIT: a full disk, an I/O error); "" once a later one committed.
+  std::string commit_failure() const;
   /// Units waiting for a leader to take them (for tests that need a batch to form).
   size_t queued() const;
   /// The counters so far.
@@ -151,6 +155,8 @@ class GroupCommit {
   uint64_t run_batch(Unit* first) noexcept;
   bool undo_unit() noexcept;
   void rollback() noexcept;
+  // Records the outcome of a whole transaction for commit_failure(), with the failure's text.
+  void note_commit(bool failed, const std::string& text) noexcept;
   // Syncs the WAL (sync_log); empty on success, else the text of the failure.
   std::string sync_wal() noexcept;
 
@@ -172,6 +178,8 @@ class GroupCommit {
   // Set when a sync failed: the kernel may have dropped the WAL's unwritten pages, so nothing
   // written since can be trusted to reach the disk; every later batch fails.
   std::string sync_failure_;
+  // Set by a transaction that failed as a whole, cleared by one that committed.
+  std::string commit_failure_;
   mutable std::condition_variable synced_cv_;
 };
 

@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,7 @@
 #include "state/secret_box.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/store.hpp"
+#include "util/json_parse.hpp"
 
 namespace osbd::state {
 
@@ -530,7 +532,28 @@ class SqliteStore final : public Store {
     if (const std::string failure = commit_.sync_failure(); !failure.empty()) {
       throw StoreError(failure);
     }
+    check_free_space();
+    if (!commit_.commit_failure().empty()) {
+      // The last transaction failed (a full disk, an I/O error): ready again only once a write
+      // commits. The probe rewrites a header field of the file, which needs a new log frame.
+      write([&] { writer_.exec("PRAGMA user_version = 0", "probe writes for readiness"); });
+    }
     read([](Database& db) { return sqlite::current_schema_version(db); });
+  }
+
+  // Below this much free space in the data directory, writes are about to fail: not ready.
+  static constexpr uint64_t kMinFreeBytes = 1 << 20;
+
+  void check_free_space() const {
+    struct statvfs fs {};
+    if (::statvfs(path_.c_str(), &fs) != 0) {
+      throw StoreError("osbd state store " + path_ + ": " + errno_text(errno));
+    }
+    const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free_bytes < kMinFreeBytes) {
+      throw StoreError("osbd state store " + path_ + ": the file system has " +
+                       std::to_string(free_bytes) + " bytes free (less than 1 MiB)");
+    }
   }
 
   std::vector<OperationRecord> list_unfinished_operations() override {
@@ -586,11 +609,11 @@ class SqliteStore final : public Store {
     } catch (const std::exception& e) {
       st.database().fail(std::string("column ") + column + ": " + e.what());
     }
-    json value = json::parse(plain, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) {
+    auto value = util::parse_json(plain);
+    if (!value) {
       st.database().fail(std::string("column ") + column + " does not hold valid JSON");
     }
-    return value;
+    return std::move(*value);
   }
 
   // At start-up: seals binding responses written in plaintext (before sealing existed) or with a
@@ -637,12 +660,12 @@ class SqliteStore final : public Store {
     if (!text) {
       return json();
     }
-    json value = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) {
+    auto value = util::parse_json(*text);
+    if (!value) {
       // The parser's message quotes the text it read, so it is not passed on.
       st.database().fail(std::string("column ") + column + " does not hold valid JSON");
     }
-    return value;
+    return std::move(*value);
   }
 
   ResourceStatus decode_status(const Statement& st, int i) const {

@@ -25,7 +25,7 @@ TEST_F(BrokerHttpTest, B21_B22_B25_CatalogServesTheExamplePluginWithEtag) {
   ASSERT_EQ(body.at("services").size(), 1u);
   const auto& svc = body["services"][0];
   EXPECT_EQ(svc["id"], kService);
-  EXPECT_EQ(svc["plans"].size(), 2u);
+  EXPECT_EQ(svc["plans"].size(), 3u);
   const std::string etag = r.headers["ETag"];
   ASSERT_FALSE(etag.empty());
   auto cached = call(http::verb::get, "/v2/catalog", "", {{"If-None-Match", etag}});

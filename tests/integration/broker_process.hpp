@@ -52,6 +52,7 @@ struct BrokerSetup {
   std::string extra_yaml;                    ///< appended to the generated config
   std::string plugins_yaml = "plugins:\n  org.osbd.example:\n    async_seconds: 1\n";
   std::size_t max_body_bytes = 65536;  ///< limits.max_body_bytes
+  std::string limits_yaml;             ///< more keys of limits:, each "  key: value\n"
 };
 
 /// One osbd process with its own data dir, config and log file.
@@ -70,7 +71,7 @@ class BrokerProcess {
                                 << "\n"
                                 << "limits:\n  max_body_bytes: " << setup_.max_body_bytes << "\n"
                                 << "  poll_interval_ms: 200\n"
-                                << setup_.plugins_yaml << setup_.extra_yaml;
+                                << setup_.limits_yaml << setup_.plugins_yaml << setup_.extra_yaml;
   }
   ~BrokerProcess() { kill_now(); }
 

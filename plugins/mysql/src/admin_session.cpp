@@ -22,6 +22,25 @@ std::string server_label(const ServerSettings& server) {
          std::to_string(server.port) + ")";
 }
 
+// Appended to the description of a failure that is the server's state rather than the
+// request's: osbd answers it with 502, and platforms show it to users, who should know that the
+// same request can work later.
+constexpr const char* retriable = "; the request can be retried once the server is available";
+
+// Error numbers of a server that is unreachable, going away, overloaded or busy, not of a bad
+// statement: the client's CR_CONNECTION_ERROR (2002), CR_CONN_HOST_ERROR (2003),
+// CR_SERVER_GONE_ERROR (2006), CR_SERVER_LOST (2013) and CR_SERVER_LOST_EXTENDED (2055), and the
+// server's ER_CON_COUNT_ERROR (1040), ER_SERVER_SHUTDOWN (1053), ER_LOCK_WAIT_TIMEOUT (1205),
+// ER_LOCK_DEADLOCK (1213) and ER_CONNECTION_KILLED (1927).
+bool transient_error(int code) {
+  for (int transient : {2002, 2003, 2006, 2013, 2055, 1040, 1053, 1205, 1213, 1927}) {
+    if (code == transient) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The first line of a driver message.
 std::string first_line(const std::string& message) {
   return message.substr(0, message.find('\n'));
@@ -68,11 +87,11 @@ AdminSession::AdminSession(sql::Driver& driver, const ServerSettings& server,
   } catch (const sql::SQLException& e) {
     // The message may name the admin user but never holds the password.
     throw DatabaseError(server_label(server_) + " is unreachable: " + first_line(e.what()) +
-                            " (error " + std::to_string(e.getErrorCode()) + ")",
+                            " (error " + std::to_string(e.getErrorCode()) + ")" + retriable,
                         0);
   }
   if (!connection_) {
-    throw DatabaseError(server_label(server_) + " is unreachable", 0);
+    throw DatabaseError(server_label(server_) + " is unreachable" + retriable, 0);
   }
 }
 
@@ -189,7 +208,8 @@ DatabaseError AdminSession::translate(const std::exception& e, bool secret) cons
     const std::string detail =
         secret ? std::string("a statement with a password failed") : first_line(error->what());
     return DatabaseError(server_label(server_) + ": " + detail + " (error " + std::to_string(code) +
-                             ", SQLSTATE " + error->getSQLState() + ")",
+                             ", SQLSTATE " + error->getSQLState() + ")" +
+                             (transient_error(code) ? retriable : ""),
                          code);
   }
   return DatabaseError(

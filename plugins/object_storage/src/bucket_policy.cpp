@@ -56,7 +56,10 @@ PolicyGrants PolicyGrants::parse(const std::string& text) {
     throw std::invalid_argument("the bucket policy's Statement is not a list");
   }
   for (const nlohmann::json& statement : statements) {
-    const std::string sid = statement.is_object() ? statement.value("Sid", std::string()) : "";
+    // A Sid of another type (a number, say) is some other statement: kept, never an error.
+    const auto sid_it = statement.is_object() ? statement.find("Sid") : statement.end();
+    const std::string sid =
+        sid_it != statement.end() && sid_it->is_string() ? sid_it->get<std::string>() : "";
     if (sid != sid_read_write && sid != sid_read_only) {
       out.other.push_back(statement);
       continue;

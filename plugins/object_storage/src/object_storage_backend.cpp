@@ -97,9 +97,12 @@ Result ObjectStorageBackend::guarded(const std::string& what, F&& body) {
     host_.error(what + " failed: " + e.what());
     return Result::backend_error(what + " failed: " + e.what());
   } catch (const TransportError& e) {
+    // The server's state, not the request's: platforms show the description to users, who
+    // should know that the same request can work later.
     host_.error(what + " failed: " + e.what());
     return Result::backend_error(what + " failed: the object storage server is unreachable (" +
-                                 e.what() + ")");
+                                 e.what() +
+                                 "); the request can be retried once the server is available");
   } catch (const std::invalid_argument& e) {
     host_.error(what + " failed: " + e.what());
     return Result::backend_error(what + " failed: " + e.what());

@@ -52,7 +52,10 @@ S3Response RgwAdmin::call(const std::string& method, const std::string& path,
   try {
     return client_.send(method, path, query);
   } catch (const TransportError& e) {
-    throw AdminError(std::string("the object storage server is unreachable: ") + e.what());
+    // The server's state, not the request's: the description tells users that the same
+    // request can work later (as ObjectStorageBackend::guarded does for S3 calls).
+    throw AdminError(std::string("the object storage server is unreachable: ") + e.what() +
+                     "; the request can be retried once the server is available");
   }
 }
 

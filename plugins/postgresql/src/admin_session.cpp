@@ -22,6 +22,19 @@ std::string server_label(const ServerSettings& server) {
          std::to_string(server.port) + ")";
 }
 
+// Appended to the description of a failure that is the server's state rather than the
+// request's: osbd answers it with 502, and platforms show it to users, who should know that the
+// same request can work later.
+constexpr const char* retriable = "; the request can be retried once the server is available";
+
+// SQLSTATEs of a server that is going away, starting or overloaded, not of a bad statement:
+// connection exceptions (class 08), insufficient resources (class 53), and the server's shutdown,
+// crash or start-up (57P01, 57P02, 57P03).
+bool transient_sqlstate(const std::string& sqlstate) {
+  return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03";
+}
+
 }  // namespace
 
 std::string first_line(const std::string& message) {
@@ -62,7 +75,8 @@ AdminSession::AdminSession(const ServerSettings& server, const std::string& data
     connection_ = std::make_unique<pqxx::connection>(admin_connection_string(server, database));
     transaction_ = std::make_unique<pqxx::nontransaction>(*connection_);
   } catch (const std::exception& e) {
-    throw DatabaseError(server_label(server_) + " is unreachable: " + first_line(e.what()), "");
+    throw DatabaseError(
+        server_label(server_) + " is unreachable: " + first_line(e.what()) + retriable, "");
   }
 }
 
@@ -118,14 +132,15 @@ DatabaseError AdminSession::translate(const std::exception& e, bool secret) cons
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string detail =
         secret ? std::string("a statement with a password failed") : first_line(sql->what());
-    return DatabaseError(
-        server_label(server_) + ": " + detail + " (SQLSTATE " + sql->sqlstate() + ")",
-        sql->sqlstate());
+    return DatabaseError(server_label(server_) + ": " + detail + " (SQLSTATE " + sql->sqlstate() +
+                             ")" + (transient_sqlstate(sql->sqlstate()) ? retriable : ""),
+                         sql->sqlstate());
   }
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
     return DatabaseError(
         server_label(server_) + " closed the connection: " +
-            (secret ? std::string("during a statement with a password") : first_line(e.what())),
+            (secret ? std::string("during a statement with a password") : first_line(e.what())) +
+            retriable,
         "");
   }
   return DatabaseError(

@@ -131,6 +131,51 @@ TEST_F(ConfigTest, WrongTypesAreNamed) {
             std::string::npos);
 }
 
+// A plugin's subtree is JSON for the plugin: held to the same depth limit as every JSON document,
+// with an error naming the key rather than a crash in a recursive copy.
+TEST_F(ConfigTest, PluginSubtreesDeeperThanTheJsonLimitAreRefused) {
+  std::string deep = "[";
+  for (int i = 0; i < 200; ++i) {
+    deep += "[";
+  }
+  deep += std::string(201, ']');
+  EXPECT_NE(error_of(std::string(kMinimal) + "plugins:\n  x:\n    a: " + deep + "\n")
+                .find("plugins.x: nested deeper than 64 levels"),
+            std::string::npos);
+  EXPECT_EQ(error_of(std::string(kMinimal) + "plugins:\n  x:\n    a: [[[1]]]\n"), "");
+}
+
+// Found by fuzz_config (fuzz/regressions/fuzz_config/): texts that are not UTF-8 and keys that are
+// not scalars were accepted or escaped as yaml-cpp exceptions; both are named errors now.
+TEST_F(ConfigTest, TextsMustBeUtf8AndKeysScalars) {
+  EXPECT_NE(error_of(std::string(kMinimal) + "plugins:\n  p: {k: \"\xff\xfe\"}\n")
+                .find("plugins.p: not valid UTF-8"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kMinimal) + "data_dir: \"\xc3\"\n").find("data_dir: not valid UTF-8"),
+      std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "plugins:\n  ? [a, b]\n  : {x: 1}\n").find("plugins"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "plugins:\n  p: {[a]: 1}\n")
+                .find("plugins.p: a mapping key must be a string"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, ConnectionAndBodyLimitsAreRead) {
+  const BrokerConfig cfg = load_file(
+      write("l.yaml", std::string(kMinimal) +
+                          "limits:\n  max_connections: 7\n  max_body_bytes_in_flight: 4194304\n"));
+  EXPECT_EQ(cfg.max_connections, 7u);
+  EXPECT_EQ(cfg.max_body_bytes_in_flight, 4194304u);
+  EXPECT_NE(error_of(std::string(kMinimal) +
+                     "limits:\n  max_body_bytes: 2097152\n  max_body_bytes_in_flight: 1048576\n")
+                .find("limits.max_body_bytes_in_flight: must be at least max_body_bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "limits:\n  max_connections: 0\n")
+                .find("limits.max_connections"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, AuthIsRequiredAndValidated) {
   EXPECT_NE(error_of("listen: 127.0.0.1:1\n").find("auth: required"), std::string::npos);
   EXPECT_NE(error_of("auth:\n  username: u\n").find("password or password_file is required"),

@@ -74,5 +74,46 @@ TEST(ValidId, RejectsEmptyLongControlAndInvalidUtf8) {
   EXPECT_FALSE(is_valid_id("\xc3"));
 }
 
+// Distinct byte strings must stay distinct ids: anything a lenient decoder would map to U+FFFD
+// (and so to one id at the plugin) is refused.
+TEST(ValidId, RequiresStrictUtf8) {
+  EXPECT_FALSE(is_valid_id("\xed\xa0\x80"));      // UTF-16 surrogate U+D800
+  EXPECT_FALSE(is_valid_id("\xed\xbf\xbf"));      // surrogate U+DFFF
+  EXPECT_FALSE(is_valid_id("\xe0\x80\xaf"));      // overlong '/'
+  EXPECT_FALSE(is_valid_id("\xf0\x80\x80\xaf"));  // overlong, four bytes
+  EXPECT_FALSE(is_valid_id("\xc0\xaf"));          // overlong, two bytes
+  EXPECT_FALSE(is_valid_id("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_id("\xf5\x80\x80\x80"));  // no such lead byte
+  EXPECT_FALSE(is_valid_id("\xe2\x82"));          // truncated
+  EXPECT_FALSE(is_valid_id("a\x80"));             // continuation without a lead
+  EXPECT_TRUE(is_valid_id("\xed\x9f\xbf"));       // U+D7FF, last before the surrogates
+  EXPECT_TRUE(is_valid_id("\xee\x80\x80"));       // U+E000, first after them
+  EXPECT_TRUE(is_valid_id("\xf4\x8f\xbf\xbf"));   // U+10FFFF
+  EXPECT_TRUE(is_valid_id("\xf0\x9f\x98\x80"));   // U+1F600
+}
+
+TEST(OriginatingIdentity, DecodesPlatformAndValue) {
+  const auto v = decode_originating_identity("cloudfoundry " + base64_encode(R"({"user_id":"u"})"));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ((*v)["platform"], "cloudfoundry");
+  EXPECT_EQ((*v)["value"]["user_id"], "u");
+}
+
+TEST(OriginatingIdentity, RefusesMalformedHeaders) {
+  const std::string value = base64_encode(R"({"user_id":"u"})");
+  EXPECT_FALSE(decode_originating_identity("\xff\xfe " + value));  // platform not UTF-8
+  EXPECT_FALSE(decode_originating_identity(value));                // no platform
+  EXPECT_FALSE(decode_originating_identity(" " + value));
+  EXPECT_FALSE(decode_originating_identity("cf not-base64!"));
+  EXPECT_FALSE(decode_originating_identity("cf " + base64_encode("[1]")));  // not an object
+  EXPECT_FALSE(decode_originating_identity("cf " + base64_encode("{\"a\":\"\xff\"}")));
+  std::string deep;
+  for (int i = 0; i < 100; ++i) {
+    deep += "{\"a\":";
+  }
+  deep += "1" + std::string(100, '}');
+  EXPECT_FALSE(decode_originating_identity("cf " + base64_encode(deep)));  // over the depth limit
+}
+
 }  // namespace
 }  // namespace osbd::api

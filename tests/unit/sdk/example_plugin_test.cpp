@@ -25,6 +25,7 @@ using osb::sdk::testing::FakeHost;
 const std::string service_id(osb_example::service_id);
 const std::string sync_plan(osb_example::sync_plan_id);
 const std::string async_plan(osb_example::async_plan_id);
+const std::string async_only_plan(osb_example::async_only_plan_id);
 
 json provision_request(const std::string& instance_id, const std::string& plan_id,
                        bool accepts_incomplete = false, json parameters = json::object()) {
@@ -118,11 +119,13 @@ TEST_F(ExamplePlugin, Catalog) {
   EXPECT_EQ(service["plan_updateable"], true);
   EXPECT_EQ(service["tags"], json({"example", "in-memory"}));
   EXPECT_EQ(service["metadata"]["displayName"], "Example Service");
-  ASSERT_EQ(service["plans"].size(), 2U);
+  ASSERT_EQ(service["plans"].size(), 3U);
   EXPECT_EQ(service["plans"][0]["id"], sync_plan);
   EXPECT_EQ(service["plans"][0]["name"], "sync");
   EXPECT_EQ(service["plans"][1]["id"], async_plan);
   EXPECT_EQ(service["plans"][1]["name"], "async");
+  EXPECT_EQ(service["plans"][2]["id"], async_only_plan);
+  EXPECT_EQ(service["plans"][2]["name"], "async-only");
   const json& schema = service["plans"][0]["schemas"]["service_instance"]["create"]["parameters"];
   EXPECT_EQ(schema["$schema"], "http://json-schema.org/draft-04/schema#");
   EXPECT_EQ(schema["properties"]["size"],
@@ -216,18 +219,36 @@ TEST_F(ExamplePlugin, FailProvision) {
   EXPECT_EQ(call.error, "configured to fail");
 }
 
-TEST_F(ExamplePlugin, AsyncPlanRequiresAcceptsIncomplete) {
+TEST_F(ExamplePlugin, AsyncOnlyPlanRequiresAcceptsIncomplete) {
   auto backend = make();
-  const json instance = {{"instance_id", "i"}, {"service_id", service_id}, {"plan_id", async_plan}};
-  EXPECT_EQ(backend->provision(provision_request("i", async_plan)).status,
+  const json instance = {
+      {"instance_id", "i"}, {"service_id", service_id}, {"plan_id", async_only_plan}};
+  EXPECT_EQ(backend->provision(provision_request("i", async_only_plan)).status,
             OSB_STATUS_ASYNC_REQUIRED);
   EXPECT_EQ(backend->deprovision(instance).status, OSB_STATUS_ASYNC_REQUIRED);
-  EXPECT_EQ(backend->bind(bind_request("i", "b", async_plan)).status, OSB_STATUS_ASYNC_REQUIRED);
+  EXPECT_EQ(backend->bind(bind_request("i", "b", async_only_plan)).status,
+            OSB_STATUS_ASYNC_REQUIRED);
   json unbind = instance;
   unbind["binding_id"] = "b";
   const CallRecord call = backend->unbind(unbind);
   EXPECT_EQ(call.status, OSB_STATUS_ASYNC_REQUIRED);
   EXPECT_FALSE(call.error.value_or("").empty());
+}
+
+// Platforms that bind synchronously (Kubernetes clients) can bind the async plan: its bind and
+// unbind run synchronously when accepts_incomplete is false; its provision does not.
+TEST_F(ExamplePlugin, AsyncPlanBindsSynchronouslyWhenNotAllowedAsynchronously) {
+  auto backend = make();
+  const json instance = {{"instance_id", "i"}, {"service_id", service_id}, {"plan_id", async_plan}};
+  EXPECT_EQ(backend->provision(provision_request("i", async_plan)).status,
+            OSB_STATUS_ASYNC_REQUIRED);
+  EXPECT_EQ(backend->deprovision(instance).status, OSB_STATUS_ASYNC_REQUIRED);
+  const CallRecord bound = backend->bind(bind_request("i", "b", async_plan));
+  EXPECT_EQ(bound.status, OSB_STATUS_OK);
+  EXPECT_TRUE(bound.json()["credentials"].is_object());
+  json unbind = instance;
+  unbind["binding_id"] = "b";
+  EXPECT_EQ(backend->unbind(unbind).status, OSB_STATUS_OK);
 }
 
 TEST_F(ExamplePlugin, SyncPlanIgnoresAcceptsIncomplete) {

@@ -52,7 +52,15 @@ std::string hash_hex(std::string_view text) {
 }
 
 std::string_view plan_name(Plan plan) {
-  return plan == Plan::sync ? "sync" : "async";
+  switch (plan) {
+    case Plan::sync:
+      return "sync";
+    case Plan::async:
+      return "async";
+    case Plan::async_only:
+      break;
+  }
+  return "async-only";
 }
 
 std::optional<Plan> plan_from_name(const nlohmann::json& name) {
@@ -61,6 +69,9 @@ std::optional<Plan> plan_from_name(const nlohmann::json& name) {
   }
   if (name == "async") {
     return Plan::async;
+  }
+  if (name == "async-only") {
+    return Plan::async_only;
   }
   return std::nullopt;
 }
@@ -167,7 +178,7 @@ Result ExampleBackend::provision(const osb::sdk::ProvisionRequest& request) {
   if (settings_.fail_provision) {
     return Result::backend_error("configured to fail");
   }
-  if (*plan == Plan::async && !request.accepts_incomplete) {
+  if (requires_async(*plan, false) && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
   }
   if (*plan == Plan::sync && settings_.sync_delay.count() > 0) {
@@ -178,7 +189,7 @@ Result ExampleBackend::provision(const osb::sdk::ProvisionRequest& request) {
   instances_[request.instance_id] = Instance{*plan, parameters.size.value_or(default_size)};
   host_.info("provisioning instance " + request.instance_id + " on plan " +
              std::string(plan_name(*plan)));
-  if (*plan == Plan::async) {
+  if (*plan != Plan::sync) {
     return Result::in_progress(new_token_locked(OperationKind::provision));
   }
   return Result::ok(instance_result_locked(request.instance_id));
@@ -186,7 +197,7 @@ Result ExampleBackend::provision(const osb::sdk::ProvisionRequest& request) {
 
 Result ExampleBackend::deprovision(const osb::sdk::DeprovisionRequest& request) {
   const Plan plan = plan_of(request.plan_id, request.instance_state);
-  if (plan == Plan::async && !request.accepts_incomplete) {
+  if (requires_async(plan, false) && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -194,7 +205,7 @@ Result ExampleBackend::deprovision(const osb::sdk::DeprovisionRequest& request) 
   if (settings_.fail_deprovision && plan == Plan::sync) {
     return Result::backend_error("configured to fail deprovisioning");
   }
-  if (plan == Plan::async) {
+  if (plan != Plan::sync) {
     // The instance goes away when the operation finishes, in poll().
     return Result::in_progress(new_token_locked(OperationKind::deprovision));
   }
@@ -219,7 +230,7 @@ Result ExampleBackend::update(const osb::sdk::UpdateRequest& request) {
   }
   const Plan target_plan =
       new_plan.value_or(plan_of(request.previous_plan_id, request.instance_state));
-  if (target_plan == Plan::async && !request.accepts_incomplete) {
+  if (requires_async(target_plan, false) && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -236,7 +247,7 @@ Result ExampleBackend::update(const osb::sdk::UpdateRequest& request) {
   instances_[request.instance_id] = instance;
   host_.info("updated instance " + request.instance_id + " to plan " +
              std::string(plan_name(instance.plan)) + ", size " + std::to_string(instance.size));
-  if (target_plan == Plan::async) {
+  if (target_plan != Plan::sync) {
     // The change is made now; the platform sees it finished when poll() says so.
     return Result::in_progress(new_token_locked(OperationKind::update));
   }
@@ -258,14 +269,14 @@ Result ExampleBackend::bind(const osb::sdk::BindRequest& request) {
   if (settings_.require_app_guid && request.app_guid.empty()) {
     return Result::requires_app("bindings of this service need an app_guid");
   }
-  if (*plan == Plan::async && !request.accepts_incomplete) {
+  if (requires_async(*plan, true) && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  // Credentials are made now; on the async plan they are handed out when poll() finishes.
+  // Credentials are made now; asynchronously, they are handed out when poll() finishes.
   nlohmann::json result = binding_result_locked(request.instance_id, request.binding_id);
   host_.info("binding " + request.binding_id + " to instance " + request.instance_id);
-  if (*plan == Plan::async) {
+  if (*plan != Plan::sync && request.accepts_incomplete) {
     return Result::in_progress(new_token_locked(OperationKind::bind));
   }
   return Result::ok(std::move(result));
@@ -273,12 +284,12 @@ Result ExampleBackend::bind(const osb::sdk::BindRequest& request) {
 
 Result ExampleBackend::unbind(const osb::sdk::UnbindRequest& request) {
   const Plan plan = plan_of(request.plan_id, request.instance_state);
-  if (plan == Plan::async && !request.accepts_incomplete) {
+  if (requires_async(plan, true) && !request.accepts_incomplete) {
     return Result::async_required(std::string(async_required_message));
   }
   std::lock_guard<std::mutex> lock(mutex_);
   host_.info("unbinding " + request.binding_id + " from instance " + request.instance_id);
-  if (plan == Plan::async) {
+  if (plan != Plan::sync && request.accepts_incomplete) {
     return Result::in_progress(new_token_locked(OperationKind::unbind));
   }
   bindings_.erase(request.binding_id);

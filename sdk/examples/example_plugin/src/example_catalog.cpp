@@ -37,7 +37,14 @@ std::optional<Plan> plan_from_id(std::string_view plan_id) {
   if (plan_id == async_plan_id) {
     return Plan::async;
   }
+  if (plan_id == async_only_plan_id) {
+    return Plan::async_only;
+  }
   return std::nullopt;
+}
+
+bool requires_async(Plan plan, bool binding) {
+  return plan == Plan::async_only || (plan == Plan::async && !binding);
 }
 
 nlohmann::json make_catalog(const std::string& service_name) {
@@ -53,10 +60,19 @@ nlohmann::json make_catalog(const std::string& service_name) {
   nlohmann::json async_plan = {
       {"id", async_plan_id},
       {"name", "async"},
-      {"description", "Provisions, deprovisions, binds and unbinds asynchronously"},
+      {"description",
+       "Provisions and deprovisions asynchronously; binds asynchronously when allowed"},
       {"free", true},
       {"maximum_polling_duration", 600},
       {"metadata", {{"displayName", "Asynchronous"}, {"bullets", {"Polled operations"}}}},
+      {"schemas", plan_schemas()}};
+  nlohmann::json async_only_plan = {
+      {"id", async_only_plan_id},
+      {"name", "async-only"},
+      {"description", "Runs every call asynchronously; refuses platforms that do not allow it"},
+      {"free", true},
+      {"maximum_polling_duration", 600},
+      {"metadata", {{"displayName", "Asynchronous only"}, {"bullets", {"Polled operations"}}}},
       {"schemas", plan_schemas()}};
   nlohmann::json service = {
       {"id", service_id},
@@ -71,7 +87,7 @@ nlohmann::json make_catalog(const std::string& service_name) {
        {{"displayName", "Example Service"},
         {"longDescription", "Keeps instances and bindings in memory; for trying osbd out"},
         {"providerDisplayName", "osbd"}}},
-      {"plans", {std::move(sync_plan), std::move(async_plan)}}};
+      {"plans", {std::move(sync_plan), std::move(async_plan), std::move(async_only_plan)}}};
   return {{"services", {std::move(service)}}};
 }
 

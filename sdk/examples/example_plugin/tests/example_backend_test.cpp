@@ -53,9 +53,10 @@ TEST_F(ExampleBackendTest, CatalogOffersOneServiceWithTwoPlans) {
   const json service = call.json().at("services").at(0);
   EXPECT_EQ(service["id"], service_id);
   EXPECT_EQ(service["name"], std::string(osb_example::default_service_name));
-  ASSERT_EQ(service["plans"].size(), 2U);
+  ASSERT_EQ(service["plans"].size(), 3U);
   EXPECT_EQ(service["plans"][0]["id"], sync_plan);
   EXPECT_EQ(service["plans"][1]["id"], async_plan);
+  EXPECT_EQ(service["plans"][2]["name"], "async-only");
 }
 
 TEST_F(ExampleBackendTest, ProvisionBindUnbindDeprovision) {
