@@ -50,7 +50,10 @@ fuzz_one() {
   local stamp=$build/logs/$name.started start rc=0
   touch "$stamp"
   start=$(date +%s)
-  "$build/fuzz/$name" "${args[@]}" "$work" >"$log" 2>&1 || rc=$?
+  # The committed regression inputs run first, every time (read only: new inputs go to $work).
+  local corpora=("$work")
+  if [ -d "$root/fuzz/regressions/$name" ]; then corpora+=("$root/fuzz/regressions/$name"); fi
+  "$build/fuzz/$name" "${args[@]}" "${corpora[@]}" >"$log" 2>&1 || rc=$?
   local found
   found=$(find "$artifacts" -type f -newer "$stamp" | wc -l)
   if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then found=1; fi

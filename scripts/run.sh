@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1  # another clone reuses the compiled objects
 if [ ! -f build/build.ninja ]; then
   launcher=()
   if command -v ccache >/dev/null; then

@@ -35,6 +35,9 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
+# Paths relative to the clone, and no working directory in the hash, so that another clone of the
+# same sources (CI's) reuses the compiled objects.
+export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 
 run_suite() {
   local dir=$1; shift

@@ -140,6 +140,11 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
       if (!existing->active_operation.empty()) {
         co_return detail::concurrency_error("another operation is in progress on this binding");
       }
+      if (same && existing->status == ResourceStatus::failed) {
+        co_return error_reply(409, "Conflict",
+                              "a binding with this id exists and its bind failed: unbind it "
+                              "before binding it again");
+      }
       co_return error_reply(409, "Conflict",
                             "a binding with this id exists with different attributes");
     }
