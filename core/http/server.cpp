@@ -43,16 +43,19 @@ Response error_response(unsigned version, bhttp::status status, std::string_view
 namespace {
 
 // Over max_connections: a canned 503, written without waiting (a new socket's send buffer is
-// empty), and the socket closed. Costs no session and no allocation.
-void refuse_connection(Socket& socket) {
+// empty), and the socket closed. Costs no session and no allocation. A TLS client could not read
+// it before a handshake, so it only sees the close.
+void refuse_connection(Socket& socket, bool tls) {
   static constexpr std::string_view kBusy =
       "HTTP/1.1 503 Service Unavailable\r\nServer: osbd\r\nContent-Type: application/json\r\n"
       "Retry-After: 1\r\nConnection: close\r\nContent-Length: 92\r\n\r\n"
       "{\"error\":\"ServiceUnavailable\",\"description\":\"too many connections "
       "(limits.max_connections)\"}";
   beast::error_code ignored;
-  socket.non_blocking(true, ignored);
-  socket.write_some(net::buffer(kBusy.data(), kBusy.size()), ignored);
+  if (!tls) {
+    socket.non_blocking(true, ignored);
+    socket.write_some(net::buffer(kBusy.data(), kBusy.size()), ignored);
+  }
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
 }
@@ -215,7 +218,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         ec == net::error::eof || ec == net::error::bad_descriptor) {
       return do_close();
     }
-    const unsigned version = parser_->get().version() == 0 ? 11 : parser_->get().version();
+    const unsigned version = version_of(parser_->get());
     if (ec == bhttp::error::body_limit) {
       // The rest of the body is still on the wire: answer, then close rather than drain it.
       return refuse(handler_.too_large(version, options_.max_body_bytes));
@@ -351,7 +354,7 @@ void Server::do_accept() {
           return;
         }
         if (self->open_sessions_.load() >= self->options_.max_connections) {
-          refuse_connection(socket);
+          refuse_connection(socket, self->options_.tls != nullptr);
           return self->do_accept();
         }
         if (self->options_.tls) {
