@@ -16,36 +16,29 @@
 #             on port OSBD_RGW_OUTAGE_PORT (27490); only that gateway is stopped (SIGTERM) and
 #             launched again, the cluster (monitor, OSD) and the main gateway keep running;
 #             needs OSBD_RGW_ENDPOINT.
-# The pg_*, my_* and rgw_* variables come from the sourced files of scripts/test-servers.d.
+# as_user, require_free_port and the pg_*, my_* and rgw_* variables and functions come from
+# scripts/test-servers.sh and its scripts/test-servers.d (see load_test_servers).
 # shellcheck disable=SC2154
 set -euo pipefail
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$script_dir/../../.." && pwd)
-servers_d=$root/scripts/test-servers.d
-base_dir=${OSBD_TEST_SERVERS_DIR:-/tmp/osbd-test-servers}
+outage_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 
-usage() {
+outage_usage() {
   echo "usage: $0 setup|cleanup|halt|resume postgres|mariadb|rgw" >&2
   exit 64
 }
 
-# What scripts/test-servers.sh gives the files of scripts/test-servers.d.
-as_user() {
-  local user=$1
-  shift
-  if [ "$(id -u)" -eq 0 ]; then
-    (cd / && runuser -u "$user" -- "$@")
-  else
-    (cd / && "$@")
-  fi
-}
-require_free_port() {
-  local name=$1 host=$2 port=$3
-  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
-    echo "$name: $host:$port is already in use by another process" >&2
-    return 1
-  fi
+# Runs scripts/test-servers.sh with the arguments.
+test_servers() { bash "$outage_root/scripts/test-servers.sh" "$@"; }
+
+# Defines what scripts/test-servers.sh gives the files of scripts/test-servers.d (as_user,
+# require_free_port) and the variables and functions of server's file, by sourcing the script
+# with the action status (whose answer does not matter here). It sets base_dir, script_dir,
+# servers, action, server and usage of its own, so this script's names differ from those.
+load_test_servers() {
+  local server_name=$1
+  # shellcheck source=/dev/null
+  source "$outage_root/scripts/test-servers.sh" status "$server_name" || true
 }
 
 # Runs until check succeeds (every 0.1 s, at most 60 s); fails naming what.
@@ -62,135 +55,143 @@ wait_for() {
 
 # --- postgres ----------------------------------------------------------------------------------
 
-pg_outage() {
-  [ -n "${OSBD_PG_HOST:-}" ] || { echo "postgres: OSBD_PG_HOST is not set; nothing to do" >&2; return 0; }
-  export OSBD_PG_PORT=${OSBD_PG_OUTAGE_PORT:-25434}
-  case $1 in
-    setup)
-      bash "$root/scripts/test-servers.sh" start postgres >/dev/null
-      # The tests crash this server: what it acknowledged must survive that (the script's
-      # servers commit asynchronously for speed).
-      # shellcheck source=/dev/null
-      source "$servers_d/postgres.sh"
-      PGPASSWORD=$pg_admin_password "$pg_bin/psql" -q -h "$pg_host" -p "$pg_port" \
-        -U "$pg_admin_user" -d postgres -c 'ALTER SYSTEM SET synchronous_commit = on' \
-        -c 'SELECT pg_reload_conf()' >/dev/null
-      ;;
-    cleanup) bash "$root/scripts/test-servers.sh" stop postgres ;;
-    halt | resume)
-      # shellcheck source=/dev/null
-      source "$servers_d/postgres.sh"
-      if [ "$1" = halt ]; then
-        as_user "$pg_os_user" "$pg_bin/pg_ctl" -D "$pg_data" stop -m immediate -w -t 30 >/dev/null
-      elif ! postgres_ready; then
-        as_user "$pg_os_user" "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -w -t 60 start >/dev/null
-        wait_for postgres postgres_ready
-      fi
-      ;;
-  esac
+outage_postgres_port() { export OSBD_PG_PORT=${OSBD_PG_OUTAGE_PORT:-25434}; }
+
+outage_postgres_setup() {
+  test_servers start postgres >/dev/null
+  # The tests crash this server: what it acknowledged must survive that (the script's servers
+  # commit asynchronously for speed).
+  PGPASSWORD=$pg_admin_password "$pg_bin/psql" -q -h "$pg_host" -p "$pg_port" \
+    -U "$pg_admin_user" -d postgres -c 'ALTER SYSTEM SET synchronous_commit = on' \
+    -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+outage_postgres_cleanup() { test_servers stop postgres; }
+
+outage_postgres_halt() {
+  as_user "$pg_os_user" "$pg_bin/pg_ctl" -D "$pg_data" stop -m immediate -w -t 30 >/dev/null
+}
+
+outage_postgres_resume() {
+  postgres_ready && return 0
+  as_user "$pg_os_user" "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -w -t 60 start >/dev/null
+  wait_for postgres postgres_ready
 }
 
 # --- mariadb -----------------------------------------------------------------------------------
 
+outage_mariadb_port() { export OSBD_MYSQL_PORT=${OSBD_MYSQL_OUTAGE_PORT:-23307}; }
+
 # The tests crash this server: what it acknowledged must survive that (the script's servers
 # write InnoDB's log once a second for speed; 2 writes it at each commit, enough when only the
 # process dies).
-my_durable() {
+outage_mariadb_durable() {
   mariadb --no-defaults --protocol=TCP -h "$my_host" -P "$my_port" -u "$my_admin_user" \
     "--password=$my_admin_password" -e 'SET GLOBAL innodb_flush_log_at_trx_commit = 2'
 }
 
-my_outage() {
-  [ -n "${OSBD_MYSQL_HOST:-}" ] || { echo "mariadb: OSBD_MYSQL_HOST is not set; nothing to do" >&2; return 0; }
-  export OSBD_MYSQL_PORT=${OSBD_MYSQL_OUTAGE_PORT:-23307}
-  case $1 in
-    setup)
-      bash "$root/scripts/test-servers.sh" start mariadb >/dev/null
-      # shellcheck source=/dev/null
-      source "$servers_d/mariadb.sh"
-      my_durable
-      ;;
-    cleanup) bash "$root/scripts/test-servers.sh" stop mariadb ;;
-    halt | resume)
-      # shellcheck source=/dev/null
-      source "$servers_d/mariadb.sh"
-      local cmdline=$my_dir/outage-cmdline
-      if [ "$1" = halt ]; then
-        local pid
-        pid=$(mariadb_pid)
-        # Its command line, NUL-separated, to launch it again exactly so.
-        cp "/proc/$pid/cmdline" "$cmdline"
-        kill -KILL "$pid"
-        wait_for "mariadbd $pid exit" eval '! kill -0 '"$pid"' 2>/dev/null'
-      elif ! mariadb_ready; then
-        xargs -0 -a "$cmdline" setsid </dev/null >>"$my_dir/stdout.log" 2>&1 &
-        wait_for mariadb mariadb_ready
-        my_durable
-      fi
-      ;;
-  esac
+outage_mariadb_setup() {
+  test_servers start mariadb >/dev/null
+  outage_mariadb_durable
+}
+
+outage_mariadb_cleanup() { test_servers stop mariadb; }
+
+outage_mariadb_halt() {
+  local pid
+  pid=$(mariadb_pid)
+  # Its command line, NUL-separated, to launch it again exactly so.
+  cp "/proc/$pid/cmdline" "$my_dir/outage-cmdline"
+  kill -KILL "$pid"
+  wait_for "mariadbd $pid exit" eval '! kill -0 '"$pid"' 2>/dev/null'
+}
+
+outage_mariadb_resume() {
+  mariadb_ready && return 0
+  xargs -0 -a "$my_dir/outage-cmdline" setsid </dev/null >>"$my_dir/stdout.log" 2>&1 &
+  wait_for mariadb mariadb_ready
+  outage_mariadb_durable
 }
 
 # --- rgw ---------------------------------------------------------------------------------------
 
-rgw_outage() {
-  [ -n "${OSBD_RGW_ENDPOINT:-}" ] || { echo "rgw: OSBD_RGW_ENDPOINT is not set; nothing to do" >&2; return 0; }
+gateway_name=client.rgw.osbdoutage
+gateway_port=${OSBD_RGW_OUTAGE_PORT:-27490}
+
+# The outage gateway joins the cluster of the main gateway, OSBD_RGW_ENDPOINT's.
+outage_rgw_port() {
   local main_port=${OSBD_RGW_ENDPOINT##*:}
   export OSBD_RGW_PORT=${main_port%%/*}
-  # shellcheck source=/dev/null
-  source "$servers_d/rgw.sh"
-  local port=${OSBD_RGW_OUTAGE_PORT:-27490}
-  local name=client.rgw.osbdoutage
-  local pidfile=$rgw_dir/run/$name.pid
-  local url=http://$rgw_host:$port/
-  gateway_ready() { curl -fsS -m 2 -o /dev/null "$url" 2>/dev/null; }
-  # The processes of this gateway (found by their command line, like rgw_pids).
-  gateway_pids() {
-    local p
-    for p in $(rgw_pids); do
-      case $(tr "\\0" " " 2>/dev/null <"/proc/$p/cmdline") in
-        *" -n $name "*) echo "$p" ;;
-      esac
-    done
-  }
-  gateway_gone() { [ -z "$(gateway_pids)" ]; }
-  # SIGTERM: a gateway killed with SIGKILL leaves its watches on the cluster's control objects
-  # until they time out (about 30 s), and meanwhile every gateway of the cluster, the main one
-  # of the other suites too, waits on them when it changes users or buckets.
-  gateway_kill() {
-    local pids
-    pids=$(gateway_pids)
-    [ -n "$pids" ] || return 0
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2>/dev/null || true
-    wait_for "radosgw $pids exit" gateway_gone
-    rm -f "$pidfile"
-  }
-  gateway_launch() {
-    # The settings of the main gateway's section of ceph.conf, on another port.
-    radosgw -c "$rgw_conf" -n "$name" --rgw_frontends "beast endpoint=$rgw_host:$port" \
-      --rgw_thread_pool_size 16 --rgw_bucket_quota_ttl 0 --rgw_enable_usage_log false \
-      >>"$rgw_dir/log/outage-gateway.log" 2>&1
-    wait_for "rgw gateway on $url" gateway_ready
-  }
+}
+
+gateway_ready() { curl -fsS -m 2 -o /dev/null "http://$rgw_host:$gateway_port/" 2>/dev/null; }
+
+# The processes of this gateway (found by their command line, like rgw_pids).
+gateway_pids() {
+  local p
+  for p in $(rgw_pids); do
+    case $(tr "\\0" " " 2>/dev/null <"/proc/$p/cmdline") in
+      *" -n $gateway_name "*) echo "$p" ;;
+    esac
+  done
+}
+
+gateway_gone() { [ -z "$(gateway_pids)" ]; }
+
+# SIGTERM: a gateway killed with SIGKILL leaves its watches on the cluster's control objects
+# until they time out (about 30 s), and meanwhile every gateway of the cluster, the main one
+# of the other suites too, waits on them when it changes users or buckets.
+gateway_kill() {
+  local pids
+  pids=$(gateway_pids)
+  [ -n "$pids" ] || return 0
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  wait_for "radosgw $pids exit" gateway_gone
+  rm -f "$rgw_dir/run/$gateway_name.pid"
+}
+
+gateway_launch() {
+  # The settings of the main gateway's section of ceph.conf, on another port.
+  radosgw -c "$rgw_conf" -n "$gateway_name" \
+    --rgw_frontends "beast endpoint=$rgw_host:$gateway_port" \
+    --rgw_thread_pool_size 16 --rgw_bucket_quota_ttl 0 --rgw_enable_usage_log false \
+    >>"$rgw_dir/log/outage-gateway.log" 2>&1
+  wait_for "rgw gateway on $rgw_host:$gateway_port" gateway_ready
+}
+
+outage_rgw_setup() {
+  rgw_status || { echo "rgw: the cluster of scripts/test-servers.sh is not running" >&2; return 1; }
+  gateway_kill
+  require_free_port rgw "$rgw_host" "$gateway_port"
+  gateway_launch
+}
+
+outage_rgw_cleanup() { gateway_kill; }
+outage_rgw_halt() { gateway_kill; }
+outage_rgw_resume() { gateway_ready || gateway_launch; }
+
+# --- dispatch ----------------------------------------------------------------------------------
+
+# The variable of `scripts/test-servers.sh env SERVER` without which there is nothing to do.
+required_variable() {
   case $1 in
-    setup)
-      rgw_status || { echo "rgw: the cluster of scripts/test-servers.sh is not running" >&2; return 1; }
-      gateway_kill
-      require_free_port rgw "$rgw_host" "$port"
-      gateway_launch
-      ;;
-    cleanup | halt) gateway_kill ;;
-    resume) gateway_ready || gateway_launch ;;
+    postgres) echo OSBD_PG_HOST ;;
+    mariadb) echo OSBD_MYSQL_HOST ;;
+    rgw) echo OSBD_RGW_ENDPOINT ;;
   esac
 }
 
-[ $# -eq 2 ] || usage
-case $1 in setup | cleanup | halt | resume) ;; *) usage ;; esac
-mkdir -p "$base_dir"
-case $2 in
-  postgres) pg_outage "$1" ;;
-  mariadb) my_outage "$1" ;;
-  rgw) rgw_outage "$1" ;;
-  *) usage ;;
-esac
+[ $# -eq 2 ] || outage_usage
+case $1 in setup | cleanup | halt | resume) ;; *) outage_usage ;; esac
+case $2 in postgres | mariadb | rgw) ;; *) outage_usage ;; esac
+outage_action=$1
+outage_server=$2
+required=$(required_variable "$outage_server")
+if [ -z "${!required:-}" ]; then
+  echo "$outage_server: $required is not set; nothing to do" >&2
+  exit 0
+fi
+"outage_${outage_server}_port"
+load_test_servers "$outage_server"
+"outage_${outage_server}_${outage_action}"
