@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <string_view>
 #include <type_traits>
@@ -209,6 +210,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // Answers without reading the rest of the request, then closes the connection.
   void refuse(Response&& response) {
     close_after_reply_ = true;
+    unread_body_ = parser_ && !parser_->is_done();
     write(std::move(response));
   }
 
@@ -290,9 +292,37 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return do_close();
     }
     if (!keep_alive_ || close_after_reply_ || server_->stopping()) {
-      return do_close();
+      return unread_body_ ? linger_then_close() : do_close();
     }
     do_read();
+  }
+
+  // A connection closed while the client still sends a body it was refused is reset by the
+  // kernel, and the reset can destroy the answer before the client reads it. So the answer is
+  // followed by the end of the sending side, and what the client still sends is read and dropped
+  // (never kept) for kLinger at most, until it closes too.
+  static constexpr std::chrono::seconds kLinger{2};
+
+  void linger_then_close() {
+    if constexpr (kTls) {
+      do_close();
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      discard_ = std::make_unique<std::array<char, 4096>>();
+      lowest().expires_after(kLinger);
+      drain();
+    }
+  }
+
+  void drain() {
+    lowest().async_read_some(net::buffer(*discard_),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 return self->close_transport();
+                               }
+                               self->drain();
+                             });
   }
 
   void do_close() {
@@ -319,6 +349,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool busy_ = false;
   bool close_after_reply_ = false;
   std::size_t reserved_ = 0;  // body budget held by the current request
+  bool unread_body_ = false;  // refused before its body was read: linger before the close
+  std::unique_ptr<std::array<char, 4096>> discard_;  // what a lingering close reads and drops
 };
 
 Server::Server(IoContexts& contexts, const tcp::endpoint& endpoint, Handler& handler,
