@@ -170,6 +170,12 @@ TEST_F(BadInputTest, Item2_ConnectionsOverTheCapGet503) {
 // Item 2: at its descriptor limit osbd neither spins nor floods its log; it serves again once
 // descriptors are free.
 TEST_F(BadInputTest, Item2_DescriptorExhaustionBacksOffInsteadOfSpinning) {
+#ifdef OSBD_SANITIZED
+  // The sanitizers' runtime checks memory through a pipe, which a process without a free
+  // descriptor cannot open: it then reports objects as invalid that are not. The campaign
+  // tests/faults/connections.sh runs this against the g++ build, as this test does there.
+  GTEST_SKIP() << "needs a build without sanitizers";
+#endif
   use(BrokerSetup{});
   const pid_t pid = osbd_->pid();
   std::size_t open_fds = 0;
