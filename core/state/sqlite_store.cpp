@@ -22,6 +22,10 @@
 
 namespace osbd::state {
 
+// Records written before requests were held to util::kMaxJsonDepth may nest deeper; they still
+// read, within a bound that keeps every recursive walk of them far from the stack's end.
+constexpr std::size_t kStoredJsonDepth = 512;
+
 namespace {
 
 using nlohmann::json;
@@ -609,7 +613,7 @@ class SqliteStore final : public Store {
     } catch (const std::exception& e) {
       st.database().fail(std::string("column ") + column + ": " + e.what());
     }
-    auto value = util::parse_json(plain);
+    auto value = util::parse_json(plain, nullptr, kStoredJsonDepth);
     if (!value) {
       st.database().fail(std::string("column ") + column + " does not hold valid JSON");
     }
@@ -660,7 +664,7 @@ class SqliteStore final : public Store {
     if (!text) {
       return json();
     }
-    auto value = util::parse_json(*text);
+    auto value = util::parse_json(*text, nullptr, kStoredJsonDepth);
     if (!value) {
       // The parser's message quotes the text it read, so it is not passed on.
       st.database().fail(std::string("column ") + column + " does not hold valid JSON");
