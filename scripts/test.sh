@@ -42,7 +42,7 @@ export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 run_suite() {
   local dir=$1; shift
   step "configure $dir ($*)"
-  cmake -S "$root" -B "$root/$dir" -G Ninja "${launcher[@]}" "$@" >"$root/$dir.configure.log" 2>&1 \
+  cmake -S "$root" -B "$root/$dir" -G Ninja "${launcher[@]}" -DOSBD_WERROR=ON "$@" >"$root/$dir.configure.log" 2>&1 \
     || { cat "$root/$dir.configure.log"; return 1; }
   step "build $dir"
   # Explicit returns: run under timed's ||, a function does not stop at a failing command.
