@@ -237,7 +237,6 @@ int serve(const osbd::config::BrokerConfig& cfg,
         net::post(workers, [&] {
           // Operations whose final write failed are settled once the store writes again.
           try {
-            lifecycle.settle_abandoned();
             lifecycle.poll_unfinished();
           } catch (const std::exception& e) {
             if (uint64_t suppressed = 0; sweep_errors.allow(suppressed)) {

@@ -436,6 +436,11 @@ std::string_view path_of(const http::Request& request) {
   return target.substr(0, target.find('?'));
 }
 
+// The operator's routes behind the admin credentials.
+bool behind_admin_credentials(std::string_view path) {
+  return path == "/metrics" || path.rfind("/admin/", 0) == 0;
+}
+
 ApiReply unauthorized() {
   ApiReply r = error_reply(401, "Unauthorized", "valid HTTP Basic credentials are required");
   r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"osbd\"");
@@ -446,10 +451,10 @@ ApiReply unauthorized() {
 
 std::optional<ApiReply> Broker::refuse_operator_head(std::string_view path,
                                                      const http::Request& head) const {
-  if (path == "/metrics" || path.rfind("/admin/", 0) == 0) {
-    return refuse_operator(head, path == "/metrics" ? "/metrics" : "/admin/");
+  if (!behind_admin_credentials(path)) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return refuse_operator(head, path == "/metrics" ? "/metrics" : "/admin/");
 }
 
 std::optional<http::Response> Broker::refuse_before_body(const http::Request& head) {
@@ -457,7 +462,7 @@ std::optional<http::Response> Broker::refuse_before_body(const http::Request& he
   if (path == "/healthz" || path == "/readyz") {
     return std::nullopt;
   }
-  if (path == "/metrics" || path.rfind("/admin/", 0) == 0) {
+  if (behind_admin_credentials(path)) {
     if (options_.separate_operator_listener) {
       return std::nullopt;  // answered 404 by handle(), whatever the credentials
     }
@@ -500,7 +505,7 @@ void Broker::handle(http::Request&& request, http::Reply reply) {
   if (path == "/healthz" || path == "/readyz") {
     return handle_operator(path, request, std::move(reply));
   }
-  if (path == "/metrics" || path.rfind("/admin/", 0) == 0) {
+  if (behind_admin_credentials(path)) {
     if (options_.separate_operator_listener) {
       return reply(to_response(
           error_reply(404, "NotFound", path + " is served on the admin listener (admin.listen)"),

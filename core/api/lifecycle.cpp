@@ -323,10 +323,11 @@ json Lifecycle::instance_usage(const state::InstanceRecord& instance) const {
 int Lifecycle::poll_unfinished() {
   int finished = 0;
   for (auto& op : store_.list_unfinished_operations()) {
-    if (!op.async || op.plugin_operation.empty()) {
+    if (op.async && !op.plugin_operation.empty()) {
+      poll_operation(op);
+    } else if (!settle_if_abandoned(op)) {
       continue;  // a plugin call is still running for it on another worker
     }
-    poll_operation(op);
     if (op.state != OperationState::in_progress) {
       ++finished;
     }
@@ -366,27 +367,24 @@ void Lifecycle::fail_unfinished(state::OperationRecord& op, const std::string& d
   store_.update_operation(op);
 }
 
-int Lifecycle::settle_abandoned() {
-  int failed = 0;
-  for (auto& listed : store_.list_unfinished_operations()) {
-    if ((listed.async && !listed.plugin_operation.empty()) || in_flight(listed.id)) {
-      continue;  // polled, or its request is still running
-    }
-    // Read again now that its request is known to be over: it may have finished meanwhile.
-    auto op = store_.get_operation(listed.id);
-    if (!op || op->state != OperationState::in_progress) {
-      continue;
-    }
-    fail_unfinished(*op,
-                    "the broker could not record the end of this operation (its state store "
-                    "failed); the operation is failed so that it can be retried or cleaned up");
-    log::warn("failed an operation whose final write failed", {{"operation", op->id},
-                                                               {"kind", state::to_string(op->kind)},
-                                                               {"instance_id", op->instance_id},
-                                                               {"binding_id", op->binding_id}});
-    ++failed;
+bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed) {
+  if (in_flight(listed.id)) {
+    return false;
   }
-  return failed;
+  // Read again now that its request is known to be over: it may have finished meanwhile.
+  auto op = store_.get_operation(listed.id);
+  if (!op || op->state != OperationState::in_progress) {
+    return false;
+  }
+  fail_unfinished(*op,
+                  "the broker could not record the end of this operation (its state store "
+                  "failed); the operation is failed so that it can be retried or cleaned up");
+  log::warn("failed an operation whose final write failed", {{"operation", op->id},
+                                                             {"kind", state::to_string(op->kind)},
+                                                             {"instance_id", op->instance_id},
+                                                             {"binding_id", op->binding_id}});
+  listed = std::move(*op);
+  return true;
 }
 
 int Lifecycle::recover() {

@@ -116,15 +116,13 @@ class Lifecycle {
   int recover();
 
   /// Polls every acknowledged asynchronous operation once, so operations finish (and deadlines
-  /// apply) even when the platform does not poll, including those resumed after a restart.
-  /// Returns how many reached a final state.
+  /// apply) even when the platform does not poll, including those resumed after a restart. Also
+  /// fails the operations that no request of this process runs any more: those whose final write
+  /// failed (a full disk, a lost database), which would otherwise stay in progress and hold their
+  /// instance (422 to every request) until a restart. Their outcome is what recover() gives: a
+  /// provision leaves a failed instance, whose deprovision then reaches the plugin. Returns how
+  /// many reached a final state; throws StoreError while the store cannot write.
   int poll_unfinished();
-  /// Fails the synchronous operations that no request of this process runs any more: those whose
-  /// final write failed (a full disk, a lost database), which would otherwise stay in progress and
-  /// hold their instance (422 to every request) until a restart. The outcome is what recover()
-  /// gives: a provision leaves a failed instance, whose deprovision then reaches the plugin.
-  /// Returns how many it failed; throws StoreError while the store still cannot write.
-  int settle_abandoned();
 
   /// What the plugin says the instance uses (ABI 1.1 usage call), reduced to the documented
   /// fields with their types checked: {bytes, objects, quota_bytes, quota_objects, over_quota,
@@ -203,6 +201,8 @@ class Lifecycle {
     std::string operation_id_;
   };
   bool in_flight(const std::string& operation_id) const;
+  // Fails listed (an unacknowledged operation) when no request runs it any more; true if it did.
+  bool settle_if_abandoned(state::OperationRecord& listed);
   // Fails op (not acknowledged by the plugin) with description, settling its resource.
   void fail_unfinished(state::OperationRecord& op, const std::string& description);
   void resume(std::coroutine_handle<> h) noexcept;

@@ -44,6 +44,21 @@ echo "disk-full campaign: tmpfs ${tmpfs_mb} MiB at $mnt, port $port"
 # A context of about 8 KiB makes each provision's commit large, so the store needs new space
 # soon after the disk is full (SQLite reuses WAL space it already has).
 padding=$(head -c 6000 /dev/zero | tr '\0' 'x')
+# Polls an instance's last_operation (TRIES times, 0.2 s apart) until it leaves "in progress";
+# leaves the last answer in st, body and state.
+wait_settled() {
+  local id=$1 tries=$2
+  state=
+  for _ in $(seq 1 "$tries"); do
+    http st body GET "/v2/service_instances/$id/last_operation"
+    state=$(printf '%s' "$body" | python3 -c 'import json,sys
+try: print(json.load(sys.stdin).get("state",""))
+except Exception: print("")' 2>/dev/null || true)
+    [ "$state" != "in progress" ] && break
+    sleep 0.2
+  done
+}
+
 big_body() {
   echo "{\"service_id\":\"$service_id\",\"plan_id\":\"$sync_plan\",\"organization_guid\":\"org-faults\",\"space_guid\":\"space-faults\",\"context\":{\"platform\":\"faults\",\"padding\":\"$padding\"}}"
 }
@@ -160,15 +175,7 @@ code=0; [ "$ready_after" = 200 ] && [ "$recovery_ms" -le $((recovery_limit * 100
 check_true "recovery within ${recovery_limit} s" "recovery_ms=$recovery_ms" "$code"
 
 if [ -n "$failed_id" ]; then
-  state=
-  for _ in $(seq 1 25); do
-    http st body GET "/v2/service_instances/$failed_id/last_operation"
-    state=$(printf '%s' "$body" | python3 -c 'import json,sys
-try: print(json.load(sys.stdin).get("state",""))
-except Exception: print("")' 2>/dev/null || true)
-    [ "$state" != "in progress" ] && break
-    sleep 0.2
-  done
+  wait_settled "$failed_id" 25
   echo "after: last_operation $failed_id -> $st $body"
   code=0; [ "$state" != "in progress" ] || code=1
   check_true "the failed provision is settled" "state=${state:-none} status=$st" "$code"
@@ -181,15 +188,7 @@ except Exception: print("")' 2>/dev/null || true)
   [ "$st" = 201 ] && acked+=("$failed_id")
 fi
 if [ "$async_inflight" = 202 ]; then
-  state=
-  for _ in $(seq 1 50); do
-    http st body GET "/v2/service_instances/df-async-inflight/last_operation"
-    state=$(printf '%s' "$body" | python3 -c 'import json,sys
-try: print(json.load(sys.stdin).get("state",""))
-except Exception: print("")' 2>/dev/null || true)
-    [ "$state" != "in progress" ] && break
-    sleep 0.2
-  done
+  wait_settled df-async-inflight 50
   echo "after: last_operation df-async-inflight -> $st $body"
   code=0; [ "$st" = 200 ] && [ "$state" != "in progress" ] || code=1
   check_true "the asynchronous provision in flight is settled" "state=${state:-none} status=$st" "$code"
