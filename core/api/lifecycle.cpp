@@ -322,16 +322,19 @@ json Lifecycle::instance_usage(const state::InstanceRecord& instance) const {
 
 int Lifecycle::poll_unfinished() {
   int finished = 0;
+  std::unordered_set<std::string> abandoned;
   for (auto& op : store_.list_unfinished_operations()) {
     if (op.async && !op.plugin_operation.empty()) {
       poll_operation(op);
-    } else if (!settle_if_abandoned(op)) {
+    } else if (!settle_if_abandoned(op, abandoned)) {
       continue;  // a plugin call is still running for it on another worker
     }
     if (op.state != OperationState::in_progress) {
       ++finished;
     }
   }
+  std::lock_guard<std::mutex> lock(in_flight_mutex_);
+  abandoned_ = std::move(abandoned);
   return finished;
 }
 
@@ -367,13 +370,25 @@ void Lifecycle::fail_unfinished(state::OperationRecord& op, const std::string& d
   store_.update_operation(op);
 }
 
-bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed) {
+bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed,
+                                    std::unordered_set<std::string>& abandoned) {
   if (in_flight(listed.id)) {
     return false;
   }
   // Read again now that its request is known to be over: it may have finished meanwhile.
   auto op = store_.get_operation(listed.id);
   if (!op || op->state != OperationState::in_progress) {
+    return false;
+  }
+  // Failed only when the previous sweep found it abandoned too: an operation whose request is
+  // ending stays in progress for a moment after it leaves in_flight_, never for a whole interval.
+  bool seen_before = false;
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mutex_);
+    seen_before = abandoned_.count(op->id) != 0;
+  }
+  if (!seen_before) {
+    abandoned.insert(op->id);
     return false;
   }
   fail_unfinished(*op,

@@ -201,8 +201,10 @@ class Lifecycle {
     std::string operation_id_;
   };
   bool in_flight(const std::string& operation_id) const;
-  // Fails listed (an unacknowledged operation) when no request runs it any more; true if it did.
-  bool settle_if_abandoned(state::OperationRecord& listed);
+  // Fails listed (an unacknowledged operation) when no request has run it for a whole sweep
+  // interval; true if it did. Otherwise adds it to abandoned when no request runs it now.
+  bool settle_if_abandoned(state::OperationRecord& listed,
+                           std::unordered_set<std::string>& abandoned);
   // Fails op (not acknowledged by the plugin) with description, settling its resource.
   void fail_unfinished(state::OperationRecord& op, const std::string& description);
   void resume(std::coroutine_handle<> h) noexcept;
@@ -241,6 +243,8 @@ class Lifecycle {
   std::array<std::mutex, 64> stripes_;
   mutable std::mutex in_flight_mutex_;
   std::unordered_set<std::string> in_flight_;  // guarded by in_flight_mutex_: operation ids
+  // Guarded by in_flight_mutex_: operations the last sweep found in progress with no request.
+  std::unordered_set<std::string> abandoned_;
 };
 
 }  // namespace osbd::api
