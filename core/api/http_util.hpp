@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/codec.hpp"
+
 namespace osbd::api {
 
 /// Decodes %XX escapes (and '+' as space when plus_is_space). nullopt on a malformed escape.
@@ -22,11 +24,8 @@ struct Target {
 /// Parses a request target; nullopt on malformed percent-encoding.
 std::optional<Target> parse_target(std::string_view target);
 
-/// Standard base64 encoding with padding.
-std::string base64_encode(std::string_view bytes);
-
-/// Standard base64 decoding; nullopt on invalid input.
-std::optional<std::string> base64_decode(std::string_view text);
+using util::base64_decode;
+using util::base64_encode;
 
 /// Extracts user and password from an "Authorization: Basic ..." value.
 std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_view header);

@@ -1,8 +1,7 @@
 #include "catalog/registry.hpp"
 
-#include <openssl/sha.h>
+#include "util/codec.hpp"
 
-#include <cstdio>
 
 #include "catalog/validate.hpp"
 
@@ -13,18 +12,6 @@ using nlohmann::json;
 
 bool flag(const json& obj, const char* key, bool fallback) {
   return obj.contains(key) && obj.at(key).is_boolean() ? obj.at(key).get<bool>() : fallback;
-}
-
-std::string hex_sha256(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  std::string out;
-  char buf[3];
-  for (unsigned char b : digest) {
-    std::snprintf(buf, sizeof buf, "%02x", b);
-    out += buf;
-  }
-  return out;
 }
 
 std::string who(const plugin_host::Plugin& p) {
@@ -146,7 +133,7 @@ std::shared_ptr<const Registry> Registry::build(
 }
 
 std::string strong_etag(const std::string& body) {
-  return "\"" + hex_sha256(body).substr(0, 32) + "\"";
+  return "\"" + util::sha256_hex(body).substr(0, 32) + "\"";
 }
 
 const PlanEntry* Registry::find_plan(const std::string& service_id,

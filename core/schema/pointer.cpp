@@ -1,6 +1,6 @@
 #include "schema/pointer.hpp"
 
-#include "util/hex.hpp"
+#include "util/codec.hpp"
 
 namespace osbd::schema::detail {
 namespace {

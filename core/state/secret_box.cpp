@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +11,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "util/hex.hpp"
+#include "util/codec.hpp"
 
 namespace osbd::state {
 
@@ -34,33 +33,12 @@ CipherCtx new_ctx() {
   return ctx;
 }
 
-std::string base64_encode(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 std::string base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) {
-    throw std::runtime_error("secret box: sealed text is damaged (bad length)");
-  }
-  std::string out(3 * (text.size() / 4) + 1, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) {
+  auto bytes = util::base64_decode(text);
+  if (!bytes) {
     throw std::runtime_error("secret box: sealed text is damaged (not base64)");
   }
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) {
-    --size;
-  }
-  out.resize(size);
-  return out;
+  return std::move(*bytes);
 }
 
 }  // namespace
@@ -75,9 +53,9 @@ SecretBox::SecretBox(std::vector<Key> keys) : keys_(std::move(keys)) {
 }
 
 std::string SecretBox::key_id(const Key& key) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(key.data(), key.size(), digest);
-  return util::to_hex(digest, 8);
+  const util::Sha256Digest digest =
+      util::sha256(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+  return util::to_hex(digest.data(), 8);
 }
 
 SecretBox::Key SecretBox::generate_key() {
@@ -112,7 +90,7 @@ std::string SecretBox::seal(std::string_view plaintext) const {
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, out + total + len) != 1) {
     throw std::runtime_error("secret box: encryption failed");
   }
-  return std::string(kPrefix) + ids_.front() + ":" + base64_encode(raw);
+  return std::string(kPrefix) + ids_.front() + ":" + util::base64_encode(raw);
 }
 
 std::string SecretBox::open(std::string_view sealed) const {
