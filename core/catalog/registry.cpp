@@ -2,7 +2,6 @@
 
 #include "util/codec.hpp"
 
-
 #include "catalog/validate.hpp"
 
 namespace osbd::catalog {
