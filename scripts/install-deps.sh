@@ -13,7 +13,7 @@ packages=(
   postgresql postgresql-client libpqxx-dev
   mariadb-server mariadb-client libmysqlcppconn-dev
   radosgw ceph-mon ceph-osd s3cmd
-  dpkg-dev file adduser
+  dpkg-dev file adduser lintian
   buildah debootstrap
 )
 

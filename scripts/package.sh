@@ -6,7 +6,8 @@
 #   scripts/package.sh [BUILD_DIR]      (default: build-pkg)
 #
 # Configures BUILD_DIR with -DCMAKE_INSTALL_PREFIX=/usr (RelWithDebInfo; a new directory also
-# without the tests), builds the `runtime` target and runs `cpack -G DEB`. Progress goes to
+# without the tests) and Debian's hardening flags (scripts/buildflags.sh), builds the `runtime`
+# target, runs `cpack -G DEB` and checks both packages with lintian (no error may remain). Progress goes to
 # stderr; stdout gets the paths of the .deb files, one per line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ build=$(cd "$build" && pwd)
 
 bash scripts/install-deps.sh >&2
 
-configure=(-DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+mapfile -t hardening < <(bash scripts/buildflags.sh)
+configure=(-DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo "${hardening[@]}")
 if [ ! -f "$build/CMakeCache.txt" ]; then
   configure+=(-DOSBD_BUILD_TESTS=OFF)  # a directory of its own needs only what is packaged
 fi
@@ -42,4 +44,9 @@ for deb in "${debs[@]}"; do
   dpkg-deb --field "$deb" Package Version Architecture Installed-Size | tr '\n' ' ' >&2
   echo >&2
 done
+echo "package: lintian" >&2
+# Tags that do not apply to a package built outside the Debian archive are explained in
+# packaging/lintian-overrides; any error fails the build.
+lintian --fail-on error --suppress-tags-from-file "$root/packaging/lintian-overrides" \
+  --tag-display-limit 0 "${debs[@]}" >&2
 printf '%s\n' "${debs[@]}"

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Sets up a Debian 12 machine (installs what is missing), then builds osbd and runs every test:
+# Sets up a Debian 12 machine (installs what is missing), then builds osbd and runs every test,
+# printing each suite's duration:
 #   1. format check (.clang-format)
-#   2. g++ build, warnings as errors, all tests; then the Debian packages of that build, installed,
-#      serving and purged (tests/packaging/deb_test.sh, as root), and the container image built
-#      from the .deb and run (tests/packaging/container_test.sh, as root)
-#   3. clang++ build, warnings as errors, all tests
+#   2. g++ build (RelWithDebInfo, Debian's hardening flags), warnings as errors, all tests; then
+#      the Debian packages of that build checked by lintian, installed, serving and purged
+#      (tests/packaging/deb_test.sh, as root), and the container image built from the .deb and
+#      run (tests/packaging/container_test.sh, as root)
 #   3. the fault campaigns against the g++ build (tests/faults/run.sh: kill -9 under load, a full
 #      disk as root, slowloris, idle connections, unauthenticated bodies, descriptor exhaustion)
-#   4. clang++ build, warnings as errors, all tests
-#   5. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
-#   6. every libFuzzer target for OSBD_FUZZ_SECONDS (default 20) each (fuzz/ci.sh)
-# Set OSBD_TEST_QUICK=1 to run only steps 1 to 3. Each step prints its duration; builds go through
-# ccache, so a second run recompiles only what changed.
+#   4. clang++ build, warnings (-Wthread-safety included) as errors, all tests
+#   5. g++ Release build (-O3), warnings as errors, all tests
+#   6. g++ build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests
+#   7. g++ build of the core with ThreadSanitizer (no first-party plugins), the core's tests
+#   8. every libFuzzer target for OSBD_FUZZ_SECONDS (default 20) each (fuzz/ci.sh)
+# Set OSBD_TEST_QUICK=1 to run only steps 1 to 3. Builds go through ccache, so a second run
+# recompiles only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -68,9 +71,11 @@ for server in "${test_servers[@]}"; do
   eval "$(bash scripts/test-servers.sh env "$server")"
 done
 
-# Configured for /usr, so that the Debian packages can be made from this build.
+# Configured for /usr and with Debian's hardening flags, as scripts/package.sh configures, so that
+# the Debian packages are made from this build without compiling it again.
+mapfile -t hardening < <(bash scripts/buildflags.sh)
 timed "g++ suite" run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
-  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_INSTALL_PREFIX=/usr "${hardening[@]}"
 
 # The .deb packages of that build: installed with dpkg -i, serving a lifecycle, purged. Needs root
 # (as CI runs this script).
@@ -89,10 +94,18 @@ timed "fault campaigns" bash tests/faults/run.sh "$root/build"
 if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
   timed "clang++ suite" run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+  timed "g++ Release suite" run_suite build-release -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   timed "ASan+UBSan suite" run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
     -DCMAKE_CXX_COMPILER=g++ -DOSBD_SANITIZE=address,undefined
+  # The core's threads (I/O, workers, group commit, poller, reloader) under ThreadSanitizer; the
+  # first-party plugins and their suites are left out, their servers' clients are not the core.
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp"
+  timed "ThreadSanitizer suite (core)" run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DOSBD_SANITIZE=thread \
+    -DOSBD_PLUGIN_MYSQL=OFF -DOSBD_PLUGIN_POSTGRESQL=OFF -DOSBD_PLUGIN_OBJECT_STORAGE=OFF
   step "fuzzing (fuzz/ci.sh, ${OSBD_FUZZ_SECONDS:-20} s per target)"
   timed "fuzzing" bash fuzz/ci.sh
 fi

@@ -4,14 +4,15 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 #include <string>
+
+#include "util/mutex.hpp"
 
 namespace osbd::log {
 namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::info)};
-std::mutex g_write_mutex;
+util::Mutex g_write_mutex;  // one line at a time on stderr
 
 const char* level_name(Level level) noexcept {
   switch (level) {
@@ -70,7 +71,7 @@ void write(Level level, std::string_view message, const nlohmann::json& fields) 
   // Invalid UTF-8 from a plugin or a client must not throw out of the logger.
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text.push_back('\n');
-  std::lock_guard<std::mutex> lock(g_write_mutex);
+  util::MutexLock lock(g_write_mutex);
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }

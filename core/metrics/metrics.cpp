@@ -72,14 +72,14 @@ std::string escape_label(std::string_view value) {
 
 void Metrics::count_request(std::string_view route, std::string_view method, int status,
                             double seconds) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   ++requests_[RouteKey(route, method, status)];
   request_seconds_[PairKey(route, method)].observe(seconds);
 }
 
 void Metrics::observe_plugin_call(std::string_view plugin, std::string_view operation,
                                   double seconds, bool failed) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   PairKey key(plugin, operation);
   plugin_seconds_[key].observe(seconds);
   if (failed) {
@@ -88,13 +88,13 @@ void Metrics::observe_plugin_call(std::string_view plugin, std::string_view oper
 }
 
 void Metrics::count_operation_end(std::string_view kind, std::string_view state) {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   ++operations_[PairKey(kind, state)];
 }
 
 std::string Metrics::render(const Gauges& gauges) const {
   std::ostringstream out;
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
 
   header(out, "osbd_http_requests_total", "counter",
          "OSB requests answered, by route, method and HTTP status.");

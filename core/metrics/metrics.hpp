@@ -4,12 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "util/mutex.hpp"
 
 namespace osbd::metrics {
 
@@ -63,12 +64,12 @@ class Metrics {
  private:
   using RouteKey = std::tuple<std::string, std::string, int>;  // route, method, status
   using PairKey = std::pair<std::string, std::string>;         // (route, method) and so on
-  mutable std::mutex mu_;
-  std::map<RouteKey, uint64_t> requests_;
-  std::map<PairKey, Histogram> request_seconds_;
-  std::map<PairKey, Histogram> plugin_seconds_;
-  std::map<PairKey, uint64_t> plugin_failures_;
-  std::map<PairKey, uint64_t> operations_;
+  mutable util::Mutex mu_;
+  std::map<RouteKey, uint64_t> requests_ OSBD_GUARDED_BY(mu_);
+  std::map<PairKey, Histogram> request_seconds_ OSBD_GUARDED_BY(mu_);
+  std::map<PairKey, Histogram> plugin_seconds_ OSBD_GUARDED_BY(mu_);
+  std::map<PairKey, uint64_t> plugin_failures_ OSBD_GUARDED_BY(mu_);
+  std::map<PairKey, uint64_t> operations_ OSBD_GUARDED_BY(mu_);
   std::atomic<uint64_t> cached_catalog_{0};
 };
 

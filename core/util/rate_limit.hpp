@@ -2,7 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
+
+#include "util/mutex.hpp"
 
 namespace osbd::util {
 
@@ -17,7 +18,7 @@ class RateLimit {
   /// of occurrences held back since the last one reported.
   bool allow(uint64_t& suppressed) {
     const auto now = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (reported_once_ && now - last_ < interval_) {
       ++held_back_;
       return false;
@@ -31,10 +32,10 @@ class RateLimit {
 
  private:
   const std::chrono::steady_clock::duration interval_;
-  std::mutex mutex_;
-  bool reported_once_ = false;                  // guarded by mutex_
-  std::chrono::steady_clock::time_point last_;  // guarded by mutex_
-  uint64_t held_back_ = 0;                      // guarded by mutex_
+  Mutex mutex_;
+  bool reported_once_ OSBD_GUARDED_BY(mutex_) = false;
+  std::chrono::steady_clock::time_point last_ OSBD_GUARDED_BY(mutex_);
+  uint64_t held_back_ OSBD_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace osbd::util
