@@ -1,7 +1,9 @@
 #include "config/config.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -9,8 +11,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/shape.hpp"
 #include "util/json_parse.hpp"
 #include "util/utf8.hpp"
+
+// The shape of the file (keys, types, ranges) is checked against config/osbd.schema.json by
+// detail::check_shape before anything is read; what follows reads the values and checks what the
+// schema cannot say: rules across keys, password files, listen addresses.
 
 namespace osbd::config {
 namespace {
@@ -30,26 +37,6 @@ struct Where {
   }
 };
 
-void require_map(const YAML::Node& node, const Where& where) {
-  if (!node.IsMap()) {
-    where.fail("expected a mapping");
-  }
-}
-
-void reject_unknown_keys(const YAML::Node& node, const Where& where,
-                         const std::set<std::string>& known) {
-  for (const auto& item : node) {
-    const auto key = item.first.as<std::string>();
-    if (known.count(key) == 0) {
-      std::string list;
-      for (const auto& k : known) {
-        list += (list.empty() ? "" : ", ") + k;
-      }
-      where.child(key).fail("unknown key (known keys: " + list + ")");
-    }
-  }
-}
-
 // Every text of the configuration becomes JSON or a log field somewhere: it must be UTF-8.
 const std::string& utf8_scalar(const YAML::Node& node, const Where& where) {
   if (!util::is_valid_utf8(node.Scalar())) {
@@ -58,35 +45,17 @@ const std::string& utf8_scalar(const YAML::Node& node, const Where& where) {
   return node.Scalar();
 }
 
-std::string scalar_string(const YAML::Node& node, const Where& where) {
-  if (!node.IsScalar()) {
-    where.fail("expected a string");
-  }
-  return utf8_scalar(node, where);
+// The text of an optional scalar key (checked by the schema), or fallback.
+std::string text(const YAML::Node& parent, const char* key, const std::string& fallback = "") {
+  return parent && parent[key] ? parent[key].Scalar() : fallback;
 }
 
-bool scalar_bool(const YAML::Node& node, const Where& where) {
-  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
-  if (text == "true") {
-    return true;
+// An optional integer key, in range per the schema.
+template <typename T>
+void read_uint(const YAML::Node& parent, const char* key, T& out) {
+  if (parent && parent[key]) {
+    out = static_cast<T>(std::stoull(parent[key].Scalar()));
   }
-  if (text == "false") {
-    return false;
-  }
-  where.fail("expected true or false");
-}
-
-uint64_t scalar_uint(const YAML::Node& node, const Where& where, uint64_t min, uint64_t max) {
-  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    where.fail("expected an integer");
-  }
-  if (value < min || value > max) {
-    where.fail("must be between " + std::to_string(min) + " and " + std::to_string(max));
-  }
-  return value;
 }
 
 std::string read_secret_file(const std::string& path, const Where& where) {
@@ -103,37 +72,9 @@ std::string read_secret_file(const std::string& path, const Where& where) {
   return secret;
 }
 
-// Plugin subtrees go to plugins as JSON. Plain YAML scalars take their natural JSON type;
-// quoted scalars stay strings, so an operator can force "0123" to be text.
-// Nested deeper than util::kMaxJsonDepth fails naming where, like every JSON document osbd reads.
-json to_json(const YAML::Node& node, const Where& where, std::size_t depth = 0) {
-  if (depth > util::kMaxJsonDepth) {
-    where.fail("nested deeper than " + std::to_string(util::kMaxJsonDepth) + " levels");
-  }
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) {
-        out.push_back(to_json(item, where, depth + 1));
-      }
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& item : node) {
-        if (!item.first.IsScalar()) {
-          where.fail("a mapping key must be a string");
-        }
-        out[utf8_scalar(item.first, where)] = to_json(item.second, where, depth + 1);
-      }
-      return out;
-    }
-    case YAML::NodeType::Scalar:
-      break;
-  }
+// A plain YAML scalar takes its natural JSON type; a quoted one stays a string, so that an
+// operator can force "0123" to be text.
+json natural_scalar(const YAML::Node& node, const Where& where) {
   const std::string& text = utf8_scalar(node, where);
   if (node.Tag() == "!") {
     return text;
@@ -159,24 +100,47 @@ json to_json(const YAML::Node& node, const Where& where, std::size_t depth = 0) 
   return text;
 }
 
+// Plugin subtrees (and catalog metadata) go to their readers as JSON, scalars typed by
+// natural_scalar. Nested deeper than util::kMaxJsonDepth fails naming where, like every JSON
+// document osbd reads.
+json to_json(const YAML::Node& node, const Where& where, std::size_t depth = 0) {
+  if (depth > util::kMaxJsonDepth) {
+    where.fail("nested deeper than " + std::to_string(util::kMaxJsonDepth) + " levels");
+  }
+  json out = node.IsMap() ? json::object() : json::array();
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return natural_scalar(node, where);
+    case YAML::NodeType::Sequence:
+      for (const auto& item : node) {
+        out.push_back(to_json(item, where, depth + 1));
+      }
+      return out;
+    case YAML::NodeType::Map:
+      for (const auto& item : node) {
+        if (!item.first.IsScalar()) {
+          where.fail("a mapping key must be a string");
+        }
+        out[utf8_scalar(item.first, where)] = to_json(item.second, where, depth + 1);
+      }
+      return out;
+  }
+  return nullptr;
+}
+
 void read_auth(const YAML::Node& node, const Where& where, BasicCredentials& out) {
-  require_map(node, where);
-  reject_unknown_keys(node, where, {"username", "password", "password_file"});
-  if (!node["username"]) {
-    where.child("username").fail("required");
-  }
-  out.username = scalar_string(node["username"], where.child("username"));
-  if (out.username.empty() || out.username.find(':') != std::string::npos) {
-    where.child("username").fail("must be non-empty and contain no ':'");
-  }
+  out.username = node["username"].Scalar();
   if (node["password"] && node["password_file"]) {
     where.fail("give password or password_file, not both");
   }
   if (node["password"]) {
-    out.password = scalar_string(node["password"], where.child("password"));
+    out.password = node["password"].Scalar();
   } else if (node["password_file"]) {
     const Where file_where = where.child("password_file");
-    out.password = read_secret_file(scalar_string(node["password_file"], file_where), file_where);
+    out.password = read_secret_file(node["password_file"].Scalar(), file_where);
   } else {
     where.fail("password or password_file is required");
   }
@@ -185,137 +149,108 @@ void read_auth(const YAML::Node& node, const Where& where, BasicCredentials& out
   }
 }
 
-// name/description/metadata of a catalog entry, taken from node into overrides.
-void read_overrides(const YAML::Node& node, const Where& where, json& overrides) {
-  for (const char* key : {"name", "description"}) {
-    if (node[key]) {
-      overrides[key] = scalar_string(node[key], where.child(key));
-      if (overrides[key].get_ref<const std::string&>().empty()) {
-        where.child(key).fail("must not be empty");
-      }
+// One entry of services: or plans: — a bare id/name, or a mapping with `key` and overrides
+// (name, description, and metadata merged in).
+template <typename Selection>
+Selection read_selection(const YAML::Node& node, const Where& where, const char* key) {
+  Selection out;
+  std::string& id = [&out]() -> std::string& {
+    if constexpr (std::is_same_v<Selection, PlanSelection>) {
+      return out.plan;
+    } else {
+      return out.service;
+    }
+  }();
+  if (node.IsScalar()) {
+    id = node.Scalar();
+    return out;
+  }
+  id = node[key].Scalar();
+  for (const char* field : {"name", "description"}) {
+    if (node[field]) {
+      out.overrides[field] = node[field].Scalar();
     }
   }
   if (node["metadata"]) {
-    json metadata = to_json(node["metadata"], where.child("metadata"));
-    if (!metadata.is_object()) {
-      where.child("metadata").fail("expected a mapping (merged into the catalog's metadata)");
-    }
-    overrides["metadata"] = std::move(metadata);
-  }
-}
-
-// One entry of services: or plans: — a bare id/name, or a mapping with `key` and overrides.
-template <typename Selection>
-Selection read_selection(const YAML::Node& node, const Where& where, const char* key,
-                         const std::set<std::string>& known) {
-  Selection out;
-  std::string* id = nullptr;
-  if constexpr (std::is_same_v<Selection, PlanSelection>) {
-    id = &out.plan;
-  } else {
-    id = &out.service;
-  }
-  if (node.IsScalar()) {
-    *id = node.Scalar();
-  } else {
-    require_map(node, where);
-    reject_unknown_keys(node, where, known);
-    if (!node[key]) {
-      where.child(key).fail("required (an id or a name)");
-    }
-    *id = scalar_string(node[key], where.child(key));
-    read_overrides(node, where, out.overrides);
-  }
-  if (id->empty()) {
-    where.child(key).fail("must not be empty");
+    out.overrides["metadata"] = to_json(node["metadata"], where.child("metadata"));
   }
   return out;
 }
 
-bool valid_catalog_name(const std::string& name) {
-  if (name.empty() || name.size() > 63) {
-    return false;
+std::vector<PlanSelection> read_plans(const YAML::Node& node, const Where& where) {
+  std::vector<PlanSelection> plans;
+  std::size_t i = 0;
+  for (const auto& item : node) {
+    plans.push_back(read_selection<PlanSelection>(item, where.child(std::to_string(i++)), "plan"));
   }
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '-' && c != '_'))) {
-      return false;
+  return plans;
+}
+
+std::vector<ServiceSelection> read_services(const YAML::Node& node, const Where& where) {
+  std::vector<ServiceSelection> services;
+  std::size_t i = 0;
+  for (const auto& item : node) {
+    const Where at = where.child(std::to_string(i++));
+    auto service = read_selection<ServiceSelection>(item, at, "service");
+    if (item.IsMap() && item["plans"]) {
+      service.plans = read_plans(item["plans"], at.child("plans"));
     }
+    services.push_back(std::move(service));
   }
-  return true;
+  return services;
 }
 
 CatalogConfig read_catalog(const std::string& name, const YAML::Node& node, const Where& where) {
   CatalogConfig out;
   out.name = name;
-  if (!valid_catalog_name(name)) {
-    where.fail(
-        "a catalog name is 1 to 63 of a-z, 0-9, '-' and '_', starting with a letter or digit");
-  }
   if (node.IsNull()) {
-    if (name != "default") {
-      where.child("credentials").fail("required (the catalog's platform credentials)");
-    }
-    return out;
+    return out;  // only "default" may be empty
   }
-  require_map(node, where);
-  reject_unknown_keys(node, where, {"credentials", "services"});
-  if (node["credentials"]) {
-    const Where w = where.child("credentials");
-    if (!node["credentials"].IsSequence() || node["credentials"].size() == 0) {
-      w.fail("expected a list of {username, password or password_file}");
-    }
-    std::size_t i = 0;
-    for (const auto& item : node["credentials"]) {
-      BasicCredentials pair;
-      read_auth(item, w.child(std::to_string(i++)), pair);
-      out.credentials.push_back(std::move(pair));
-    }
-  } else if (name != "default") {
-    where.child("credentials").fail("required (the catalog's platform credentials)");
+  std::size_t i = 0;
+  for (const auto& item : node["credentials"]) {
+    BasicCredentials pair;
+    read_auth(item, where.child("credentials").child(std::to_string(i++)), pair);
+    out.credentials.push_back(std::move(pair));
   }
   if (node["services"]) {
-    const Where w = where.child("services");
-    if (!node["services"].IsSequence()) {
-      w.fail("expected a list of services (ids or names, or mappings with service:)");
-    }
-    std::vector<ServiceSelection> services;
-    std::size_t i = 0;
-    for (const auto& item : node["services"]) {
-      const Where sw = w.child(std::to_string(i++));
-      auto service = read_selection<ServiceSelection>(
-          item, sw, "service", {"service", "name", "description", "metadata", "plans"});
-      if (item.IsMap() && item["plans"]) {
-        const Where pw = sw.child("plans");
-        if (!item["plans"].IsSequence()) {
-          pw.fail("expected a list of plans (ids or names, or mappings with plan:)");
-        }
-        std::vector<PlanSelection> plans;
-        std::size_t j = 0;
-        for (const auto& plan : item["plans"]) {
-          plans.push_back(
-              read_selection<PlanSelection>(plan, pw.child(std::to_string(j++)), "plan",
-                                            {"plan", "name", "description", "metadata"}));
-        }
-        service.plans = std::move(plans);
-      }
-      services.push_back(std::move(service));
-    }
-    out.services = std::move(services);
+    out.services = read_services(node["services"], where.child("services"));
   }
   return out;
 }
 
+// A username names one platform: the catalog a request reaches is the one its path names, and
+// its credentials must be that catalog's, so no pair may be shared (nor be the operator's).
+void check_catalog_usernames(const BrokerConfig& cfg, const Where& where) {
+  std::map<std::string, std::string> owner;  // username → who uses it, for the message
+  if (cfg.admin) {
+    owner[cfg.admin->username] = "admin";
+  }
+  for (const auto& c : cfg.catalogs) {
+    const Where at = where.child(c.name).child("credentials");
+    std::set<std::string> own;
+    for (const auto& pair : c.credentials) {
+      if (!own.insert(pair.username).second) {
+        continue;  // the same user twice in one catalog: rotation of its password
+      }
+      if (auto it = owner.find(pair.username); it != owner.end()) {
+        at.fail("username '" + pair.username + "' is already used by " + it->second);
+      }
+      owner[pair.username] = "catalog '" + c.name + "'";
+      if (cfg.admin && pair.password == cfg.admin->password) {
+        at.fail("a catalog's password must differ from the admin password");
+      }
+    }
+  }
+}
+
 // catalogs: NAME → {credentials, services}. Puts the default catalog first and gives it auth.
-void read_catalogs(const YAML::Node* node, const Where& where, BrokerConfig& cfg) {
+void read_catalogs(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
   CatalogConfig default_catalog;
   default_catalog.name = "default";
   std::vector<CatalogConfig> named;
-  if (node != nullptr && !node->IsNull()) {
-    require_map(*node, where);
-    for (const auto& item : *node) {
-      const auto name = scalar_string(item.first, where);
+  if (node && !node.IsNull()) {
+    for (const auto& item : node) {
+      const auto name = item.first.Scalar();
       CatalogConfig c = read_catalog(name, item.second, where.child(name));
       if (name == "default") {
         default_catalog = std::move(c);
@@ -327,73 +262,76 @@ void read_catalogs(const YAML::Node* node, const Where& where, BrokerConfig& cfg
   default_catalog.credentials.insert(default_catalog.credentials.begin(), cfg.auth);
   cfg.catalogs.clear();
   cfg.catalogs.push_back(std::move(default_catalog));
-  for (auto& c : named) {
-    cfg.catalogs.push_back(std::move(c));
-  }
-  // A username names one platform: the catalog a request reaches is the one its path names, and
-  // its credentials must be that catalog's, so no pair may be shared (nor be the operator's).
-  std::map<std::string, std::string> owner;  // username → who uses it, for the message
-  if (cfg.admin) {
-    owner[cfg.admin->username] = "admin";
-  }
-  for (const auto& c : cfg.catalogs) {
-    std::set<std::string> own;
-    for (const auto& pair : c.credentials) {
-      if (!own.insert(pair.username).second) {
-        continue;  // the same user twice in one catalog: rotation of its password
-      }
-      if (auto it = owner.find(pair.username); it != owner.end()) {
-        where.child(c.name)
-            .child("credentials")
-            .fail("username '" + pair.username + "' is already used by " + it->second);
-      }
-      owner[pair.username] = "catalog '" + c.name + "'";
-      if (cfg.admin && pair.password == cfg.admin->password) {
-        where.child(c.name)
-            .child("credentials")
-            .fail("a catalog's password must differ from the admin password");
-      }
-    }
-  }
+  std::move(named.begin(), named.end(), std::back_inserter(cfg.catalogs));
+  check_catalog_usernames(cfg, where);
 }
 
 void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
-  require_map(node, where);
-  reject_unknown_keys(
-      node, where,
-      {"max_body_bytes", "max_body_bytes_in_flight", "max_connections", "io_threads",
-       "worker_threads", "request_timeout_seconds", "poll_interval_ms"});
-  if (node["max_body_bytes"]) {
-    cfg.max_body_bytes = static_cast<std::size_t>(
-        scalar_uint(node["max_body_bytes"], where.child("max_body_bytes"), 1024, 64u << 20));
-  }
-  if (node["max_body_bytes_in_flight"]) {
-    cfg.max_body_bytes_in_flight = static_cast<std::size_t>(
-        scalar_uint(node["max_body_bytes_in_flight"], where.child("max_body_bytes_in_flight"), 1024,
-                    1ull << 40));
-  }
+  read_uint(node, "max_body_bytes", cfg.max_body_bytes);
+  read_uint(node, "max_body_bytes_in_flight", cfg.max_body_bytes_in_flight);
   if (cfg.max_body_bytes_in_flight < cfg.max_body_bytes) {
     where.child("max_body_bytes_in_flight").fail("must be at least max_body_bytes");
   }
-  if (node["max_connections"]) {
-    cfg.max_connections = static_cast<std::size_t>(
-        scalar_uint(node["max_connections"], where.child("max_connections"), 1, 1000000));
+  read_uint(node, "max_connections", cfg.max_connections);
+  read_uint(node, "io_threads", cfg.io_threads);
+  read_uint(node, "worker_threads", cfg.worker_threads);
+  read_uint(node, "request_timeout_seconds", cfg.request_timeout_seconds);
+  read_uint(node, "poll_interval_ms", cfg.poll_interval_ms);
+}
+
+// admin: the operator's credentials, and the listener of its own (admin.listen), if any.
+void read_admin(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
+  BasicCredentials admin;
+  if (node["listen"]) {
+    cfg.admin_listen = parse_listen(node["listen"].Scalar(), where.file + ": admin.listen");
+    if (cfg.admin_listen->port != 0 && cfg.admin_listen->port == cfg.listen.port) {
+      where.child("listen").fail("must differ from listen (the OSB listener's port)");
+    }
   }
-  if (node["io_threads"]) {
-    cfg.io_threads =
-        static_cast<unsigned>(scalar_uint(node["io_threads"], where.child("io_threads"), 1, 64));
+  read_auth(node, where, admin);
+  if (admin.username == cfg.auth.username) {
+    // Operators and platforms are told apart by the username alone, so a shared one would let
+    // a platform's password be tried against the operator's endpoints.
+    where.child("username").fail("must differ from auth.username (the platform's)");
   }
-  if (node["worker_threads"]) {
-    cfg.worker_threads = static_cast<unsigned>(
-        scalar_uint(node["worker_threads"], where.child("worker_threads"), 1, 256));
+  if (admin.password == cfg.auth.password) {
+    where.fail("the admin password must differ from the platform's");
   }
-  if (node["request_timeout_seconds"]) {
-    cfg.request_timeout_seconds = static_cast<unsigned>(scalar_uint(
-        node["request_timeout_seconds"], where.child("request_timeout_seconds"), 1, 3600));
+  cfg.admin = std::move(admin);
+}
+
+void read_tls(const YAML::Node& node, BrokerConfig& cfg) {
+  cfg.tls = TlsFiles{node["certificate_file"].Scalar(), node["private_key_file"].Scalar(),
+                     text(node, "client_ca_file")};
+}
+
+void read_credentials_encryption(const YAML::Node& node, BrokerConfig& cfg) {
+  if (!node) {
+    return;
   }
-  if (node["poll_interval_ms"]) {
-    cfg.poll_interval_ms = static_cast<unsigned>(
-        scalar_uint(node["poll_interval_ms"], where.child("poll_interval_ms"), 50, 600000));
+  cfg.credentials_key_file = text(node, "key_file");
+  for (const auto& item : node["previous_key_files"]) {
+    cfg.credentials_previous_key_files.push_back(item.Scalar());
+  }
+}
+
+// plugins: NAME → its subtree as JSON; an empty subtree is {}.
+void read_plugins(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
+  for (const auto& item : node) {
+    const auto name = item.first.Scalar();
+    json sub = to_json(item.second, where.child(name));
+    cfg.plugins[name] = sub.is_null() ? json::object() : std::move(sub);
+  }
+}
+
+YAML::Node parse_yaml(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(path + ": cannot read the file");
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path + ": invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " +
+                      e.msg);
   }
 }
 
@@ -421,134 +359,31 @@ ListenAddress parse_listen(const std::string& text, const std::string& what) {
 
 // load_file without its translation of yaml-cpp's conversion errors.
 static BrokerConfig read_file(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(path + ": cannot read the file");
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(path + ": invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " +
-                      e.msg);
-  }
+  const YAML::Node root = parse_yaml(path);
+  detail::check_shape(root, path);
+  const Where where{path, ""};
   BrokerConfig cfg;
   cfg.source = path;
-  const Where where{path, ""};
-  require_map(root, where);
-  reject_unknown_keys(root, where,
-                      {"listen", "data_dir", "plugin_dir", "log_level", "auth", "admin", "tls",
-                       "limits", "osb", "plugins", "credentials_encryption", "catalogs"});
   if (root["listen"]) {
-    cfg.listen =
-        parse_listen(scalar_string(root["listen"], where.child("listen")), path + ": listen");
+    cfg.listen = parse_listen(root["listen"].Scalar(), path + ": listen");
   }
-  if (root["data_dir"]) {
-    cfg.data_dir = scalar_string(root["data_dir"], where.child("data_dir"));
-  }
-  if (root["plugin_dir"]) {
-    cfg.plugin_dir = scalar_string(root["plugin_dir"], where.child("plugin_dir"));
-  }
-  if (root["log_level"]) {
-    const Where w = where.child("log_level");
-    if (!log::parse_level(scalar_string(root["log_level"], w), cfg.log_level)) {
-      w.fail("expected debug, info, warn or error");
-    }
-  }
-  if (!root["auth"]) {
-    where.child("auth").fail("required (username and password of the platform)");
+  cfg.data_dir = text(root, "data_dir", cfg.data_dir);
+  cfg.plugin_dir = text(root, "plugin_dir", cfg.plugin_dir);
+  if (root["log_level"] && !log::parse_level(root["log_level"].Scalar(), cfg.log_level)) {
+    where.child("log_level").fail("expected debug, info, warn or error");
   }
   read_auth(root["auth"], where.child("auth"), cfg.auth);
   if (root["admin"]) {
-    const Where w = where.child("admin");
-    BasicCredentials admin;
-    YAML::Node credentials = YAML::Clone(root["admin"]);
-    if (credentials.IsMap() && credentials["listen"]) {
-      cfg.admin_listen = parse_listen(scalar_string(credentials["listen"], w.child("listen")),
-                                      path + ": admin.listen");
-      credentials.remove("listen");
-    }
-    read_auth(credentials, w, admin);
-    if (cfg.admin_listen && cfg.admin_listen->port != 0 &&
-        cfg.admin_listen->port == cfg.listen.port) {
-      w.child("listen").fail("must differ from listen (the OSB listener's port)");
-    }
-    if (admin.username == cfg.auth.username) {
-      // Operators and platforms are told apart by the username alone, so a shared one would let
-      // a platform's password be tried against the operator's endpoints.
-      w.child("username").fail("must differ from auth.username (the platform's)");
-    }
-    if (admin.password == cfg.auth.password) {
-      w.fail("the admin password must differ from the platform's");
-    }
-    cfg.admin = std::move(admin);
+    read_admin(root["admin"], where.child("admin"), cfg);
   }
   if (root["tls"]) {
-    const Where w = where.child("tls");
-    const YAML::Node& node = root["tls"];
-    require_map(node, w);
-    reject_unknown_keys(node, w, {"certificate_file", "private_key_file", "client_ca_file"});
-    TlsFiles tls;
-    for (const char* key : {"certificate_file", "private_key_file"}) {
-      if (!node[key]) {
-        w.child(key).fail("required");
-      }
-    }
-    tls.certificate_file = scalar_string(node["certificate_file"], w.child("certificate_file"));
-    tls.private_key_file = scalar_string(node["private_key_file"], w.child("private_key_file"));
-    if (node["client_ca_file"]) {
-      tls.client_ca_file = scalar_string(node["client_ca_file"], w.child("client_ca_file"));
-    }
-    cfg.tls = std::move(tls);
+    read_tls(root["tls"], cfg);
   }
-  if (root["limits"]) {
-    read_limits(root["limits"], where.child("limits"), cfg);
-  }
-  if (root["osb"]) {
-    const Where w = where.child("osb");
-    require_map(root["osb"], w);
-    reject_unknown_keys(root["osb"], w, {"accept_context_only"});
-    if (root["osb"]["accept_context_only"]) {
-      cfg.accept_context_only =
-          scalar_bool(root["osb"]["accept_context_only"], w.child("accept_context_only"));
-    }
-  }
-  if (root["credentials_encryption"]) {
-    const Where w = where.child("credentials_encryption");
-    const YAML::Node& node = root["credentials_encryption"];
-    require_map(node, w);
-    reject_unknown_keys(node, w, {"key_file", "previous_key_files"});
-    if (node["key_file"]) {
-      cfg.credentials_key_file = scalar_string(node["key_file"], w.child("key_file"));
-    }
-    if (node["previous_key_files"]) {
-      const Where files = w.child("previous_key_files");
-      if (!node["previous_key_files"].IsSequence()) {
-        files.fail("expected a list of key file paths");
-      }
-      for (const auto& item : node["previous_key_files"]) {
-        cfg.credentials_previous_key_files.push_back(scalar_string(item, files));
-      }
-    }
-  }
-  const YAML::Node catalogs = root["catalogs"];
-  read_catalogs(catalogs ? &catalogs : nullptr, where.child("catalogs"), cfg);
-  if (root["plugins"]) {
-    const Where w = where.child("plugins");
-    const YAML::Node& plugins = root["plugins"];
-    if (!plugins.IsNull()) {
-      require_map(plugins, w);
-      for (const auto& item : plugins) {
-        const auto name = scalar_string(item.first, w);
-        json sub = to_json(item.second, w.child(name));
-        if (sub.is_null()) {
-          sub = json::object();
-        }
-        if (!sub.is_object()) {
-          w.child(name).fail("expected a mapping (the plugin's configuration)");
-        }
-        cfg.plugins[name] = std::move(sub);
-      }
-    }
-  }
+  read_limits(root["limits"], where.child("limits"), cfg);
+  cfg.accept_context_only = text(root["osb"], "accept_context_only") == "true";
+  read_credentials_encryption(root["credentials_encryption"], cfg);
+  read_catalogs(root["catalogs"], where.child("catalogs"), cfg);
+  read_plugins(root["plugins"], where.child("plugins"), cfg);
   return cfg;
 }
 

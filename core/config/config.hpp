@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -103,9 +104,14 @@ struct BrokerConfig {
   std::vector<std::string> credentials_previous_key_files;
 };
 
-/// Reads and validates a YAML config file. Throws ConfigError naming the file and key on unknown
-/// keys, wrong types, out-of-range values or an unreadable password file.
+/// Reads and validates a YAML config file: its shape against schema_text(), then the rules across
+/// keys. Throws ConfigError naming the file and key on unknown keys, wrong types, out-of-range
+/// values or an unreadable password file.
 BrokerConfig load_file(const std::string& path);
+
+/// The JSON Schema (draft-07) every config file is checked against: config/osbd.schema.json,
+/// compiled into osbd (and installed as share/osbd/osbd.schema.json).
+std::string_view schema_text();
 
 /// Parses "HOST:PORT" or "[V6]:PORT". Throws ConfigError naming `what` on malformed input.
 ListenAddress parse_listen(const std::string& text, const std::string& what);

@@ -404,200 +404,303 @@ class Compiler {
     return id;
   }
 
+  /// Where a keyword is compiled: the schema object's node and what its children inherit.
+  struct Site {
+    const std::string& base;  ///< base URI inside the schema object
+    std::size_t depth;        ///< its nesting in the document
+    Node& node;               ///< the node being built
+  };
+
+  /// Compiles one keyword's value; `at` is the keyword's JSON pointer.
+  using KeywordCompiler = void (Compiler::*)(const json& value, const std::string& at, Site& site);
+
+  // --- any instance ---
+
+  void compile_type(const json& v, const std::string& at, Site& site) {
+    site.node.types = read_types(v, at);
+  }
+
+  void compile_enum(const json& v, const std::string& at, Site& site) {
+    if (!v.is_array()) {
+      fail(at, "must be an array");
+    }
+    site.node.enum_values = v;
+  }
+
+  void compile_const(const json& v, const std::string&, Site& site) { site.node.const_value = v; }
+
+  // --- numbers ---
+
+  void compile_multiple_of(const json& v, const std::string& at, Site& site) {
+    site.node.multiple_of = read_number(v, at);
+    if (compare_numbers(*site.node.multiple_of, json(0)) != 1) {
+      fail(at, "must be greater than 0");
+    }
+  }
+
+  void compile_maximum(const json& v, const std::string& at, Site& site) {
+    site.node.maximum = read_number(v, at);
+  }
+
+  void compile_minimum(const json& v, const std::string& at, Site& site) {
+    site.node.minimum = read_number(v, at);
+  }
+
+  void compile_exclusive_maximum(const json& v, const std::string& at, Site& site) {
+    read_exclusive(v, at, site.node.maximum, site.node.exclusive_maximum);
+  }
+
+  void compile_exclusive_minimum(const json& v, const std::string& at, Site& site) {
+    read_exclusive(v, at, site.node.minimum, site.node.exclusive_minimum);
+  }
+
+  // --- strings ---
+
+  void compile_max_length(const json& v, const std::string& at, Site& site) {
+    site.node.max_length = read_count(v, at);
+  }
+
+  void compile_min_length(const json& v, const std::string& at, Site& site) {
+    site.node.min_length = read_count(v, at);
+  }
+
+  void compile_pattern_keyword(const json& v, const std::string& at, Site& site) {
+    if (!v.is_string()) {
+      fail(at, "must be a string");
+    }
+    site.node.pattern = read_pattern(v.get<std::string>(), at);
+  }
+
+  void compile_format(const json& v, const std::string& at, Site& site) {
+    if (!v.is_string()) {
+      fail(at, "must be a string");
+    }
+    site.node.format = format_from_name(v.get_ref<const std::string&>());
+  }
+
+  // --- arrays ---
+
+  void compile_items(const json& v, const std::string& at, Site& site) {
+    if (!v.is_array()) {
+      site.node.items = child(v, at, site.base, site.depth);
+      return;
+    }
+    site.node.has_tuple_items = true;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      site.node.tuple_items.push_back(
+          child(v[i], child_pointer(at, std::to_string(i)), site.base, site.depth));
+    }
+  }
+
+  void compile_additional_items(const json& v, const std::string& at, Site& site) {
+    const NodeId additional = child(v, at, site.base, site.depth, true);
+    // additionalItems only means something next to the array form of items.
+    if (site.node.has_tuple_items) {
+      site.node.additional_items = additional;
+    }
+  }
+
+  void compile_max_items(const json& v, const std::string& at, Site& site) {
+    site.node.max_items = read_count(v, at);
+  }
+
+  void compile_min_items(const json& v, const std::string& at, Site& site) {
+    site.node.min_items = read_count(v, at);
+  }
+
+  void compile_unique_items(const json& v, const std::string& at, Site& site) {
+    if (!v.is_boolean()) {
+      fail(at, "must be a boolean");
+    }
+    site.node.unique_items = v.get<bool>();
+  }
+
+  void compile_contains(const json& v, const std::string& at, Site& site) {
+    site.node.contains = child(v, at, site.base, site.depth);
+  }
+
+  // --- objects ---
+
+  void compile_max_properties(const json& v, const std::string& at, Site& site) {
+    site.node.max_properties = read_count(v, at);
+  }
+
+  void compile_min_properties(const json& v, const std::string& at, Site& site) {
+    site.node.min_properties = read_count(v, at);
+  }
+
+  void compile_required(const json& v, const std::string& at, Site& site) {
+    site.node.required = read_names(v, at);
+  }
+
+  void compile_properties(const json& v, const std::string& at, Site& site) {
+    require_object(v, at);
+    // nlohmann::json objects iterate in key order, so this is sorted for binary search.
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      site.node.properties.emplace_back(
+          it.key(), child(it.value(), child_pointer(at, it.key()), site.base, site.depth));
+    }
+  }
+
+  void compile_pattern_properties(const json& v, const std::string& at, Site& site) {
+    require_object(v, at);
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const auto child_ptr = child_pointer(at, it.key());
+      auto pattern = read_pattern(it.key(), child_ptr);
+      site.node.pattern_properties.emplace_back(
+          std::move(pattern), child(it.value(), child_ptr, site.base, site.depth));
+    }
+  }
+
+  void compile_additional_properties(const json& v, const std::string& at, Site& site) {
+    site.node.additional_properties = child(v, at, site.base, site.depth, true);
+  }
+
+  void compile_dependencies(const json& v, const std::string& at, Site& site) {
+    require_object(v, at);
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const auto child_ptr = child_pointer(at, it.key());
+      Dependency dependency;
+      dependency.property = it.key();
+      if (it->is_array()) {
+        dependency.required = read_names(it.value(), child_ptr);
+      } else {
+        dependency.schema = child(it.value(), child_ptr, site.base, site.depth);
+      }
+      site.node.dependencies.push_back(std::move(dependency));
+    }
+  }
+
+  void compile_property_names(const json& v, const std::string& at, Site& site) {
+    site.node.property_names = child(v, at, site.base, site.depth);
+  }
+
+  // --- applicators ---
+
+  void compile_all_of(const json& v, const std::string& at, Site& site) {
+    site.node.all_of = child_list(v, at, site.base, site.depth);
+  }
+
+  void compile_any_of(const json& v, const std::string& at, Site& site) {
+    site.node.any_of = child_list(v, at, site.base, site.depth);
+  }
+
+  void compile_one_of(const json& v, const std::string& at, Site& site) {
+    site.node.one_of = child_list(v, at, site.base, site.depth);
+  }
+
+  void compile_not(const json& v, const std::string& at, Site& site) {
+    site.node.not_schema = child(v, at, site.base, site.depth);
+  }
+
+  void compile_if(const json& v, const std::string& at, Site& site) {
+    site.node.if_schema = child(v, at, site.base, site.depth);
+  }
+
+  void compile_then(const json& v, const std::string& at, Site& site) {
+    site.node.then_schema = child(v, at, site.base, site.depth);
+  }
+
+  void compile_else(const json& v, const std::string& at, Site& site) {
+    site.node.else_schema = child(v, at, site.base, site.depth);
+  }
+
+  /// Compiled now so that a malformed definition is reported even if nothing uses it yet.
+  void compile_definitions(const json& v, const std::string& at, Site& site) {
+    require_object(v, at);
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      child(it.value(), child_pointer(at, it.key()), site.base, site.depth);
+    }
+  }
+
+  /// A keyword, the first draft that has it, and its compiler.
+  struct KeywordRule {
+    const char* name;
+    Draft since;
+    KeywordCompiler compile;
+  };
+
+  /// Every keyword osbd compiles, grouped by vocabulary. Order matters where one keyword reads
+  /// another's result: exclusiveMaximum after maximum (draft-04), additionalItems after items.
+  static constexpr KeywordRule kKeywords[] = {
+      // any instance
+      {"type", Draft::draft4, &Compiler::compile_type},
+      {"enum", Draft::draft4, &Compiler::compile_enum},
+      {"const", Draft::draft6, &Compiler::compile_const},
+      // numbers
+      {"multipleOf", Draft::draft4, &Compiler::compile_multiple_of},
+      {"maximum", Draft::draft4, &Compiler::compile_maximum},
+      {"minimum", Draft::draft4, &Compiler::compile_minimum},
+      {"exclusiveMaximum", Draft::draft4, &Compiler::compile_exclusive_maximum},
+      {"exclusiveMinimum", Draft::draft4, &Compiler::compile_exclusive_minimum},
+      // strings
+      {"maxLength", Draft::draft4, &Compiler::compile_max_length},
+      {"minLength", Draft::draft4, &Compiler::compile_min_length},
+      {"pattern", Draft::draft4, &Compiler::compile_pattern_keyword},
+      {"format", Draft::draft4, &Compiler::compile_format},
+      // arrays
+      {"items", Draft::draft4, &Compiler::compile_items},
+      {"additionalItems", Draft::draft4, &Compiler::compile_additional_items},
+      {"maxItems", Draft::draft4, &Compiler::compile_max_items},
+      {"minItems", Draft::draft4, &Compiler::compile_min_items},
+      {"uniqueItems", Draft::draft4, &Compiler::compile_unique_items},
+      {"contains", Draft::draft6, &Compiler::compile_contains},
+      // objects
+      {"maxProperties", Draft::draft4, &Compiler::compile_max_properties},
+      {"minProperties", Draft::draft4, &Compiler::compile_min_properties},
+      {"required", Draft::draft4, &Compiler::compile_required},
+      {"properties", Draft::draft4, &Compiler::compile_properties},
+      {"patternProperties", Draft::draft4, &Compiler::compile_pattern_properties},
+      {"additionalProperties", Draft::draft4, &Compiler::compile_additional_properties},
+      {"dependencies", Draft::draft4, &Compiler::compile_dependencies},
+      {"propertyNames", Draft::draft6, &Compiler::compile_property_names},
+      // applicators; then and else are compiled (and checked) even without if, which alone
+      // makes them apply
+      {"allOf", Draft::draft4, &Compiler::compile_all_of},
+      {"anyOf", Draft::draft4, &Compiler::compile_any_of},
+      {"oneOf", Draft::draft4, &Compiler::compile_one_of},
+      {"not", Draft::draft4, &Compiler::compile_not},
+      {"if", Draft::draft7, &Compiler::compile_if},
+      {"then", Draft::draft7, &Compiler::compile_then},
+      {"else", Draft::draft7, &Compiler::compile_else},
+      // reusable subschemas
+      {"definitions", Draft::draft4, &Compiler::compile_definitions},
+  };
+
   void compile_keywords(const json& value, const std::string& pointer, const std::string& base,
                         std::size_t depth, Node& node) {
-    const auto at = [&](const char* keyword) { return child_pointer(pointer, keyword); };
+    Site site{base, depth, node};
+    for (const auto& rule : kKeywords) {
+      if (draft_ < rule.since) {
+        continue;  // a keyword of a later draft is unknown here, hence ignored
+      }
+      if (const json* v = find(value, rule.name)) {
+        (this->*rule.compile)(*v, child_pointer(pointer, rule.name), site);
+      }
+    }
+  }
 
-    if (const json* v = find(value, "type")) {
-      node.types = read_types(*v, at("type"));
-    }
-    if (const json* v = find(value, "enum")) {
-      if (!v->is_array()) {
-        fail(at("enum"), "must be an array");
-      }
-      node.enum_values = *v;
-    }
-    if (const json* v = find(value, "const"); v != nullptr && draft6_or_later()) {
-      node.const_value = *v;
-    }
-
-    if (const json* v = find(value, "multipleOf")) {
-      node.multiple_of = read_number(*v, at("multipleOf"));
-      if (compare_numbers(*node.multiple_of, json(0)) != 1) {
-        fail(at("multipleOf"), "must be greater than 0");
-      }
-    }
-    if (const json* v = find(value, "maximum")) {
-      node.maximum = read_number(*v, at("maximum"));
-    }
-    if (const json* v = find(value, "minimum")) {
-      node.minimum = read_number(*v, at("minimum"));
-    }
-    read_exclusive(value, at, "exclusiveMaximum", node.maximum, node.exclusive_maximum);
-    read_exclusive(value, at, "exclusiveMinimum", node.minimum, node.exclusive_minimum);
-
-    if (const json* v = find(value, "maxLength")) {
-      node.max_length = read_count(*v, at("maxLength"));
-    }
-    if (const json* v = find(value, "minLength")) {
-      node.min_length = read_count(*v, at("minLength"));
-    }
-    if (const json* v = find(value, "pattern")) {
-      if (!v->is_string()) {
-        fail(at("pattern"), "must be a string");
-      }
-      node.pattern = read_pattern(v->get<std::string>(), at("pattern"));
-    }
-    if (const json* v = find(value, "format")) {
-      if (!v->is_string()) {
-        fail(at("format"), "must be a string");
-      }
-      node.format = format_from_name(v->get_ref<const std::string&>());
-    }
-
-    if (const json* v = find(value, "items")) {
-      if (v->is_array()) {
-        node.has_tuple_items = true;
-        for (std::size_t i = 0; i < v->size(); ++i) {
-          node.tuple_items.push_back(
-              child((*v)[i], child_pointer(pointer, "items", std::to_string(i)), base, depth));
-        }
-      } else {
-        node.items = child(*v, at("items"), base, depth);
-      }
-    }
-    if (const json* v = find(value, "additionalItems")) {
-      const NodeId additional = child(*v, at("additionalItems"), base, depth, true);
-      // additionalItems only means something next to the array form of items.
-      if (node.has_tuple_items) {
-        node.additional_items = additional;
-      }
-    }
-    if (const json* v = find(value, "maxItems")) {
-      node.max_items = read_count(*v, at("maxItems"));
-    }
-    if (const json* v = find(value, "minItems")) {
-      node.min_items = read_count(*v, at("minItems"));
-    }
-    if (const json* v = find(value, "uniqueItems")) {
-      if (!v->is_boolean()) {
-        fail(at("uniqueItems"), "must be a boolean");
-      }
-      node.unique_items = v->get<bool>();
-    }
-    if (const json* v = find(value, "contains"); v != nullptr && draft6_or_later()) {
-      node.contains = child(*v, at("contains"), base, depth);
-    }
-
-    if (const json* v = find(value, "maxProperties")) {
-      node.max_properties = read_count(*v, at("maxProperties"));
-    }
-    if (const json* v = find(value, "minProperties")) {
-      node.min_properties = read_count(*v, at("minProperties"));
-    }
-    if (const json* v = find(value, "required")) {
-      node.required = read_names(*v, at("required"));
-    }
-    if (const json* v = find(value, "properties")) {
-      if (!v->is_object()) {
-        fail(at("properties"), "must be an object");
-      }
-      for (auto it = v->begin(); it != v->end(); ++it) {
-        node.properties.emplace_back(
-            it.key(),
-            child(it.value(), child_pointer(pointer, "properties", it.key()), base, depth));
-      }
-      // nlohmann::json objects iterate in key order, so this is sorted for binary search.
-    }
-    if (const json* v = find(value, "patternProperties")) {
-      if (!v->is_object()) {
-        fail(at("patternProperties"), "must be an object");
-      }
-      for (auto it = v->begin(); it != v->end(); ++it) {
-        const auto child_ptr = child_pointer(pointer, "patternProperties", it.key());
-        auto pattern = read_pattern(it.key(), child_ptr);
-        node.pattern_properties.emplace_back(std::move(pattern),
-                                             child(it.value(), child_ptr, base, depth));
-      }
-    }
-    if (const json* v = find(value, "additionalProperties")) {
-      node.additional_properties = child(*v, at("additionalProperties"), base, depth, true);
-    }
-    if (const json* v = find(value, "dependencies")) {
-      if (!v->is_object()) {
-        fail(at("dependencies"), "must be an object");
-      }
-      for (auto it = v->begin(); it != v->end(); ++it) {
-        const auto child_ptr = child_pointer(pointer, "dependencies", it.key());
-        Dependency dependency;
-        dependency.property = it.key();
-        if (it->is_array()) {
-          dependency.required = read_names(it.value(), child_ptr);
-        } else {
-          dependency.schema = child(it.value(), child_ptr, base, depth);
-        }
-        node.dependencies.push_back(std::move(dependency));
-      }
-    }
-    if (const json* v = find(value, "propertyNames"); v != nullptr && draft6_or_later()) {
-      node.property_names = child(*v, at("propertyNames"), base, depth);
-    }
-
-    if (const json* v = find(value, "allOf")) {
-      node.all_of = child_list(*v, at("allOf"), base, depth);
-    }
-    if (const json* v = find(value, "anyOf")) {
-      node.any_of = child_list(*v, at("anyOf"), base, depth);
-    }
-    if (const json* v = find(value, "oneOf")) {
-      node.one_of = child_list(*v, at("oneOf"), base, depth);
-    }
-    if (const json* v = find(value, "not")) {
-      node.not_schema = child(*v, at("not"), base, depth);
-    }
-    if (draft7_or_later()) {
-      // then and else are compiled (and checked) even without if, but only if makes them apply.
-      if (const json* v = find(value, "if")) {
-        node.if_schema = child(*v, at("if"), base, depth);
-      }
-      if (const json* v = find(value, "then")) {
-        node.then_schema = child(*v, at("then"), base, depth);
-      }
-      if (const json* v = find(value, "else")) {
-        node.else_schema = child(*v, at("else"), base, depth);
-      }
-    }
-    if (const json* v = find(value, "definitions")) {
-      if (!v->is_object()) {
-        fail(at("definitions"), "must be an object");
-      }
-      // Compiled now so that a malformed definition is reported even if nothing uses it yet.
-      for (auto it = v->begin(); it != v->end(); ++it) {
-        child(it.value(), child_pointer(pointer, "definitions", it.key()), base, depth);
-      }
+  void require_object(const json& v, const std::string& at) const {
+    if (!v.is_object()) {
+      fail(at, "must be an object");
     }
   }
 
   /// exclusiveMaximum/exclusiveMinimum: a boolean modifier of maximum/minimum in draft-04, a
   /// number of its own from draft-06 on. The draft-04 form is folded into the draft-06 one.
-  template <typename At>
-  void read_exclusive(const json& value, const At& at, const char* keyword,
-                      std::optional<json>& inclusive, std::optional<json>& exclusive) const {
-    const json* v = find(value, keyword);
-    if (v == nullptr) {
-      return;
-    }
+  void read_exclusive(const json& v, const std::string& at, std::optional<json>& inclusive,
+                      std::optional<json>& exclusive) const {
     if (draft6_or_later()) {
-      if (!v->is_number()) {
-        fail(at(keyword), "must be a number (the boolean form is draft-04 only)");
+      if (!v.is_number()) {
+        fail(at, "must be a number (the boolean form is draft-04 only)");
       }
-      exclusive = *v;
+      exclusive = v;
       return;
     }
-    if (!v->is_boolean()) {
-      fail(at(keyword), "must be a boolean in draft-04 (the number form needs draft-06)");
+    if (!v.is_boolean()) {
+      fail(at, "must be a boolean in draft-04 (the number form needs draft-06)");
     }
-    if (v->get<bool>() && inclusive) {
+    if (v.get<bool>() && inclusive) {
       exclusive = std::move(inclusive);
       inclusive.reset();
     }

@@ -29,9 +29,13 @@ class SchemaError : public std::runtime_error {
 struct Violation {
   std::string path;     ///< dotted path from the root name; odd keys as ["key"]
   std::string message;  ///< user-facing, without the path
+  std::string pointer =
+      {};  ///< RFC 6901 JSON pointer of the same place in the instance ("" = root)
 
-  /// Equal when path and message are.
-  friend bool operator==(const Violation&, const Violation&) = default;
+  /// Equal when path and message are (pointer names the same place as path).
+  friend bool operator==(const Violation& a, const Violation& b) {
+    return a.path == b.path && a.message == b.message;
+  }
 };
 
 /// "path: message", the form osbd puts into a 400 description.

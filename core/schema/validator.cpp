@@ -10,6 +10,7 @@
 
 #include "schema/json_util.hpp"
 #include "schema/node.hpp"
+#include "schema/pointer.hpp"
 #include "schema/regex.hpp"
 
 namespace osbd::schema::detail {
@@ -55,6 +56,15 @@ std::string render_path(std::string_view root, const std::vector<Segment>& segme
     }
   }
   return path;
+}
+
+std::string render_pointer(const std::vector<Segment>& segments) {
+  std::string pointer;
+  for (const auto& segment : segments) {
+    pointer.append("/").append(segment.key == nullptr ? std::to_string(segment.index)
+                                                      : escape_pointer_token(*segment.key));
+  }
+  return pointer;
 }
 
 std::uint8_t type_bits(const json& value, Draft draft) {
@@ -174,7 +184,7 @@ class Validator {
 
   bool fail(std::string message) {
     if (out_ != nullptr && out_->size() < max_) {
-      out_->push_back({render_path(root_name_, path_), std::move(message)});
+      out_->push_back({render_path(root_name_, path_), std::move(message), render_pointer(path_)});
     }
     return false;
   }
@@ -493,9 +503,10 @@ class Validator {
       nested.check(schema, name);
       path_.push_back({&key, 0});
       const std::string here = render_path(root_name_, path_);
+      const std::string here_pointer = render_pointer(path_);
       path_.pop_back();
       for (auto& violation : inner) {
-        out_->push_back({here, "property name " + violation.message});
+        out_->push_back({here, "property name " + violation.message, here_pointer});
       }
     }
     return false;

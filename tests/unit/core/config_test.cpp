@@ -5,10 +5,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "config/shape.hpp"
+#include "schema/schema.hpp"
 
 namespace osbd::config {
 namespace {
@@ -332,6 +338,85 @@ TEST_F(ConfigTest, SecretsNeverAppearInErrors) {
 TEST_F(ConfigTest, MalformedYamlGivesTheLine) {
   EXPECT_NE(error_of("auth: [\n").find("invalid YAML at line"), std::string::npos);
   EXPECT_NE(error_of("- a\n- b\n").find("expected a mapping"), std::string::npos);
+}
+
+// config/osbd.schema.json is what osbd checks against: compiled in unchanged, and a schema its
+// own engine compiles.
+TEST(ConfigSchema, IsTheShippedFileAndCompiles) {
+  std::ifstream in(std::string(OSBD_SOURCE_DIR) + "/config/osbd.schema.json");
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(schema_text(), file);
+  EXPECT_NO_THROW(schema::Schema::compile(nlohmann::json::parse(schema_text())));
+}
+
+// Every example configuration matches the schema; those without password files load completely.
+TEST(ConfigSchema, ExampleConfigsMatch) {
+  const std::string root = OSBD_SOURCE_DIR;
+  std::vector<std::string> files = {root + "/config/osbd.yaml", root + "/packaging/osbd.yaml"};
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/config/examples")) {
+    files.push_back(entry.path().string());
+  }
+  for (const auto& file : files) {
+    SCOPED_TRACE(file);
+    EXPECT_NO_THROW(detail::check_shape(YAML::LoadFile(file), file));
+    if (file.find("packaging") == std::string::npos) {
+      EXPECT_NO_THROW(load_file(file));
+    }
+  }
+}
+
+TEST_F(ConfigTest, SchemaRefusalsNameTheKey) {
+  const std::string path = dir_ + "/c.yaml: ";
+  EXPECT_EQ(error_of(std::string(kMinimal) + "osb:\n  accept_context: true\n"),
+            path + "osb.accept_context: unknown key (known keys: accept_context_only)");
+  EXPECT_EQ(
+      error_of(std::string(kMinimal) + "tls: {certificate_file: c, private_key_file: k, x: 1}\n"),
+      path +
+          "tls.x: unknown key (known keys: certificate_file, client_ca_file, "
+          "private_key_file)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "limits: 5\n"), path + "limits: expected a mapping");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "data_dir: [a]\n"),
+            path + "data_dir: expected a string");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "limits:\n  max_connections: 1.5\n"),
+            path + "limits.max_connections: expected an integer");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "limits:\n  poll_interval_ms: 600001\n"),
+            path + "limits.poll_interval_ms: must be between 50 and 600000");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "limits:\n  worker_threads: -1\n"),
+            path + "limits.worker_threads: must be between 1 and 256");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "log_level: verbose\n"),
+            path + "log_level: expected debug, info, warn or error");
+  EXPECT_EQ(error_of("auth:\n  password: p\n"),
+            path + "auth.username: required (the HTTP Basic username)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "catalogs:\n  a:\n    credentials: []\n"),
+            path +
+                "catalogs.a.credentials: expected a list of {username, password or "
+                "password_file}");
+  EXPECT_EQ(error_of(std::string(kMinimal) +
+                     "catalogs:\n  a:\n    credentials: [{username: x, password: y}]\n"
+                     "    services: [{service: s, plans: [{plan: ''}]}]\n"),
+            path + "catalogs.a.services.0.plans.0.plan: expected a non-empty id or name");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "catalogs:\n  1a: {credentials: 5}\n"),
+            path +
+                "catalogs.1a.credentials: expected a list of {username, password or "
+                "password_file}");
+}
+
+// Scalars are read as written, quoted or not: a quoted number is still a number where one is
+// expected, and a text key keeps its exact text.
+TEST_F(ConfigTest, ScalarsKeepTheirText) {
+  const auto cfg =
+      load_file(write("c.yaml",
+                      "auth: {username: 0042, password: 1.50}\nlimits: {max_connections: \"100\"}\n"
+                      "osb: {accept_context_only: \"true\"}\ndata_dir: true\n"));
+  EXPECT_EQ(cfg.auth.username, "0042");
+  EXPECT_EQ(cfg.auth.password, "1.50");
+  EXPECT_EQ(cfg.max_connections, 100u);
+  EXPECT_TRUE(cfg.accept_context_only);
+  EXPECT_EQ(cfg.data_dir, "true");
+  // Integers are plain decimal: 0100 would read as 64 in YAML 1.1, as 100 in YAML 1.2.
+  EXPECT_NE(error_of(std::string(kMinimal) + "limits:\n  max_connections: 0100\n")
+                .find("limits.max_connections: expected an integer"),
+            std::string::npos);
 }
 
 TEST(ParseListen, AcceptsHostPortAndBracketedV6) {

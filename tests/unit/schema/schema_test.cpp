@@ -234,6 +234,22 @@ TEST(Compile, RefCyclesWithoutDescentAreRefused) {
       (std::vector<Violation>{{"parameters.children[0].children[0].value", "must be an integer"}}));
 }
 
+// Besides the dotted path, each violation carries the RFC 6901 pointer of the same place, which
+// callers with their own path style (the config loader) convert.
+TEST(Messages, ViolationsCarryTheInstancePointer) {
+  const auto schema = Schema::compile(json::parse(R"({
+      "properties": {"a/b": {"items": {"type": "integer"}}, "m": {"propertyNames": {"maxLength": 1}}},
+      "required": ["r"]})"));
+  const auto violations =
+      schema.validate(json::parse(R"({"a/b": [1, "x"], "m": {"long": 1}})"), "", 10);
+  ASSERT_EQ(violations.size(), 3u);
+  EXPECT_EQ(violations[0].pointer, "/r");
+  EXPECT_EQ(violations[1].pointer, "/a~1b/1");
+  EXPECT_EQ(violations[1].path, "[\"a/b\"][1]");
+  EXPECT_EQ(violations[2].pointer, "/m/long");
+  EXPECT_EQ(violations[2].message, "property name must be at most 1 character long");
+}
+
 TEST(Compile, LocalRefForms) {
   // JSON pointers with ~0, ~1 and percent-encoding.
   const json escaped = json::parse(R"({
