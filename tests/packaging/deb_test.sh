@@ -300,7 +300,8 @@ for p in "${packages[@]}"; do
 done
 for path in /usr/bin/osbd /usr/bin/osbctl /usr/lib/osbd /etc/osbd /var/lib/osbd /lib/systemd/system/osbd.service \
   /etc/systemd/system/multi-user.target.wants/osbd.service /etc/systemd/system/osbd.service \
-  /usr/include/osb /usr/share/osb-sdk /usr/share/doc/osbd; do
+  /usr/include/osb /usr/share/osb-sdk /usr/share/doc/osbd /usr/share/doc/osb-sdk-dev /usr/share/osbd \
+  /usr/share/man/man8/osbd.8.gz /usr/share/man/man8/osbctl.8.gz; do
   check "$path removed" test ! -e "$path" -a ! -L "$path"
 done
 check "no CMake package osb-sdk left" not compgen -G '/usr/lib/*/cmake/osb-sdk'
