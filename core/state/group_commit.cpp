@@ -26,22 +26,9 @@ std::exception_ptr store_error(const std::string& text) noexcept {
   }
 }
 
-// The text of a failure, for the callers it takes down with it. Only a StoreError's text is
-// known to be free of row contents; anything else is named by kind only.
-std::string error_text(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const StoreError& se) {
-    return se.what();
-  } catch (...) {
-    return "unexpected error";
-  }
-}
-
-// The GroupCommit whose batch this thread is running, so a write nested in a unit runs inline.
-thread_local const GroupCommit* tl_running = nullptr;
-
 }  // namespace
+
+thread_local const GroupCommit* GroupCommit::running_ = nullptr;
 
 GroupCommit::GroupCommit(Database& db, size_t max_batch, bool sync_log)
     : db_(db), max_batch_(std::max<size_t>(max_batch, 1)), sync_log_(sync_log) {}
@@ -55,13 +42,15 @@ GroupCommit::~GroupCommit() {
 }
 
 uint64_t GroupCommit::committed() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return committed_;
 }
 
 void GroupCommit::wait_synced(uint64_t batches) const {
-  std::unique_lock lock(mu_);
-  synced_cv_.wait(lock, [&] { return synced_ >= batches || !sync_failure_.empty(); });
+  util::UniqueLock lock(mu_);
+  while (synced_ < batches && sync_failure_.empty()) {
+    lock.wait(synced_cv_);
+  }
   if (synced_ < batches) {
     throw StoreError(sync_failure_);
   }
@@ -86,38 +75,27 @@ std::string GroupCommit::sync_wal() noexcept {
 }
 
 std::string GroupCommit::sync_failure() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return sync_failure_;
 }
 
 std::string GroupCommit::commit_failure() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return commit_failure_;
 }
 
-void GroupCommit::note_commit(bool failed, const std::string& text) noexcept {
-  std::lock_guard lock(mu_);
-  try {
-    commit_failure_ = !failed ? std::string() : text.empty() ? std::string("failed") : text;
-  } catch (...) {
-    // Out of memory for the text: an empty text would read as "committed", so keep a short one
-    // (within the small-string buffer, no allocation).
-    commit_failure_ = "failed";
-  }
-}
-
 size_t GroupCommit::queued() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return queued_;
 }
 
 GroupCommit::Stats GroupCommit::stats() const {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   return stats_;
 }
 
 bool GroupCommit::running_here() const noexcept {
-  return tl_running == this;
+  return running_ == this;
 }
 
 void GroupCommit::enqueue(Unit& unit) {
@@ -131,7 +109,7 @@ void GroupCommit::enqueue(Unit& unit) {
 }
 
 void GroupCommit::submit(Unit& unit) {
-  std::unique_lock lock(mu_);
+  util::UniqueLock lock(mu_);
   enqueue(unit);
   if (!leading_) {
     leading_ = true;
@@ -140,9 +118,11 @@ void GroupCommit::submit(Unit& unit) {
   // Units queued for lead_queued() may be ahead of this one, so leading once need not reach it:
   // a leader that finds this unit at the head hands the lead to it, that is, leads again.
   while (unit.state != State::done) {
-    unit.wake.wait(lock, [&] { return unit.state != State::queued; });
+    while (unit.state == State::queued) {
+      lock.wait(unit.wake);
+    }
     if (unit.state == State::leading) {
-      lead(lock);
+      lead();
     }
   }
   std::exception_ptr error = std::move(unit.error);
@@ -163,24 +143,25 @@ void GroupCommit::run_async(AsyncUnit& unit, bool lead_now) noexcept {
   node.next = nullptr;
   node.state = State::queued;
   node.error = nullptr;
-  std::unique_lock lock(mu_);
+  util::MutexLock lock(mu_);
   enqueue(node);
-  if (leading_ || !lead_now) {
-    return;  // the leader takes it, or lead_queued() will
+  if (!leading_ && lead_now) {
+    take_lead();
   }
-  leading_ = true;
-  head_->state = State::leading;
-  lead(lock);
+  // Otherwise the leader takes it, or lead_queued() will.
 }
 
 void GroupCommit::lead_queued() noexcept {
-  std::unique_lock lock(mu_);
-  if (leading_ || head_ == nullptr) {
-    return;
+  util::MutexLock lock(mu_);
+  if (!leading_ && head_ != nullptr) {
+    take_lead();
   }
+}
+
+void GroupCommit::take_lead() {
   leading_ = true;
   head_->state = State::leading;
-  lead(lock);
+  lead();
 }
 
 void GroupCommit::call_done(Unit* chain) noexcept {
@@ -193,96 +174,22 @@ void GroupCommit::call_done(Unit* chain) noexcept {
   }
 }
 
-void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
+void GroupCommit::lead() {
   for (;;) {
-    // The oldest queued unit is at the front: it queued into an empty queue, was handed the
-    // lead, or is left from the leader's previous batch.
-    Unit* first = head_;
-    Unit* last = first;
-    size_t n = 1;
-    while (n < max_batch_ && last->next != nullptr) {
-      last = last->next;
-      ++n;
-    }
-    head_ = last->next;
-    if (head_ == nullptr) {
-      tail_ = nullptr;
-    }
-    last->next = nullptr;
-    queued_ -= n;
+    size_t n = 0;
+    Unit* first = take_batch(n);
     const std::string poisoned = sync_failure_;
-
     // Callers that arrive meanwhile queue up for the next batch.
-    lock.unlock();
-    uint64_t batch = 0;  // the number run_batch gave it before its COMMIT, if it got that far
-    if (poisoned.empty()) {
-      batch = run_batch(first);
-    } else {
-      for (Unit* u = first; u != nullptr; u = u->next) {
-        u->error = store_error(poisoned);
-      }
-    }
-    std::string failure;
-    if (sync_log_ && poisoned.empty()) {
-      // Units that only record an intent go on while the WAL syncs.
-      Unit* early = nullptr;
-      Unit** link = &first;
-      while (*link != nullptr) {
-        Unit* const u = *link;
-        if (u->async != nullptr && u->async->before_sync) {
-          *link = u->next;
-          u->next = early;
-          early = u;
-        } else {
-          link = &u->next;
-        }
-      }
-      call_done(early);
-      failure = sync_wal();
-    }
-    lock.lock();
-
-    if (failure.empty()) {
-      synced_ = std::max(synced_, batch);
-    } else {
-      sync_failure_ = failure;
-      for (Unit* u = first; u != nullptr; u = u->next) {
-        if (!u->error) {
-          u->error = store_error(failure);
-        }
-      }
-    }
-    synced_cv_.notify_all();
-    ++stats_.batches;
-    stats_.units += n;
-    stats_.largest = std::max(stats_.largest, n);
-    // Still under mu_: a woken caller returns, and so destroys its Unit, only after taking mu_.
-    // Asynchronous units are chained for their done calls, made once mu_ is released.
-    Unit* finished = nullptr;
-    for (Unit* u = first; u != nullptr;) {
-      Unit* const next = u->next;
-      u->state = State::done;
-      if (u->async != nullptr) {
-        u->next = finished;
-        finished = u;
-      } else {
-        u->wake.notify_one();
-      }
-      u = next;
-    }
-    // Keep the lead while the next unit's caller is not waiting for it; hand it to a blocked
-    // caller otherwise.
-    const bool keep = head_ != nullptr && head_->async != nullptr;
-    if (head_ != nullptr && !keep) {
-      head_->state = State::leading;
-      head_->wake.notify_one();
-    } else if (head_ == nullptr) {
-      leading_ = false;
-    }
+    mu_.unlock();
+    const BatchOutcome outcome = execute(first, poisoned);
+    mu_.lock();
+    record_batch(first, n, outcome);
+    Unit* const finished = release_units(first);
+    const bool keep = pass_lead();
     if (finished != nullptr) {
-      lock.unlock();
+      mu_.unlock();
       call_done(finished);
-      lock.lock();
+      mu_.lock();
     }
     if (!keep) {
       return;
@@ -292,98 +199,106 @@ void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-uint64_t GroupCommit::run_batch(Unit* first) noexcept {
-  // A failure of the whole transaction reaches every caller whose unit has no error of its own.
-  const auto fail_all = [this, first](const auto& make_text) noexcept {
-    std::string text;
-    std::exception_ptr oom;
-    try {
-      text = make_text();
-    } catch (...) {
-      oom = std::current_exception();
-    }
-    for (Unit* u = first; u != nullptr; u = u->next) {
-      if (!u->error) {
-        u->error = oom ? oom : store_error(text);
-      }
-    }
-    note_commit(true, text);
-  };
-
-  try {
-    db_.exec("BEGIN IMMEDIATE", "begin");
-  } catch (...) {
-    const auto cause = std::current_exception();
-    fail_all([&] { return error_text(cause); });
-    return 0;
+GroupCommit::Unit* GroupCommit::take_batch(size_t& n) {
+  // The oldest queued unit is at the front: it queued into an empty queue, was handed the lead,
+  // or is left from the leader's previous batch.
+  Unit* const first = head_;
+  Unit* last = first;
+  n = 1;
+  while (n < max_batch_ && last->next != nullptr) {
+    last = last->next;
+    ++n;
   }
-
-  for (Unit* u = first; u != nullptr; u = u->next) {
-    try {
-      // Prepared statements rather than exec: they are kept, so run without parsing each time.
-      Statement(db_, "SAVEPOINT unit", "begin write").run();
-      tl_running = this;
-      u->fn(u->arg);
-      tl_running = nullptr;
-      Statement(db_, "RELEASE unit", "end write").run();
-    } catch (...) {
-      tl_running = nullptr;
-      u->error = std::current_exception();
-      if (!undo_unit()) {
-        // SQLite rolled back the whole transaction (disk full, I/O error) or the unit cannot be
-        // undone alone: the units before it lost their writes and the ones after it are not run.
-        rollback();
-        fail_all([&] {
-          return db_.describe(
-              "write rolled back with its transaction after another write in it failed",
-              error_text(u->error));
-        });
-        return 0;
-      }
-    }
+  head_ = last->next;
+  if (head_ == nullptr) {
+    tail_ = nullptr;
   }
-
-  // Numbered before its COMMIT: a reader that saw the batch's rows and then reads committed()
-  // gets at least this number, so it waits for this batch's sync.
-  uint64_t number = 0;
-  {
-    std::lock_guard lock(mu_);
-    number = ++committed_;
-  }
-  try {
-    db_.exec("COMMIT", "commit");
-    note_commit(false, {});
-  } catch (...) {
-    // A failed COMMIT can leave the transaction open; nothing of it may stay behind.
-    const auto cause = std::current_exception();
-    rollback();
-    fail_all([&] { return error_text(cause); });
-  }
-  return number;
+  last->next = nullptr;
+  queued_ -= n;
+  return first;
 }
 
-bool GroupCommit::undo_unit() noexcept {
-  if (db_.autocommit()) {
-    return false;
+GroupCommit::BatchOutcome GroupCommit::execute(Unit*& first, const std::string& poisoned) noexcept {
+  BatchOutcome outcome;
+  if (!poisoned.empty()) {
+    fail_units(first, poisoned);
+    return outcome;
   }
-  try {
-    Statement(db_, "ROLLBACK TO unit", "undo write").run();
-    Statement(db_, "RELEASE unit", "undo write").run();
-  } catch (...) {
-    return false;
+  outcome.number = run_batch(first);
+  if (sync_log_) {
+    // Units that only record an intent go on while the WAL syncs.
+    call_done(take_before_sync(first));
+    outcome.sync_failure = sync_wal();
   }
-  return !db_.autocommit();
+  return outcome;
 }
 
-void GroupCommit::rollback() noexcept {
-  if (db_.autocommit()) {
-    return;
+GroupCommit::Unit* GroupCommit::take_before_sync(Unit*& chain) noexcept {
+  Unit* early = nullptr;
+  Unit** link = &chain;
+  while (*link != nullptr) {
+    Unit* const u = *link;
+    if (u->async != nullptr && u->async->before_sync) {
+      *link = u->next;
+      u->next = early;
+      early = u;
+    } else {
+      link = &u->next;
+    }
   }
-  try {
-    db_.exec("ROLLBACK", "roll back");
-  } catch (...) {
-    // Nothing is left to report it to: every caller of the batch already has an error, and the
-    // next BEGIN surfaces a connection that is still unusable.
+  return early;
+}
+
+void GroupCommit::record_batch(Unit* first, size_t n, const BatchOutcome& outcome) {
+  if (outcome.sync_failure.empty()) {
+    synced_ = std::max(synced_, outcome.number);
+  } else {
+    sync_failure_ = outcome.sync_failure;
+    fail_units(first, outcome.sync_failure);
+  }
+  synced_cv_.notify_all();
+  ++stats_.batches;
+  stats_.units += n;
+  stats_.largest = std::max(stats_.largest, n);
+}
+
+GroupCommit::Unit* GroupCommit::release_units(Unit* first) {
+  // Still under mu_: a woken caller returns, and so destroys its Unit, only after taking mu_.
+  Unit* finished = nullptr;
+  for (Unit* u = first; u != nullptr;) {
+    Unit* const next = u->next;
+    u->state = State::done;
+    if (u->async != nullptr) {
+      u->next = finished;
+      finished = u;
+    } else {
+      u->wake.notify_one();
+    }
+    u = next;
+  }
+  return finished;
+}
+
+bool GroupCommit::pass_lead() {
+  if (head_ == nullptr) {
+    leading_ = false;
+    return false;
+  }
+  // Keep the lead while the next unit's caller is not waiting for it.
+  if (head_->async != nullptr) {
+    return true;
+  }
+  head_->state = State::leading;
+  head_->wake.notify_one();
+  return false;
+}
+
+void GroupCommit::fail_units(Unit* chain, const std::string& text,
+                             const std::exception_ptr& oom) noexcept {
+  for (Unit* u = chain; u != nullptr; u = u->next) {
+    if (!u->error) {
+      u->error = oom ? oom : store_error(text);
+    }
   }
 }
 

@@ -38,8 +38,10 @@ ReaderPool::Lease::~Lease() {
 
 ReaderPool::Lease ReaderPool::acquire() {
   {
-    std::unique_lock lock(mu_);
-    returned_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    util::UniqueLock lock(mu_);
+    while (idle_.empty() && open_ >= size_) {
+      lock.wait(returned_);
+    }
     if (!idle_.empty()) {
       auto db = std::move(idle_.back());
       idle_.pop_back();
@@ -51,7 +53,7 @@ ReaderPool::Lease ReaderPool::acquire() {
   try {
     return Lease(*this, open_reader(path_));
   } catch (...) {
-    std::lock_guard lock(mu_);
+    util::MutexLock lock(mu_);
     --open_;
     returned_.notify_one();
     throw;
@@ -59,7 +61,7 @@ ReaderPool::Lease ReaderPool::acquire() {
 }
 
 void ReaderPool::give_back(std::unique_ptr<Database> db) noexcept {
-  std::lock_guard lock(mu_);
+  util::MutexLock lock(mu_);
   idle_.push_back(std::move(db));
   returned_.notify_one();
 }

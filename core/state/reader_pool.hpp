@@ -3,11 +3,11 @@
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "state/sqlite_db.hpp"
+#include "util/mutex.hpp"
 
 namespace osbd::state::sqlite {
 
@@ -51,17 +51,18 @@ class ReaderPool {
 
   /// An idle connection, opening one if none is idle and fewer than size are open, otherwise
   /// waiting for one to come back. Throws StoreError if a connection cannot be opened.
-  Lease acquire();
+  Lease acquire() OSBD_EXCLUDES(mu_);
 
  private:
-  void give_back(std::unique_ptr<Database> db) noexcept;
+  void give_back(std::unique_ptr<Database> db) noexcept OSBD_EXCLUDES(mu_);
 
   const std::string path_;
   const size_t size_;
-  std::mutex mu_;
+  util::Mutex mu_;
   std::condition_variable returned_;
-  std::vector<std::unique_ptr<Database>> idle_;  // capacity size_, so giving back never allocates
-  size_t open_ = 0;
+  // Capacity size_, so giving back never allocates.
+  std::vector<std::unique_ptr<Database>> idle_ OSBD_GUARDED_BY(mu_);
+  size_t open_ OSBD_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace osbd::state::sqlite

@@ -22,8 +22,18 @@ enum class OperationKind { provision, update, deprovision, bind, unbind };
 /// State of a recorded operation, spelled as OSB last_operation spells it.
 enum class OperationState { in_progress, succeeded, failed };
 
+/// Where an instance or a binding is in its lifecycle: the state both kinds of resource carry.
+struct ResourceLifecycle {
+  nlohmann::json plugin_state;  ///< opaque state the plugin asked to keep, null if none
+  ResourceStatus status = ResourceStatus::creating;  ///< broker-side lifecycle
+  std::string active_operation;  ///< id of the running mutating operation, "" if idle
+  std::string last_operation;    ///< id of the most recent operation, "" if none
+  int64_t created_at_ms = 0;     ///< unix epoch milliseconds
+  int64_t updated_at_ms = 0;     ///< unix epoch milliseconds
+};
+
 /// A service instance owned by the broker.
-struct InstanceRecord {
+struct InstanceRecord : ResourceLifecycle {
   std::string id;                 ///< platform-chosen instance id (decoded)
   std::string service_id;         ///< catalog service id
   std::string plan_id;            ///< catalog plan id
@@ -36,16 +46,10 @@ struct InstanceRecord {
   nlohmann::json maintenance_info;                       ///< null if absent
   std::string dashboard_url;                             ///< "" if none
   nlohmann::json metadata;                               ///< OSB instance metadata, null if none
-  nlohmann::json plugin_state;  ///< opaque state the plugin asked to keep, null if none
-  ResourceStatus status = ResourceStatus::creating;  ///< broker-side lifecycle
-  std::string active_operation;  ///< id of the running mutating operation, "" if idle
-  std::string last_operation;    ///< id of the most recent operation, "" if none
-  int64_t created_at_ms = 0;     ///< unix epoch milliseconds
-  int64_t updated_at_ms = 0;     ///< unix epoch milliseconds
 };
 
 /// A service binding owned by the broker.
-struct BindingRecord {
+struct BindingRecord : ResourceLifecycle {
   std::string instance_id;                               ///< owning instance
   std::string id;                                        ///< platform-chosen binding id (decoded)
   std::string service_id;                                ///< catalog service id at bind time
@@ -55,12 +59,6 @@ struct BindingRecord {
   nlohmann::json context = nlohmann::json::object();     ///< OSB context object
   nlohmann::json bind_resource;                          ///< null if absent
   nlohmann::json response;  ///< what bind returned (credentials, endpoints, ...); null until done
-  nlohmann::json plugin_state;  ///< opaque state the plugin asked to keep, null if none
-  ResourceStatus status = ResourceStatus::creating;  ///< broker-side lifecycle
-  std::string active_operation;  ///< id of the running mutating operation, "" if idle
-  std::string last_operation;    ///< id of the most recent operation, "" if none
-  int64_t created_at_ms = 0;     ///< unix epoch milliseconds
-  int64_t updated_at_ms = 0;     ///< unix epoch milliseconds
 };
 
 /// One mutating operation on an instance or binding, kept after it ends for last_operation.

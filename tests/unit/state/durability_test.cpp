@@ -37,6 +37,24 @@ void create_ready_instance(Store& store, const std::string& id) {
   store.finish_instance_operation(inst, op);
 }
 
+// Runs body(t) on threads t = 0 .. n-1, then meanwhile() on this thread, then joins the threads.
+template <typename Body, typename Meanwhile>
+void on_threads(int n, const Body& body, const Meanwhile& meanwhile) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&body, t] { body(t); });
+  }
+  meanwhile();
+  for (auto& th : threads) {
+    th.join();
+  }
+}
+
+template <typename Body>
+void on_threads(int n, const Body& body) {
+  on_threads(n, body, [] {});
+}
+
 // --- races --------------------------------------------------------------------------------------
 
 TEST(StoreConcurrency, ExactlyOneBeginWinsOnAnIdleInstance) {
@@ -47,28 +65,22 @@ TEST(StoreConcurrency, ExactlyOneBeginWinsOnAnIdleInstance) {
   std::atomic<int> started{0};
   std::atomic<int> busy{0};
   std::atomic<int> other{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int a = 0; a < kAttempts; ++a) {
-        const std::string id = "op-" + std::to_string(t) + "-" + std::to_string(a);
-        switch (store->begin_instance_operation("i1", make_op(id, OperationKind::update, "i1"),
-                                                ResourceStatus::ready, true)) {
-          case BeginResult::started:
-            ++started;
-            break;
-          case BeginResult::busy:
-            ++busy;
-            break;
-          default:
-            ++other;
-        }
+  on_threads(kThreads, [&](int t) {
+    for (int a = 0; a < kAttempts; ++a) {
+      const std::string id = "op-" + std::to_string(t) + "-" + std::to_string(a);
+      switch (store->begin_instance_operation("i1", make_op(id, OperationKind::update, "i1"),
+                                              ResourceStatus::ready, true)) {
+        case BeginResult::started:
+          ++started;
+          break;
+        case BeginResult::busy:
+          ++busy;
+          break;
+        default:
+          ++other;
       }
-    });
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
+    }
+  });
   EXPECT_EQ(started.load(), 1);
   EXPECT_EQ(busy.load(), kThreads * kAttempts - 1);
   EXPECT_EQ(other.load(), 0);
@@ -81,39 +93,33 @@ void race_begin_finish(const std::vector<Store*>& stores, int threads_per_store)
   std::atomic<int> overlaps{0};
   std::atomic<int> started{0};
   std::atomic<int> unexpected{0};
-  std::vector<std::thread> threads;
-  for (size_t s = 0; s < stores.size(); ++s) {
-    for (int t = 0; t < threads_per_store; ++t) {
-      threads.emplace_back([&, s, t] {
-        Store& store = *stores[s];
-        for (int a = 0; a < kAttempts; ++a) {
-          const std::string id =
-              "op-" + std::to_string(s) + "-" + std::to_string(t) + "-" + std::to_string(a);
-          auto op = make_op(id, OperationKind::update, "i1");
-          const auto r = store.begin_instance_operation("i1", op, ResourceStatus::ready, true);
-          if (r == BeginResult::busy) {
-            continue;
-          }
-          if (r != BeginResult::started) {
-            ++unexpected;
-            continue;
-          }
-          ++started;
-          if (holders.fetch_add(1) != 0) {
-            ++overlaps;
-          }
-          std::this_thread::yield();
-          holders.fetch_sub(1);
-          op.state = OperationState::succeeded;
-          auto inst = store.get_instance("i1").value();
-          store.finish_instance_operation(inst, op);
-        }
-      });
+  const int n = static_cast<int>(stores.size()) * threads_per_store;
+  on_threads(n, [&](int t) {
+    const size_t s = static_cast<size_t>(t) % stores.size();
+    Store& store = *stores[s];
+    for (int a = 0; a < kAttempts; ++a) {
+      const std::string id =
+          "op-" + std::to_string(s) + "-" + std::to_string(t) + "-" + std::to_string(a);
+      auto op = make_op(id, OperationKind::update, "i1");
+      const auto r = store.begin_instance_operation("i1", op, ResourceStatus::ready, true);
+      if (r == BeginResult::busy) {
+        continue;
+      }
+      if (r != BeginResult::started) {
+        ++unexpected;
+        continue;
+      }
+      ++started;
+      if (holders.fetch_add(1) != 0) {
+        ++overlaps;
+      }
+      std::this_thread::yield();
+      holders.fetch_sub(1);
+      op.state = OperationState::succeeded;
+      auto inst = store.get_instance("i1").value();
+      store.finish_instance_operation(inst, op);
     }
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
+  });
   EXPECT_EQ(overlaps.load(), 0);
   EXPECT_EQ(unexpected.load(), 0);
   EXPECT_GE(started.load(), 1);
@@ -144,27 +150,21 @@ TEST(StoreConcurrency, BindingsAndDeprovisionExcludeEachOther) {
   create_ready_instance(*store, "i1");
   std::atomic<int> bindings_started{0};
   std::atomic<int> deprovision_started{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int a = 0; a < kAttempts; ++a) {
-        const std::string n = std::to_string(t) + "-" + std::to_string(a);
-        if (t % 2 == 0) {
-          const auto r = store->begin_create_binding(
-              make_binding("i1", "b" + n), make_op("bop" + n, OperationKind::bind, "i1", "b" + n));
-          bindings_started += r == BeginResult::started ? 1 : 0;
-        } else {
-          const auto r = store->begin_instance_operation(
-              "i1", make_op("dop" + n, OperationKind::deprovision, "i1"), ResourceStatus::deleting,
-              true);
-          deprovision_started += r == BeginResult::started ? 1 : 0;
-        }
+  on_threads(kThreads, [&](int t) {
+    for (int a = 0; a < kAttempts; ++a) {
+      const std::string n = std::to_string(t) + "-" + std::to_string(a);
+      if (t % 2 == 0) {
+        const auto r = store->begin_create_binding(
+            make_binding("i1", "b" + n), make_op("bop" + n, OperationKind::bind, "i1", "b" + n));
+        bindings_started += r == BeginResult::started ? 1 : 0;
+      } else {
+        const auto r = store->begin_instance_operation(
+            "i1", make_op("dop" + n, OperationKind::deprovision, "i1"), ResourceStatus::deleting,
+            true);
+        deprovision_started += r == BeginResult::started ? 1 : 0;
       }
-    });
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
+    }
+  });
   // Nothing is ever finished, so either the deprovision won once (and no binding could start
   // after it) or a binding started first (and the deprovision never could).
   EXPECT_LE(deprovision_started.load(), 1);
@@ -216,42 +216,42 @@ void let_writers_queue() {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 }
 
+// Lets the writers queue behind lock, then releases it: they run as one batch.
+void release_after_writers_queued(WriteLockHolder& lock) {
+  let_writers_queue();
+  lock.release();
+}
+
 TEST(StoreConcurrency, ManyWritersAllCommitSeeTheirOwnWritesAndSurviveReopen) {
   TempDir dir;
   constexpr int kPerThread = 25;
   {
     auto store = open_sqlite_store(dir.data_dir());
     std::atomic<int> mismatches{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kManyWriters; ++t) {
-      threads.emplace_back([&, t] {
-        for (int n = 0; n < kPerThread; ++n) {
-          const std::string id = "i-" + std::to_string(t) + "-" + std::to_string(n);
-          auto inst = make_instance(id);
-          auto op = make_op("op-" + id, OperationKind::provision, id);
-          if (store->begin_create_instance(inst, op) != BeginResult::started) {
-            ++mismatches;
-            continue;
-          }
-          // A write that returned is visible to the same caller's next read.
-          const auto begun = store->get_instance(id);
-          if (!begun || begun->status != ResourceStatus::creating) {
-            ++mismatches;
-          }
-          inst.status = ResourceStatus::ready;
-          op.state = OperationState::succeeded;
-          store->finish_instance_operation(inst, op);
-          const auto finished = store->get_instance(id);
-          if (!finished || finished->status != ResourceStatus::ready ||
-              finished->active_operation != "") {
-            ++mismatches;
-          }
+    on_threads(kManyWriters, [&](int t) {
+      for (int n = 0; n < kPerThread; ++n) {
+        const std::string id = "i-" + std::to_string(t) + "-" + std::to_string(n);
+        auto inst = make_instance(id);
+        auto op = make_op("op-" + id, OperationKind::provision, id);
+        if (store->begin_create_instance(inst, op) != BeginResult::started) {
+          ++mismatches;
+          continue;
         }
-      });
-    }
-    for (auto& th : threads) {
-      th.join();
-    }
+        // A write that returned is visible to the same caller's next read.
+        const auto begun = store->get_instance(id);
+        if (!begun || begun->status != ResourceStatus::creating) {
+          ++mismatches;
+        }
+        inst.status = ResourceStatus::ready;
+        op.state = OperationState::succeeded;
+        store->finish_instance_operation(inst, op);
+        const auto finished = store->get_instance(id);
+        if (!finished || finished->status != ResourceStatus::ready ||
+            finished->active_operation != "") {
+          ++mismatches;
+        }
+      }
+    });
     EXPECT_EQ(mismatches.load(), 0);
   }
 
@@ -280,11 +280,10 @@ TEST(StoreConcurrency, FailingWriteAmongConcurrentWritesFailsOnlyItsCaller) {
   enum class Seen { started, store_error, other };
   std::vector<Seen> seen(kManyWriters, Seen::other);
   std::vector<std::string> messages(kManyWriters);
-  std::vector<std::thread> threads;
-  {
-    WriteLockHolder lock(dir.db_file());
-    for (int t = 0; t < kManyWriters; ++t) {
-      threads.emplace_back([&, t] {
+  WriteLockHolder lock(dir.db_file());
+  on_threads(
+      kManyWriters,
+      [&](int t) {
         const std::string id = "i" + std::to_string(t);
         auto op = make_op("op-" + id, OperationKind::provision, id);
         if (t % 3 == 0) {
@@ -299,13 +298,8 @@ TEST(StoreConcurrency, FailingWriteAmongConcurrentWritesFailsOnlyItsCaller) {
           seen[t] = Seen::store_error;
           messages[t] = e.what();
         }
-      });
-    }
-    let_writers_queue();
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
+      },
+      [&] { release_after_writers_queued(lock); });
   for (int t = 0; t < kManyWriters; ++t) {
     const std::string id = "i" + std::to_string(t);
     if (t % 3 == 0) {
@@ -330,22 +324,16 @@ TEST(StoreConcurrency, RacingBeginsThatShareABatchStartExactlyOne) {
   std::atomic<int> started{0};
   std::atomic<int> busy{0};
   std::atomic<int> other{0};
-  std::vector<std::thread> threads;
-  {
-    WriteLockHolder lock(dir.db_file());
-    for (int t = 0; t < kManyWriters; ++t) {
-      threads.emplace_back([&, t] {
+  WriteLockHolder lock(dir.db_file());
+  on_threads(
+      kManyWriters,
+      [&](int t) {
         const auto r = store->begin_instance_operation(
             "i1", make_op("op-" + std::to_string(t), OperationKind::update, "i1"),
             ResourceStatus::ready, true);
         (r == BeginResult::started ? started : r == BeginResult::busy ? busy : other)++;
-      });
-    }
-    let_writers_queue();
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
+      },
+      [&] { release_after_writers_queued(lock); });
   EXPECT_EQ(started.load(), 1);
   EXPECT_EQ(busy.load(), kManyWriters - 1);
   EXPECT_EQ(other.load(), 0);

@@ -170,6 +170,33 @@ class GroupCommitTest : public ::testing::Test {
     wait_until([&] { return running.load(); });
   }
 
+  /// Runs make_unit(i)'s unit for each i < n through gc as one batch, queued behind a held
+  /// leader (in the order of i with in_order), and returns what their callers saw.
+  template <typename MakeUnit>
+  std::vector<Outcome> run_as_batch(GroupCommit& gc, int n, MakeUnit make_unit,
+                                    bool in_order = false) {
+    Gate gate;
+    Outcome leader;
+    hold_leader(gc, leader, gate);
+    std::vector<Outcome> outcomes(n);  // sized once: the callers' threads write into it
+    for (int i = 0; i < n; ++i) {
+      start(gc, outcomes[i], make_unit(i));
+      if (in_order) {
+        wait_queued(gc, i + 1);
+      }
+    }
+    wait_queued(gc, n);
+    gate.open();
+    join_all();
+    EXPECT_TRUE(leader.ok) << leader.message;
+    return outcomes;
+  }
+
+  /// A unit that inserts "k<i>".
+  auto insert_k(int i) {
+    return [this, i] { insert("k" + std::to_string(i)); };
+  }
+
   void join_all() {
     for (auto& th : threads_) {
       th.join();
@@ -199,18 +226,8 @@ TEST_F(GroupCommitTest, LoneCallerRunsItsUnitAndReturnsItsErrors) {
 
 TEST_F(GroupCommitTest, QueuedUnitsCommitTogetherInOneBatch) {
   GroupCommit gc(db_);
-  Gate gate;
-  Outcome leader;
-  hold_leader(gc, leader, gate);
   constexpr int kUnits = 20;
-  std::vector<Outcome> outcomes(kUnits);
-  for (int i = 0; i < kUnits; ++i) {
-    start(gc, outcomes[i], [this, i] { insert("k" + std::to_string(i)); });
-  }
-  wait_queued(gc, kUnits);
-  gate.open();
-  join_all();
-  EXPECT_TRUE(leader.ok);
+  const auto outcomes = run_as_batch(gc, kUnits, [this](int i) { return insert_k(i); });
   for (int i = 0; i < kUnits; ++i) {
     EXPECT_TRUE(outcomes[i].ok) << outcomes[i].message;
     EXPECT_TRUE(committed("k" + std::to_string(i))) << i;
@@ -223,17 +240,7 @@ TEST_F(GroupCommitTest, QueuedUnitsCommitTogetherInOneBatch) {
 
 TEST_F(GroupCommitTest, MaxBatchBoundsEachBatch) {
   GroupCommit gc(db_, 3);
-  Gate gate;
-  Outcome leader;
-  hold_leader(gc, leader, gate);
-  std::vector<Outcome> outcomes(7);
-  for (int i = 0; i < 7; ++i) {
-    start(gc, outcomes[i], [this, i] { insert("k" + std::to_string(i)); });
-  }
-  wait_queued(gc, 7);
-  gate.open();
-  join_all();
-  for (const auto& o : outcomes) {
+  for (const auto& o : run_as_batch(gc, 7, [this](int i) { return insert_k(i); })) {
     EXPECT_TRUE(o.ok) << o.message;
   }
   const auto stats = gc.stats();
@@ -243,24 +250,21 @@ TEST_F(GroupCommitTest, MaxBatchBoundsEachBatch) {
 
 TEST_F(GroupCommitTest, UnitsRunInQueueOrderAndSeeEarlierUnitsOfTheirBatch) {
   GroupCommit gc(db_);
-  Gate gate;
-  Outcome leader;
-  hold_leader(gc, leader, gate);
   // Each unit claims "slot" only if nobody did: the first in queue order must win, and every
   // later one must see its (uncommitted, same-batch) claim.
   constexpr int kUnits = 8;
-  std::vector<Outcome> outcomes(kUnits);
   std::vector<int> claimed(kUnits, -1);
-  for (int i = 0; i < kUnits; ++i) {
-    start(gc, outcomes[i], [this, i, &claimed] {
-      Statement st(db_, "INSERT INTO t (k) SELECT :k WHERE NOT EXISTS (SELECT 1 FROM t)", "claim");
-      st.bind(":k", "claimed-by-" + std::to_string(i)).run();
-      claimed[i] = db_.changes();
-    });
-    wait_queued(gc, i + 1);  // one at a time, so the queue order is known
-  }
-  gate.open();
-  join_all();
+  run_as_batch(
+      gc, kUnits,
+      [this, &claimed](int i) {
+        return [this, i, &claimed] {
+          Statement st(db_, "INSERT INTO t (k) SELECT :k WHERE NOT EXISTS (SELECT 1 FROM t)",
+                       "claim");
+          st.bind(":k", "claimed-by-" + std::to_string(i)).run();
+          claimed[i] = db_.changes();
+        };
+      },
+      /*in_order=*/true);
   EXPECT_EQ(gc.stats().batches, 2u);
   EXPECT_EQ(claimed[0], 1);
   for (int i = 1; i < kUnits; ++i) {
@@ -272,24 +276,17 @@ TEST_F(GroupCommitTest, UnitsRunInQueueOrderAndSeeEarlierUnitsOfTheirBatch) {
 TEST_F(GroupCommitTest, FailingUnitsFailOnlyTheirCallersAndLeaveNothingBehind) {
   GroupCommit gc(db_);
   gc.run([&] { insert("taken"); });
-  Gate gate;
-  Outcome leader;
-  hold_leader(gc, leader, gate);
   constexpr int kUnits = 12;
-  std::vector<Outcome> outcomes(kUnits);
-  for (int i = 0; i < kUnits; ++i) {
-    start(gc, outcomes[i], [this, i] {
+  const auto outcomes = run_as_batch(gc, kUnits, [this](int i) {
+    return [this, i] {
       insert("k" + std::to_string(i));
       if (i % 4 == 1) {
         insert("taken");  // constraint violation after a successful write
       } else if (i % 4 == 3) {
         throw std::runtime_error("unit " + std::to_string(i) + " gave up");
       }
-    });
-  }
-  wait_queued(gc, kUnits);
-  gate.open();
-  join_all();
+    };
+  });
   EXPECT_EQ(gc.stats().largest, static_cast<size_t>(kUnits));
   for (int i = 0; i < kUnits; ++i) {
     const std::string key = "k" + std::to_string(i);
@@ -311,23 +308,16 @@ TEST_F(GroupCommitTest, FailingUnitsFailOnlyTheirCallersAndLeaveNothingBehind) {
 
 TEST_F(GroupCommitTest, FailedCommitFailsEveryUnitOfTheBatch) {
   GroupCommit gc(db_);
-  Gate gate;
-  Outcome leader;
-  hold_leader(gc, leader, gate);
   constexpr int kUnits = 6;
-  std::vector<Outcome> outcomes(kUnits);
-  for (int i = 0; i < kUnits; ++i) {
-    start(gc, outcomes[i], [this, i] {
+  const auto outcomes = run_as_batch(gc, kUnits, [this](int i) {
+    return [this, i] {
       insert("k" + std::to_string(i));
       if (i == 2) {
         // A deferred foreign key is checked only by COMMIT, which then fails for the batch.
         db_.exec("INSERT INTO child (id, parent) VALUES ('c', 'no-such-parent')", "orphan");
       }
-    });
-  }
-  wait_queued(gc, kUnits);
-  gate.open();
-  join_all();
+    };
+  });
   EXPECT_EQ(gc.stats().batches, 2u);
   for (int i = 0; i < kUnits; ++i) {
     EXPECT_TRUE(outcomes[i].store_error) << i;
@@ -343,24 +333,21 @@ TEST_F(GroupCommitTest, FailedCommitFailsEveryUnitOfTheBatch) {
 
 TEST_F(GroupCommitTest, LostTransactionFailsEveryUnitOfTheBatch) {
   GroupCommit gc(db_);
-  Gate gate;
-  Outcome leader;
-  hold_leader(gc, leader, gate);
   constexpr int kUnits = 5;
-  std::vector<Outcome> outcomes(kUnits);
-  for (int i = 0; i < kUnits; ++i) {
-    start(gc, outcomes[i], [this, i] {
-      insert("k" + std::to_string(i));
-      if (i == 2) {
-        // What SQLite does itself on a full disk or an I/O error: the whole transaction is gone.
-        db_.exec("ROLLBACK", "lose the transaction");
-        throw std::runtime_error("transaction lost");
-      }
-    });
-    wait_queued(gc, i + 1);
-  }
-  gate.open();
-  join_all();
+  const auto outcomes = run_as_batch(
+      gc, kUnits,
+      [this](int i) {
+        return [this, i] {
+          insert("k" + std::to_string(i));
+          if (i == 2) {
+            // What SQLite does itself on a full disk or an I/O error: the whole transaction is
+            // gone.
+            db_.exec("ROLLBACK", "lose the transaction");
+            throw std::runtime_error("transaction lost");
+          }
+        };
+      },
+      /*in_order=*/true);
   EXPECT_EQ(outcomes[2].message, "transaction lost");
   for (int i = 0; i < kUnits; ++i) {
     EXPECT_FALSE(outcomes[i].ok) << i;

@@ -198,6 +198,18 @@ TEST_F(SqliteStoreTest, UnfinishedOperationsQueryUsesPartialIndex) {
   EXPECT_THAT(details, HasSubstr("operations_unfinished"));
 }
 
+/// Expects got, just read back after its create began with op_id at at_ms, to be in the state
+/// every created resource starts in, with the plugin state it was sent with.
+void expect_just_created(const ResourceLifecycle& got, const ResourceLifecycle& sent,
+                         const std::string& op_id, int64_t at_ms) {
+  EXPECT_EQ(got.plugin_state, sent.plugin_state);
+  EXPECT_EQ(got.status, ResourceStatus::creating);
+  EXPECT_EQ(got.active_operation, op_id);
+  EXPECT_EQ(got.last_operation, op_id);
+  EXPECT_EQ(got.created_at_ms, at_ms);
+  EXPECT_EQ(got.updated_at_ms, at_ms);
+}
+
 // --- instances ----------------------------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, CreateInstanceRoundTripsEveryField) {
@@ -226,12 +238,7 @@ TEST_F(SqliteStoreTest, CreateInstanceRoundTripsEveryField) {
   EXPECT_EQ(got->maintenance_info, inst.maintenance_info);
   EXPECT_EQ(got->dashboard_url, inst.dashboard_url);
   EXPECT_EQ(got->metadata, inst.metadata);
-  EXPECT_EQ(got->plugin_state, inst.plugin_state);
-  EXPECT_EQ(got->status, ResourceStatus::creating);
-  EXPECT_EQ(got->active_operation, "op-1");
-  EXPECT_EQ(got->last_operation, "op-1");
-  EXPECT_EQ(got->created_at_ms, 1234);
-  EXPECT_EQ(got->updated_at_ms, 1234);
+  expect_just_created(*got, inst, "op-1", 1234);
 
   const auto got_op = store_->get_operation("op-1");
   ASSERT_TRUE(got_op);
@@ -557,9 +564,7 @@ TEST_F(SqliteStoreTest, BindingBeginFinishDelete) {
   ASSERT_EQ(store_->begin_create_binding(b, op), BeginResult::started);
   auto got = store_->get_binding("i1", "b1");
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->status, ResourceStatus::creating);
-  EXPECT_EQ(got->active_operation, "bop-1");
-  EXPECT_EQ(got->last_operation, "bop-1");
+  expect_just_created(*got, b, "bop-1", 2000);
   EXPECT_EQ(got->instance_id, "i1");
   EXPECT_EQ(got->service_id, b.service_id);
   EXPECT_EQ(got->plan_id, b.plan_id);
@@ -568,9 +573,6 @@ TEST_F(SqliteStoreTest, BindingBeginFinishDelete) {
   EXPECT_EQ(got->context, b.context);
   EXPECT_EQ(got->bind_resource, b.bind_resource);
   EXPECT_TRUE(got->response.is_null());
-  EXPECT_EQ(got->plugin_state, b.plugin_state);
-  EXPECT_EQ(got->created_at_ms, 2000);
-  EXPECT_EQ(got->updated_at_ms, 2000);
   EXPECT_EQ(store_->get_operation("bop-1")->binding_id, "b1");
 
   b.status = ResourceStatus::ready;
