@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "util/codec.hpp"
@@ -151,61 +152,84 @@ std::string SecretBox::key_id_of(std::string_view text) {
   return std::string(rest.substr(0, colon == std::string_view::npos ? 0 : colon));
 }
 
-SecretBox::Key SecretBox::load_key_file(const std::string& path, bool create) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT && create) {
-    const Key key = generate_key();
-    const std::string text = util::to_hex(key.data(), key.size()) + "\n";
-    const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-      throw std::runtime_error("credentials key file " + path +
-                               ": cannot create: " + std::strerror(errno));
-    }
-    const bool written =
-        ::write(out, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-        ::fsync(out) == 0;
-    ::close(out);
-    if (!written) {
-      ::unlink(path.c_str());
-      throw std::runtime_error("credentials key file " + path + ": cannot write");
-    }
-    return key;
+namespace {
+
+std::runtime_error key_file_error(const std::string& path, const std::string& what) {
+  return std::runtime_error("credentials key file " + path + ": " + what);
+}
+
+/// Writes a new random key to path (mode 0600, created exclusively, synced).
+SecretBox::Key create_key_file(const std::string& path) {
+  const SecretBox::Key key = SecretBox::generate_key();
+  const std::string text = util::to_hex(key.data(), key.size()) + "\n";
+  const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    throw key_file_error(path, std::string("cannot create: ") + std::strerror(errno));
   }
-  if (fd < 0) {
-    throw std::runtime_error("credentials key file " + path +
-                             ": cannot open: " + std::strerror(errno));
+  const bool written =
+      ::write(out, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+      ::fsync(out) == 0;
+  ::close(out);
+  if (!written) {
+    ::unlink(path.c_str());
+    throw key_file_error(path, "cannot write");
   }
+  return key;
+}
+
+/// Reads the start of an owner-only regular file (fd is closed).
+std::string read_private_file(int fd, const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw std::runtime_error("credentials key file " + path + ": not a regular file");
+    throw key_file_error(path, "not a regular file");
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
-    throw std::runtime_error("credentials key file " + path +
-                             ": other users may read it; make it owner-only (chmod 600)");
+    throw key_file_error(path, "other users may read it; make it owner-only (chmod 600)");
   }
   char buffer[130];
   const ssize_t n = ::read(fd, buffer, sizeof buffer);
   ::close(fd);
-  std::string_view text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  return std::string(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+/// The key written as 64 hexadecimal digits (a final newline allowed).
+std::optional<SecretBox::Key> parse_hex_key(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
     text.remove_suffix(1);
   }
-  Key key{};
-  bool ok = text.size() == 2 * key.size();
-  for (std::size_t i = 0; ok && i < key.size(); ++i) {
+  SecretBox::Key key{};
+  if (text.size() != 2 * key.size()) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < key.size(); ++i) {
     const int hi = hex_value(text[2 * i]);
     const int lo = hex_value(text[2 * i + 1]);
-    ok = hi >= 0 && lo >= 0;
-    key[i] = static_cast<std::uint8_t>(ok ? hi * 16 + lo : 0);
-  }
-  if (!ok) {
-    throw std::runtime_error("credentials key file " + path +
-                             ": expected 64 hex digits (a 256-bit key; e.g. `openssl rand -hex "
-                             "32`)");
+    if (hi < 0 || lo < 0) {
+      return std::nullopt;
+    }
+    key[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
   return key;
+}
+
+}  // namespace
+
+SecretBox::Key SecretBox::load_key_file(const std::string& path, bool create) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT && create) {
+    return create_key_file(path);
+  }
+  if (fd < 0) {
+    throw key_file_error(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  const auto key = parse_hex_key(read_private_file(fd, path));
+  if (!key) {
+    throw key_file_error(path,
+                         "expected 64 hex digits (a 256-bit key; e.g. `openssl rand -hex 32`)");
+  }
+  return *key;
 }
 
 }  // namespace osbd::state
