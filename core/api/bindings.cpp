@@ -2,7 +2,8 @@
 
 #include "api/lifecycle.hpp"
 #include "api/lifecycle_util.hpp"
-#include "metrics/metrics.hpp"
+
+#include <variant>
 
 namespace osbd::api {
 
@@ -11,197 +12,183 @@ using state::BeginResult;
 using state::OperationKind;
 using state::OperationState;
 using state::ResourceStatus;
+template <typename T>
+using Parsed = detail::Parsed<T>;
 
 namespace {
 
-bool same_binding(const state::BindingRecord& b, const json& attrs) {
-  return b.service_id == attrs.at("service_id") && b.plan_id == attrs.at("plan_id") &&
-         b.parameters == attrs.at("parameters") && b.app_guid == attrs.at("app_guid") &&
-         b.bind_resource == attrs.at("bind_resource");
+// A bind request: its body's fields, read and type-checked, and accepts_incomplete.
+struct BindRequest {
+  std::string service_id;
+  std::string plan_id;
+  std::string app_guid;
+  std::string predecessor_binding_id;  // "" unless the bind rotates a binding
+  json parameters;
+  json context;
+  json bind_resource;
+  bool accepts_incomplete = false;
+};
+
+Parsed<BindRequest> parse_bind(const ApiRequest& request) {
+  detail::BodyReader body(request.body);
+  BindRequest b;
+  b.service_id = body.required_string("service_id");
+  b.plan_id = body.required_string("plan_id");
+  b.app_guid = body.optional_string("app_guid");
+  b.predecessor_binding_id = body.optional_string("predecessor_binding_id");
+  b.parameters = body.object_or("parameters", json::object());
+  b.context = body.object_or("context", json::object());
+  b.bind_resource = body.object_or("bind_resource", nullptr);
+  if (body.refusal()) {
+    return *body.refusal();
+  }
+  b.accepts_incomplete = detail::accepts_incomplete(request);
+  return b;
 }
 
-ApiReply gone() {
-  ApiReply r;
-  r.status = 410;
-  return r;
+// Why the plan refuses a bind (unknown, not bindable, parameters its schema rejects), or nullopt.
+std::optional<ApiReply> refuse_bind(const catalog::PlanEntry* plan, const BindRequest& b) {
+  if (plan == nullptr) {
+    return error_reply(400, "BadRequest", "unknown service_id or plan_id");
+  }
+  if (!plan->bindable()) {
+    return error_reply(400, "BadRequest", "the plan is not bindable");
+  }
+  return detail::check_parameters(plan->binding_create_schema, b.parameters);
+}
+
+state::BindingRecord new_binding(const std::string& instance_id, const std::string& binding_id,
+                                 const BindRequest& b) {
+  const int64_t now = detail::now_ms();
+  state::BindingRecord binding;
+  binding.instance_id = instance_id;
+  binding.id = binding_id;
+  binding.service_id = b.service_id;
+  binding.plan_id = b.plan_id;
+  binding.app_guid = b.app_guid;
+  binding.parameters = b.parameters;
+  binding.context = b.context;
+  binding.bind_resource = b.bind_resource;
+  binding.status = ResourceStatus::creating;
+  binding.created_at_ms = now;
+  binding.updated_at_ms = now;
+  return binding;
+}
+
+// What the plugin's bind call is given.
+json bind_call(const state::InstanceRecord& instance, const state::BindingRecord& binding,
+               const BindRequest& b) {
+  json call = detail::attributes_of(binding);
+  call["instance_id"] = instance.id;
+  call["binding_id"] = binding.id;
+  call["context"] = b.context;
+  call["predecessor_binding_id"] = b.predecessor_binding_id;
+  call["instance_state"] = instance.plugin_state;
+  call["accepts_incomplete"] = b.accepts_incomplete;
+  return call;
 }
 
 }  // namespace
 
 util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string binding_id,
                                      ApiRequest request) {
-  ApiReply reply;
-  auto body = detail::parse_object(request.body, false, reply);
-  if (!body) {
-    co_return reply;
+  auto parsed = parse_bind(request);
+  if (auto* refusal = std::get_if<ApiReply>(&parsed)) {
+    co_return std::move(*refusal);
   }
-  std::string service_id;
-  std::string plan_id;
-  std::string app_guid;
-  std::string predecessor;
-  json parameters;
-  json context;
-  json bind_resource;
-  if (!detail::read_string(*body, "service_id", true, service_id, reply) ||
-      !detail::read_string(*body, "plan_id", true, plan_id, reply) ||
-      !detail::read_string(*body, "app_guid", false, app_guid, reply) ||
-      !detail::read_string(*body, "predecessor_binding_id", false, predecessor, reply) ||
-      !detail::read_object(*body, "parameters", parameters, reply, json::object()) ||
-      !detail::read_object(*body, "context", context, reply, json::object()) ||
-      !detail::read_object(*body, "bind_resource", bind_resource, reply, nullptr)) {
-    co_return reply;
-  }
-  const PlanLookup plans = plans_for(request);
-  const catalog::PlanEntry* plan = plans.find(service_id, plan_id);
-  if (plan == nullptr) {
-    co_return error_reply(400, "BadRequest", "unknown service_id or plan_id");
-  }
-  if (!plan->bindable()) {
-    co_return error_reply(400, "BadRequest", "the plan is not bindable");
-  }
-  if (!detail::check_parameters(plan->binding_create_schema, parameters, reply)) {
-    co_return reply;
+  const BindRequest& b = std::get<BindRequest>(parsed);
+  const PlanLookup plans = plans_for(request);  // keeps the plan's registry alive
+  const catalog::PlanEntry* plan = plans.find(b.service_id, b.plan_id);
+  if (auto refusal = refuse_bind(plan, b)) {
+    co_return std::move(*refusal);
   }
   auto instance = store_.get_instance(instance_id);
   if (!instance) {
     co_return error_reply(404, "NotFound", "no such service instance");
   }
-  if (instance->service_id != service_id || instance->plan_id != plan_id) {
+  if (instance->service_id != b.service_id || instance->plan_id != b.plan_id) {
     co_return error_reply(400, "BadRequest",
                           "service_id and plan_id must be those of the instance");
   }
-  if (!predecessor.empty()) {
-    // OSB 2.17 binding rotation: only on rotatable plans, from a live binding of this instance.
-    if (!plan->binding_rotatable()) {
-      co_return error_reply(
-          400, "BadRequest",
-          "the plan does not allow binding rotation (binding_rotatable is false)");
-    }
-    auto previous = store_.get_binding(instance_id, predecessor);
-    if (predecessor == binding_id || !previous || previous->status != ResourceStatus::ready) {
-      co_return error_reply(400, "BadRequest",
-                            "predecessor_binding_id must name another existing binding of this "
-                            "instance");
-    }
+  if (auto refusal = refuse_rotation(*plan, instance_id, binding_id, b.predecessor_binding_id)) {
+    co_return std::move(*refusal);
   }
-  const bool async_ok = detail::accepts_incomplete(request);
-  const json attrs = {{"service_id", service_id},
-                      {"plan_id", plan_id},
-                      {"parameters", parameters},
-                      {"app_guid", app_guid},
-                      {"bind_resource", bind_resource}};
-  const int64_t now = detail::now_ms();
-  state::BindingRecord binding;
-  binding.instance_id = instance_id;
-  binding.id = binding_id;
-  binding.service_id = service_id;
-  binding.plan_id = plan_id;
-  binding.app_guid = app_guid;
-  binding.parameters = parameters;
-  binding.context = context;
-  binding.bind_resource = bind_resource;
-  binding.status = ResourceStatus::creating;
-  binding.created_at_ms = now;
-  binding.updated_at_ms = now;
-  state::OperationRecord op = detail::new_operation(OperationKind::bind, instance_id, binding_id,
-                                                    async_ok, attrs, now, plan);
+  state::BindingRecord binding = new_binding(instance_id, binding_id, b);
+  const json attributes = detail::attributes_of(binding);
+  state::OperationRecord op =
+      detail::new_operation(OperationKind::bind, instance_id, binding_id, b.accepts_incomplete,
+                            attributes, binding.created_at_ms, plan);
   binding.active_operation = op.id;
   binding.last_operation = op.id;
   const InFlight in_flight(*this, op.id);
 
   const BeginResult began =
       co_await write_intent([&] { return store_.begin_create_binding(binding, op); });
-  switch (began) {
-    case BeginResult::started:
-      break;
-    case BeginResult::missing:
-      co_return detail::concurrency_error("the instance is not ready for binding (" +
-                                          std::string(state::to_string(instance->status)) + ")");
-    case BeginResult::busy:
-      co_return detail::concurrency_error("another operation is in progress on this instance");
-    case BeginResult::exists: {
-      auto existing = store_.get_binding(instance_id, binding_id);
-      if (!existing) {
-        co_return detail::concurrency_error("the binding is being deleted; retry later");
-      }
-      const bool same = same_binding(*existing, attrs);
-      if (same && existing->status == ResourceStatus::ready && existing->active_operation.empty()) {
-        ApiReply ok;
-        ok.body = existing->response.is_object() ? existing->response : json::object();
-        co_return ok;
-      }
-      if (same && existing->status == ResourceStatus::creating) {
-        auto running = store_.get_operation(existing->active_operation);
-        if (running && running->async && async_ok) {
-          co_return detail::accepted(running->id);
-        }
-        co_return detail::concurrency_error("the binding is being created");
-      }
-      if (!existing->active_operation.empty()) {
-        co_return detail::concurrency_error("another operation is in progress on this binding");
-      }
-      if (same && existing->status == ResourceStatus::failed) {
-        co_return error_reply(409, "Conflict",
-                              "a binding with this id exists and its bind failed: unbind it "
-                              "before binding it again");
-      }
-      co_return error_reply(409, "Conflict",
-                            "a binding with this id exists with different attributes");
-    }
+  if (began != BeginResult::started) {
+    co_return repeated_bind(began, *instance, binding_id, attributes, b.accepts_incomplete);
   }
+  const auto result =
+      plan->plugin->call(plugin_host::Operation::bind, bind_call(*instance, binding, b));
+  ApiReply reply = co_await end_create(binding, op, result, b.accepts_incomplete);
+  co_return reply;
+}
 
-  auto plugin = plan->plugin;
-  json call = attrs;
-  call["instance_id"] = instance_id;
-  call["binding_id"] = binding_id;
-  call["context"] = context;
-  call["predecessor_binding_id"] = predecessor;
-  call["instance_state"] = instance->plugin_state;
-  call["accepts_incomplete"] = async_ok;
-  const auto result = plugin->call(plugin_host::Operation::bind, call);
-  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
-    op.plugin_operation = result.body.at("operation").get<std::string>();
-    co_await write([&] { store_.update_operation(op); });
-    co_return durable(detail::accepted(op.id));
+std::optional<ApiReply> Lifecycle::refuse_rotation(const catalog::PlanEntry& plan,
+                                                   const std::string& instance_id,
+                                                   const std::string& binding_id,
+                                                   const std::string& predecessor) {
+  if (predecessor.empty()) {
+    return std::nullopt;
   }
-  if (result.status == OSB_STATUS_OK) {
-    const bool remove =
-        settle_binding(binding, op, Outcome{OperationState::succeeded, result.body, ""});
-    co_await write([&] { write_settled(binding, op, remove); });
-    ApiReply created;
-    created.status = 201;
-    created.body = binding.response.is_object() ? binding.response : json::object();
-    co_return durable(std::move(created));
+  // OSB 2.17 binding rotation: only on rotatable plans, from a live binding of this instance.
+  if (!plan.binding_rotatable()) {
+    return error_reply(400, "BadRequest",
+                       "the plan does not allow binding rotation (binding_rotatable is false)");
   }
-  const plugin_host::CallResult failure = detail::as_failure(result);
-  if (detail::is_client_error(failure.status)) {
-    co_await write([&] { store_.discard_binding(instance_id, binding_id, op.id); });
-    metrics::global().count_operation_end(state::to_string(op.kind),
-                                          state::to_string(OperationState::failed));
-  } else {
-    const bool remove = settle_binding(
-        binding, op, Outcome{OperationState::failed, json::object(), failure.description});
-    co_await write([&] { write_settled(binding, op, remove); });
+  auto previous = store_.get_binding(instance_id, predecessor);
+  if (predecessor == binding_id || !previous || previous->status != ResourceStatus::ready) {
+    return error_reply(400, "BadRequest",
+                       "predecessor_binding_id must name another existing binding of this "
+                       "instance");
   }
-  co_return durable(detail::failure_reply(failure));
+  return std::nullopt;
+}
+
+ApiReply Lifecycle::repeated_bind(BeginResult began, const state::InstanceRecord& instance,
+                                  const std::string& binding_id, const json& attributes,
+                                  bool async_ok) {
+  static constexpr detail::CreateWording kWording{
+      "the binding is being created", "another operation is in progress on this binding",
+      "a binding with this id exists and its bind failed: unbind it before binding it again",
+      "a binding with this id exists with different attributes"};
+  if (began == BeginResult::missing) {
+    return detail::concurrency_error("the instance is not ready for binding (" +
+                                     std::string(state::to_string(instance.status)) + ")");
+  }
+  if (began == BeginResult::busy) {
+    return detail::concurrency_error("another operation is in progress on this instance");
+  }
+  auto existing = store_.get_binding(instance.id, binding_id);
+  if (!existing) {
+    return detail::concurrency_error("the binding is being deleted; retry later");
+  }
+  return detail::repeated_create(detail::existing_resource(*existing), attributes, kWording,
+                                 async_ok, store_);
 }
 
 util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string binding_id,
                                        ApiRequest request) {
-  const auto service_it = request.query.find("service_id");
-  const auto plan_it = request.query.find("plan_id");
-  if (service_it == request.query.end() || service_it->second.empty()) {
-    co_return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
+  auto parsed = detail::parse_removal_query(request);
+  if (auto* refusal = std::get_if<ApiReply>(&parsed)) {
+    co_return std::move(*refusal);
   }
-  if (plan_it == request.query.end() || plan_it->second.empty()) {
-    co_return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
-  }
+  const detail::RemovalQuery& query = std::get<detail::RemovalQuery>(parsed);
   auto instance = store_.get_instance(instance_id);
   auto binding = instance ? store_.get_binding(instance_id, binding_id) : std::nullopt;
   if (!binding) {
-    co_return gone();
+    co_return detail::gone();
   }
-  if (binding->service_id != service_it->second) {
+  if (binding->service_id != query.service_id) {
     co_return error_reply(400, "BadRequest", "service_id does not match the binding's service");
   }
   auto plugin = plugin_for(instance->plugin);
@@ -210,43 +197,16 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
         500, "InternalError",
         "the plugin '" + instance->plugin + "' serving this instance is not loaded");
   }
-  const bool async_ok = detail::accepts_incomplete(request);
-  const int64_t now = detail::now_ms();
-  state::OperationRecord op =
-      detail::new_operation(OperationKind::unbind, instance_id, binding_id, async_ok,
-                            {{"service_id", service_it->second},
-                             {"plan_id", plan_it->second},
-                             {"previous_status", state::to_string(binding->status)}},
-                            now, nullptr);
+  state::OperationRecord op = detail::new_operation(
+      OperationKind::unbind, instance_id, binding_id, query.accepts_incomplete,
+      {{"service_id", query.service_id},
+       {"plan_id", query.plan_id},
+       {"previous_status", state::to_string(binding->status)}},
+      detail::now_ms(), nullptr);
   const InFlight in_flight(*this, op.id);
-  BeginResult began = co_await write_intent([&] {
-    return store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
-  });
-  if (began == BeginResult::busy) {
-    auto fresh = store_.get_binding(instance_id, binding_id);
-    auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
-    if (running && running->kind == OperationKind::unbind && running->async && async_ok) {
-      co_return detail::accepted(running->id);
-    }
-    if (running && running->kind == OperationKind::bind && running->async && async_ok) {
-      // OSB: an unbind during an in-flight asynchronous bind stops the bind and cleans up.
-      std::lock_guard<std::mutex> lock(stripe(instance_id));
-      state::OperationRecord stopped = *running;
-      stopped.state = OperationState::failed;
-      stopped.description = "stopped by an unbind request";
-      stopped.updated_at_ms = now;
-      op.request["previous_status"] = state::to_string(ResourceStatus::failed);
-      began = store_.supersede_binding_operation(instance_id, binding_id, stopped, op,
-                                                 ResourceStatus::deleting);
-    }
-  }
-  switch (began) {
-    case BeginResult::started:
-      break;
-    case BeginResult::missing:
-      co_return gone();
-    default:
-      co_return detail::concurrency_error("another operation is in progress on this binding");
+  std::optional<ApiReply> refused = co_await begin_unbind(instance_id, binding_id, op);
+  if (refused) {
+    co_return std::move(*refused);
   }
   binding = store_.get_binding(instance_id, binding_id);
   if (!binding) {
@@ -258,19 +218,51 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
                      {"plan_id", binding->plan_id},
                      {"instance_state", instance->plugin_state},
                      {"binding_state", binding->plugin_state},
-                     {"accepts_incomplete", async_ok}};
+                     {"accepts_incomplete", query.accepts_incomplete}};
   const auto result = plugin->call(plugin_host::Operation::unbind, call);
-  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
-    op.plugin_operation = result.body.at("operation").get<std::string>();
-    co_await write([&] { store_.update_operation(op); });
-    co_return durable(detail::accepted(op.id));
+  ApiReply reply = co_await end_removal(*binding, op, result, query.accepts_incomplete);
+  co_return reply;
+}
+
+util::Task<std::optional<ApiReply>> Lifecycle::begin_unbind(const std::string& instance_id,
+                                                            const std::string& binding_id,
+                                                            state::OperationRecord& op) {
+  std::variant<BeginResult, ApiReply> began = co_await write_intent([&] {
+    return store_.begin_binding_operation(instance_id, binding_id, op, ResourceStatus::deleting);
+  });
+  if (std::get<BeginResult>(began) == BeginResult::busy) {
+    began = unbind_busy(instance_id, binding_id, op);
   }
-  const bool remove = settle_binding(*binding, op, detail::outcome_of_call(result));
-  co_await write([&] { write_settled(*binding, op, remove); });
-  if (result.status == OSB_STATUS_OK) {
-    co_return durable(ApiReply{});
+  if (auto* joined = std::get_if<ApiReply>(&began)) {
+    co_return std::move(*joined);
   }
-  co_return durable(detail::failure_reply(detail::as_failure(result)));
+  if (auto refusal = detail::refuse_unstarted_removal(
+          std::get<BeginResult>(began), "another operation is in progress on this binding")) {
+    co_return refusal;
+  }
+  co_return std::nullopt;
+}
+
+std::variant<BeginResult, ApiReply> Lifecycle::unbind_busy(const std::string& instance_id,
+                                                           const std::string& binding_id,
+                                                           state::OperationRecord& op) {
+  auto fresh = store_.get_binding(instance_id, binding_id);
+  auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
+  switch (detail::on_busy(running, OperationKind::unbind, OperationKind::bind, op.async)) {
+    case detail::OnBusy::join:
+      return detail::accepted(running->id);
+    case detail::OnBusy::stop: {
+      util::MutexLock lock(stripe(instance_id));
+      op.request["previous_status"] = state::to_string(ResourceStatus::failed);
+      return store_.supersede_binding_operation(
+          instance_id, binding_id,
+          detail::stopped_operation(*running, "stopped by an unbind request", op.created_at_ms), op,
+          ResourceStatus::deleting);
+    }
+    case detail::OnBusy::wait:
+      break;
+  }
+  return BeginResult::busy;
 }
 
 ApiReply Lifecycle::fetch_binding(const std::string& instance_id, const std::string& binding_id,

@@ -4,12 +4,13 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <sstream>
+#include <tuple>
 
 #include <boost/asio/post.hpp>
 
 #include "api/http_util.hpp"
+#include "api/request_log.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 
@@ -21,23 +22,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kVersionHeader = "X-Broker-API-Version";
-constexpr const char* kRequestIdentity = "X-Broker-API-Request-Identity";
 constexpr const char* kOriginatingIdentity = "X-Broker-API-Originating-Identity";
-
-http::Response to_response(const ApiReply& reply, unsigned version,
-                           const std::string& request_identity) {
-  http::Response res{static_cast<bhttp::status>(reply.status), version};
-  res.set(bhttp::field::server, "osbd");
-  res.set(bhttp::field::content_type, "application/json");
-  if (!request_identity.empty()) {
-    res.set(kRequestIdentity, request_identity);
-  }
-  for (const auto& [name, value] : reply.headers) {
-    res.set(name, value);
-  }
-  res.body() = reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return res;
-}
 
 // Parses "2.MINOR"; returns false on anything else.
 bool parse_api_version(std::string_view text, unsigned& minor) {
@@ -49,14 +34,37 @@ bool parse_api_version(std::string_view text, unsigned& minor) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-enum class Route {
-  catalog,
-  instance,
-  instance_last_operation,
-  binding,
-  binding_last_operation,
-  none
+// A route's name in logs and metrics and the methods it allows (its 405's Allow header).
+struct RouteInfo {
+  const char* name;
+  const char* allow;
 };
+
+const RouteInfo& route_info(Route route) {
+  static constexpr RouteInfo kRoutes[] = {
+      {"catalog", "GET"},
+      {"instance", "GET, PUT, PATCH, DELETE"},
+      {"instance_last_operation", "GET"},
+      {"binding", "GET, PUT, DELETE"},
+      {"binding_last_operation", "GET"},
+      {"none", ""},
+  };
+  return kRoutes[static_cast<std::size_t>(route)];
+}
+
+// True when the route's Allow list names the method.
+bool method_allowed(Route route, bhttp::verb verb) {
+  const std::string_view label = method_label(verb);
+  std::string_view allow = route_info(route).allow;
+  while (!allow.empty()) {
+    const std::size_t comma = allow.find(", ");
+    if (allow.substr(0, comma) == label) {
+      return true;
+    }
+    allow.remove_prefix(comma == std::string_view::npos ? allow.size() : comma + 2);
+  }
+  return false;
+}
 
 // 405 for a method other than GET on the operator's routes.
 ApiReply get_only(std::string description) {
@@ -77,24 +85,23 @@ ApiReply internal_error(const std::exception& e) {
 }
 
 // Update, fetch and last_operation: plain calls on the worker thread.
-ApiReply run_plain(Lifecycle& lifecycle, Route route, bhttp::verb verb,
-                   const std::vector<std::string>& seg, const ApiRequest& api) {
+ApiReply run_plain(Lifecycle& lifecycle, const OsbPath& path, bhttp::verb verb,
+                   const ApiRequest& api) {
   ApiReply r;
   try {
-    const std::string& iid = seg[2];
-    switch (route) {
+    switch (path.route) {
       case Route::instance:
-        r = verb == bhttp::verb::patch ? lifecycle.update(iid, api)
-                                       : lifecycle.fetch_instance(iid, api);
+        r = verb == bhttp::verb::patch ? lifecycle.update(path.instance_id, api)
+                                       : lifecycle.fetch_instance(path.instance_id, api);
         break;
       case Route::instance_last_operation:
-        r = lifecycle.instance_last_operation(iid, api);
+        r = lifecycle.instance_last_operation(path.instance_id, api);
         break;
       case Route::binding:
-        r = lifecycle.fetch_binding(iid, seg[4], api);
+        r = lifecycle.fetch_binding(path.instance_id, path.binding_id, api);
         break;
       case Route::binding_last_operation:
-        r = lifecycle.binding_last_operation(iid, seg[4], api);
+        r = lifecycle.binding_last_operation(path.instance_id, path.binding_id, api);
         break;
       case Route::catalog:
       case Route::none:
@@ -110,23 +117,23 @@ ApiReply run_plain(Lifecycle& lifecycle, Route route, bhttp::verb verb,
   return r;
 }
 
-// Provision, deprovision (instance route) or bind, unbind (binding route), answered by finish.
-util::Detached run_coroutine(Lifecycle& lifecycle, Route route, bhttp::verb verb,
-                             std::vector<std::string> seg, ApiRequest api,
-                             std::function<void(const ApiReply&)> finish) {
+// Provision, deprovision (instance route) or bind, unbind (binding route), finishing log.
+util::Detached run_coroutine(Lifecycle& lifecycle, OsbPath path, bhttp::verb verb, ApiRequest api,
+                             RequestLog log) {
   ApiReply r;
   try {
     // One co_await per statement: GCC 12 mishandles temporaries of co_await inside ?:.
-    std::string iid = std::move(seg[2]);
     const bool put = verb == bhttp::verb::put;
-    if (route == Route::instance && put) {
-      r = co_await lifecycle.provision(std::move(iid), std::move(api));
-    } else if (route == Route::instance) {
-      r = co_await lifecycle.deprovision(std::move(iid), std::move(api));
+    if (path.route == Route::instance && put) {
+      r = co_await lifecycle.provision(std::move(path.instance_id), std::move(api));
+    } else if (path.route == Route::instance) {
+      r = co_await lifecycle.deprovision(std::move(path.instance_id), std::move(api));
     } else if (put) {
-      r = co_await lifecycle.bind(std::move(iid), std::move(seg[4]), std::move(api));
+      r = co_await lifecycle.bind(std::move(path.instance_id), std::move(path.binding_id),
+                                  std::move(api));
     } else {
-      r = co_await lifecycle.unbind(std::move(iid), std::move(seg[4]), std::move(api));
+      r = co_await lifecycle.unbind(std::move(path.instance_id), std::move(path.binding_id),
+                                    std::move(api));
     }
     if (!r.durable) {
       lifecycle.wait_durable();
@@ -134,117 +141,7 @@ util::Detached run_coroutine(Lifecycle& lifecycle, Route route, bhttp::verb verb
   } catch (const std::exception& e) {
     r = internal_error(e);
   }
-  finish(r);
-}
-
-Route match(const std::vector<std::string>& s) {
-  if (s.size() == 2 && s[0] == "v2" && s[1] == "catalog") {
-    return Route::catalog;
-  }
-  if (s.size() < 3 || s[0] != "v2" || s[1] != "service_instances") {
-    return Route::none;
-  }
-  if (s.size() == 3) {
-    return Route::instance;
-  }
-  if (s.size() == 4 && s[3] == "last_operation") {
-    return Route::instance_last_operation;
-  }
-  if (s.size() == 5 && s[3] == "service_bindings") {
-    return Route::binding;
-  }
-  if (s.size() == 6 && s[3] == "service_bindings" && s[5] == "last_operation") {
-    return Route::binding_last_operation;
-  }
-  return Route::none;
-}
-
-// The route's name in logs and metrics.
-const char* route_name(Route route) {
-  switch (route) {
-    case Route::catalog:
-      return "catalog";
-    case Route::instance:
-      return "instance";
-    case Route::instance_last_operation:
-      return "instance_last_operation";
-    case Route::binding:
-      return "binding";
-    case Route::binding_last_operation:
-      return "binding_last_operation";
-    case Route::none:
-      break;
-  }
-  return "none";
-}
-
-// The method as a metrics label: the OSB methods by name, anything else as OTHER, so that
-// requests (even unauthenticated ones) cannot create label values without bound.
-const char* method_label(bhttp::verb verb) {
-  switch (verb) {
-    case bhttp::verb::get:
-      return "GET";
-    case bhttp::verb::put:
-      return "PUT";
-    case bhttp::verb::patch:
-      return "PATCH";
-    case bhttp::verb::delete_:
-      return "DELETE";
-    case bhttp::verb::post:
-      return "POST";
-    case bhttp::verb::head:
-      return "HEAD";
-    default:
-      return "OTHER";
-  }
-}
-
-// An identity for the log lines of a request that brought none: unique within this process and
-// across restarts (it starts with the process's start time).
-std::string generated_identity() {
-  static const std::string prefix = [] {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "osbd-%llx-",
-                  static_cast<unsigned long long>(
-                      std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
-    return std::string(buf);
-  }();
-  static std::atomic<uint64_t> next{0};
-  return prefix + std::to_string(next.fetch_add(1, std::memory_order_relaxed));
-}
-
-const char* allowed_methods(Route route) {
-  switch (route) {
-    case Route::catalog:
-    case Route::instance_last_operation:
-    case Route::binding_last_operation:
-      return "GET";
-    case Route::instance:
-      return "GET, PUT, PATCH, DELETE";
-    case Route::binding:
-      return "GET, PUT, DELETE";
-    case Route::none:
-      break;
-  }
-  return "";
-}
-
-bool method_allowed(Route route, bhttp::verb m) {
-  switch (route) {
-    case Route::catalog:
-    case Route::instance_last_operation:
-    case Route::binding_last_operation:
-      return m == bhttp::verb::get;
-    case Route::instance:
-      return m == bhttp::verb::get || m == bhttp::verb::put || m == bhttp::verb::patch ||
-             m == bhttp::verb::delete_;
-    case Route::binding:
-      return m == bhttp::verb::get || m == bhttp::verb::put || m == bhttp::verb::delete_;
-    case Route::none:
-      break;
-  }
-  return false;
+  log.finish(r);
 }
 
 }  // namespace
@@ -447,6 +344,49 @@ ApiReply unauthorized() {
   return r;
 }
 
+// 400 for an id in the path the broker does not accept (see is_valid_id), or nullopt.
+std::optional<ApiReply> refuse_ids(const OsbPath& path) {
+  for (const auto& [name, id, present] :
+       {std::tuple{"instance_id", &path.instance_id, path.has_instance()},
+        std::tuple{"binding_id", &path.binding_id, path.has_binding()}}) {
+    if (present && !is_valid_id(*id)) {
+      return error_reply(
+          400, "BadRequest",
+          std::string(name) + " must be 1 to 255 characters of UTF-8 without control characters");
+    }
+  }
+  return std::nullopt;
+}
+
+// 400 for a PUT or PATCH whose Content-Type is not application/json (absent is accepted), or
+// nullopt.
+std::optional<ApiReply> refuse_content_type(const http::Request& request) {
+  const bool has_body =
+      request.method() == bhttp::verb::put || request.method() == bhttp::verb::patch;
+  const auto ct = request.find(bhttp::field::content_type);
+  if (!has_body || ct == request.end()) {
+    return std::nullopt;
+  }
+  std::string type(ct->value());
+  for (auto& ch : type) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (type.rfind("application/json", 0) != 0) {
+    return error_reply(400, "BadRequest", "Content-Type must be application/json");
+  }
+  return std::nullopt;
+}
+
+// X-Broker-API-Originating-Identity decoded: null when absent, nullopt when malformed.
+std::optional<json> originating_identity(const http::Request& request) {
+  const auto header = request.find(kOriginatingIdentity);
+  if (header == request.end()) {
+    return json();
+  }
+  return decode_originating_identity(
+      std::string_view(header->value().data(), header->value().size()));
+}
+
 }  // namespace
 
 std::optional<ApiReply> Broker::refuse_operator_head(std::string_view path,
@@ -477,8 +417,8 @@ std::optional<http::Response> Broker::refuse_before_body(const http::Request& he
   auto parsed = parse_target(std::string_view(head.target().data(), head.target().size()));
   const Entry* entry = front->route(parsed);
   if (entry == nullptr || !authorized(head, *entry)) {
-    const Route route = parsed ? match(parsed->segments) : Route::none;
-    metrics::global().count_request(route_name(route), method_label(head.method()), 401, 0.0);
+    const Route route = parsed ? match_osb_path(parsed->segments).route : Route::none;
+    metrics::global().count_request(route_info(route).name, method_label(head.method()), 401, 0.0);
     return to_response(unauthorized(), head.version(), std::string(head[kRequestIdentity]));
   }
   return std::nullopt;
@@ -493,160 +433,143 @@ std::optional<http::Response> Broker::OperatorHandler::refuse_before_body(
 void Broker::handle(http::Request&& request, http::Reply reply) {
   const auto started = std::chrono::steady_clock::now();
   const auto front = front_.load();
+  const std::string_view target_view(request.target().data(), request.target().size());
   // The catalog is the hot read: answered from the cached body without parsing the target.
   if (request.method() == bhttp::verb::get) {
-    const Entry* entry =
-        front->by_target(std::string_view(request.target().data(), request.target().size()));
+    const Entry* entry = front->by_target(target_view);
     if (entry != nullptr && authorized(request, *entry) && version_supported(request)) {
       return reply(timed_catalog_response(request, *entry->view, "GET", started));
     }
   }
-  const unsigned version = request.version();
-  const std::string method(request.method_string());
-  const std::string target(request.target());
-  // Logs carry the path only: query strings are the platform's and ids are not secrets.
+  const std::string target(target_view);
+  const std::string_view path = path_of(request);
+  if (path == "/healthz" || path == "/readyz" || behind_admin_credentials(path)) {
+    return serve_operator_path(target, request, std::move(reply));
+  }
+  Routed routed = locate(*front, target);
+  RequestLog log(request, started, std::move(reply));
+  log.set_subject(subject_of(routed, *front));
+  if (auto refused = admit(request, routed)) {
+    return log.finish(*refused);
+  }
+  dispatch(std::move(request), std::move(routed), *front, std::move(log));
+}
+
+void Broker::serve_operator_path(const std::string& target, const http::Request& request,
+                                 http::Reply reply) {
   const std::string path = target.substr(0, target.find('?'));
   if (path == "/healthz" || path == "/readyz") {
     return handle_operator(path, request, std::move(reply));
   }
-  if (behind_admin_credentials(path)) {
-    if (options_.separate_operator_listener) {
-      return reply(to_response(
-          error_reply(404, "NotFound", path + " is served on the admin listener (admin.listen)"),
-          version, ""));
-    }
-    if (path == "/metrics") {
-      return handle_operator(path, request, std::move(reply));
-    }
-    return handle_admin(target, request, std::move(reply));
+  if (options_.separate_operator_listener) {
+    return reply(to_response(
+        error_reply(404, "NotFound", path + " is served on the admin listener (admin.listen)"),
+        request.version(), ""));
   }
-  std::string identity(request[kRequestIdentity]);
-  auto parsed = parse_target(std::string_view(target));
-  const Entry* entry = front->route(parsed);
-  const Route route = parsed ? match(parsed->segments) : Route::none;
-  // The ids of the request's log line, kept as text: JSON is built only for a line written.
-  struct LogIds {
-    std::optional<std::string> catalog;
-    std::optional<std::string> instance_id;
-    std::optional<std::string> binding_id;
-  } ids;
-  if (entry != nullptr && entry != &front->entries.front()) {
-    ids.catalog = entry->view->name();
+  if (path == "/metrics") {
+    return handle_operator(path, request, std::move(reply));
   }
-  if (parsed && route != Route::none && route != Route::catalog) {
-    ids.instance_id = parsed->segments[2];
-    if (parsed->segments.size() > 4) {
-      ids.binding_id = parsed->segments[4];
-    }
-  }
-  const char* const label = method_label(request.method());
-  auto finish = [reply, version, identity, method, label, path, started, route,
-                 ids](const ApiReply& r) {
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    metrics::global().count_request(route_name(route), label, r.status, took.count());
-    const log::Level level = r.status >= 500 ? log::Level::error : log::Level::info;
-    if (log::enabled(level)) {
-      json fields = {{"method", method},
-                     {"path", path},
-                     {"route", route_name(route)},
-                     {"status", r.status},
-                     {"duration_ms", took.count() * 1000.0},
-                     {"request_identity", identity.empty() ? generated_identity() : identity}};
-      for (const auto& [key, value] :
-           {std::pair{"catalog", &ids.catalog}, std::pair{"instance_id", &ids.instance_id},
-            std::pair{"binding_id", &ids.binding_id}}) {
-        if (*value) {
-          fields[key] = **value;
-        }
-      }
-      log::write(level, "request", fields);
-    }
-    reply(to_response(r, version, identity));
-  };
+  handle_admin(target, request, std::move(reply));
+}
 
+Broker::Routed Broker::locate(const Front& front, std::string_view target) {
+  Routed routed;
+  routed.target = parse_target(target);
+  routed.entry = front.route(routed.target);
+  if (routed.target) {
+    routed.path = match_osb_path(routed.target->segments);
+  }
+  return routed;
+}
+
+RequestSubject Broker::subject_of(const Routed& routed, const Front& front) {
+  RequestSubject subject;
+  subject.route = route_info(routed.path.route).name;
+  if (routed.entry != nullptr && routed.entry != &front.entries.front()) {
+    subject.catalog = routed.entry->view->name();
+  }
+  if (routed.path.has_instance()) {
+    subject.instance_id = routed.path.instance_id;
+  }
+  if (routed.path.has_binding()) {
+    subject.binding_id = routed.path.binding_id;
+  }
+  return subject;
+}
+
+std::optional<ApiReply> Broker::admit(const http::Request& request, const Routed& routed) const {
   // An unknown catalog is refused like wrong credentials: no pair could open it.
-  if (entry == nullptr || !authorized(request, *entry)) {
-    return finish(unauthorized());
+  if (routed.entry == nullptr || !authorized(request, *routed.entry)) {
+    return unauthorized();
   }
-  if (!parsed) {
-    return finish(error_reply(400, "BadRequest", "malformed percent-encoding in the URL"));
+  if (!routed.target) {
+    return error_reply(400, "BadRequest", "malformed percent-encoding in the URL");
   }
+  const Route route = routed.path.route;
+  const std::string path(path_of(request));
   if (route == Route::none) {
-    return finish(error_reply(404, "NotFound", "no such route: " + path));
+    return error_reply(404, "NotFound", "no such route: " + path);
   }
   if (!method_allowed(route, request.method())) {
-    ApiReply r = error_reply(405, "MethodNotAllowed", method + " is not allowed on " + path);
-    r.headers.emplace_back("Allow", allowed_methods(route));
-    return finish(r);
+    ApiReply r = error_reply(405, "MethodNotAllowed",
+                             std::string(request.method_string()) + " is not allowed on " + path);
+    r.headers.emplace_back("Allow", route_info(route).allow);
+    return r;
   }
   if (!version_supported(request)) {
-    return finish(error_reply(
-        412, "PreconditionFailed",
-        std::string(kVersionHeader) + " must be 2." + std::to_string(options_.min_api_minor) +
-            " to 2." + std::to_string(options_.max_api_minor) + " (this broker speaks 2." +
-            std::to_string(options_.max_api_minor) + ")"));
+    return version_refusal();
   }
-
-  const auto& seg = parsed->segments;
-  for (std::size_t i : {std::size_t{2}, std::size_t{4}}) {
-    if (route != Route::catalog && i < seg.size() && !is_valid_id(seg[i])) {
-      return finish(error_reply(400, "BadRequest",
-                                std::string(i == 2 ? "instance_id" : "binding_id") +
-                                    " must be 1 to 255 characters of UTF-8 without control "
-                                    "characters"));
-    }
+  if (auto bad = refuse_ids(routed.path)) {
+    return bad;
   }
+  return refuse_content_type(request);
+}
 
-  if (route == Route::catalog) {
-    return reply(timed_catalog_response(request, *entry->view, label, started));
+ApiReply Broker::version_refusal() const {
+  return error_reply(412, "PreconditionFailed",
+                     std::string(kVersionHeader) + " must be 2." +
+                         std::to_string(options_.min_api_minor) + " to 2." +
+                         std::to_string(options_.max_api_minor) + " (this broker speaks 2." +
+                         std::to_string(options_.max_api_minor) + ")");
+}
+
+void Broker::dispatch(http::Request&& request, Routed routed, const Front& front, RequestLog log) {
+  const catalog::View& view = *routed.entry->view;
+  if (routed.path.route == Route::catalog) {
+    return log.send(timed_catalog_response(request, view, log.method_label(), log.started()));
   }
-
-  const bool has_body =
-      request.method() == bhttp::verb::put || request.method() == bhttp::verb::patch;
-  if (has_body) {
-    const auto ct = request.find(bhttp::field::content_type);
-    if (ct != request.end()) {
-      std::string type(ct->value());
-      for (auto& ch : type) {
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      }
-      if (type.rfind("application/json", 0) != 0) {
-        return finish(error_reply(400, "BadRequest", "Content-Type must be application/json"));
-      }
-    }
+  auto identity = originating_identity(request);
+  if (!identity) {
+    return log.finish(
+        error_reply(400, "BadRequest",
+                    std::string(kOriginatingIdentity) + " must be 'PLATFORM BASE64(JSON object)'"));
   }
-
   ApiRequest api;
-  api.catalogs = front->catalogs;
-  api.view = entry->view;
-  // The store knows instances by their catalog-scoped key.
-  parsed->segments[2] = catalog::scoped_id(entry->view->name(), parsed->segments[2]);
-  api.query = std::move(parsed->query);
+  api.catalogs = front.catalogs;
+  api.view = &view;
+  api.query = std::move(routed.target->query);
   api.body = std::move(request.body());
-  if (const auto oi = request.find(kOriginatingIdentity); oi != request.end()) {
-    auto decoded =
-        decode_originating_identity(std::string_view(oi->value().data(), oi->value().size()));
-    if (!decoded) {
-      return finish(error_reply(
-          400, "BadRequest",
-          std::string(kOriginatingIdentity) + " must be 'PLATFORM BASE64(JSON object)'"));
-    }
-    api.originating_identity = std::move(*decoded);
-  }
+  api.originating_identity = std::move(*identity);
+  // The store knows instances by their catalog-scoped key.
+  routed.path.instance_id = catalog::scoped_id(view.name(), routed.path.instance_id);
+  post_lifecycle(std::move(routed.path), request.method(), std::move(api), std::move(log));
+}
 
-  const bhttp::verb verb = request.method();
+void Broker::post_lifecycle(OsbPath path, bhttp::verb verb, ApiRequest api, RequestLog log) {
   const bool mutating = verb == bhttp::verb::put || verb == bhttp::verb::delete_;
-  if (mutating && (route == Route::instance || route == Route::binding)) {
+  if (mutating && (path.route == Route::instance || path.route == Route::binding)) {
     // Provision, deprovision, bind and unbind are coroutines: they leave the worker thread free
     // while their writes wait for a group commit.
-    boost::asio::post(workers_, [this, route, verb, seg = parsed->segments, api = std::move(api),
-                                 finish]() mutable {
-      run_coroutine(lifecycle_, route, verb, std::move(seg), std::move(api), std::move(finish));
+    boost::asio::post(workers_, [this, path = std::move(path), verb, api = std::move(api),
+                                 log = std::move(log)]() mutable {
+      run_coroutine(lifecycle_, std::move(path), verb, std::move(api), std::move(log));
     });
     return;
   }
-  boost::asio::post(workers_, [this, route, verb, seg = parsed->segments, api = std::move(api),
-                               finish]() { finish(run_plain(lifecycle_, route, verb, seg, api)); });
+  boost::asio::post(
+      workers_, [this, path = std::move(path), verb, api = std::move(api), log = std::move(log)] {
+        log.finish(run_plain(lifecycle_, path, verb, api));
+      });
 }
 
 void Broker::OperatorHandler::handle(http::Request&& request, http::Reply reply) {

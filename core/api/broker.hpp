@@ -19,6 +19,9 @@
 
 namespace osbd::api {
 
+class RequestLog;
+struct RequestSubject;
+
 /// Cross-cutting settings of the OSB front end.
 struct BrokerOptions {
   /// /metrics and /admin/... are served by operator_handler() only (a listener of their own),
@@ -80,6 +83,30 @@ class Broker : public http::Handler {
     // removing its /catalogs/NAME prefix; null for an unknown NAME.
     const Entry* route(std::optional<Target>& parsed) const;
   };
+  // Where an OSB request's target leads.
+  struct Routed {
+    std::optional<Target> target;  // nullopt: malformed percent-encoding
+    const Entry* entry = nullptr;  // the catalog it addresses; null for an unknown one
+    OsbPath path;                  // the route and the ids in the path
+  };
+  static Routed locate(const Front& front, std::string_view target);
+  // What the request's log line names: the route, a catalog other than the default, the ids.
+  static RequestSubject subject_of(const Routed& routed, const Front& front);
+  // Why an OSB request may not go on to its handler: 401 (credentials, unknown catalog), 400
+  // (percent-encoding), 404, 405, 412 (X-Broker-API-Version), 400 (ids, Content-Type); nullopt
+  // when it may.
+  std::optional<ApiReply> admit(const http::Request& request, const Routed& routed) const;
+  // Hands an admitted request to its handler: the catalog at once, the lifecycle's routes on the
+  // worker pool; log sends the reply.
+  void dispatch(http::Request&& request, Routed routed, const Front& front, RequestLog log);
+  // Runs a lifecycle route on the worker pool and finishes log with its reply.
+  void post_lifecycle(OsbPath path, boost::beast::http::verb verb, ApiRequest api, RequestLog log);
+  // /healthz, /readyz, /metrics and /admin/... on the OSB listener.
+  void serve_operator_path(const std::string& target, const http::Request& request,
+                           http::Reply reply);
+  // The 412 for an X-Broker-API-Version outside the accepted range.
+  ApiReply version_refusal() const;
+
   // The refusal of a request to /metrics or /admin/... on its headers alone, if any.
   std::optional<ApiReply> refuse_operator_head(std::string_view path,
                                                const http::Request& head) const;

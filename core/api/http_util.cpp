@@ -154,4 +154,34 @@ std::optional<nlohmann::json> decode_originating_identity(std::string_view heade
   return nlohmann::json{{"platform", std::string(platform)}, {"value", std::move(*value)}};
 }
 
+OsbPath match_osb_path(const std::vector<std::string>& s) {
+  // /v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation
+  enum Segment : std::size_t { kVersion, kCollection, kInstanceId, kSub, kBindingId, kBindingSub };
+  OsbPath path;
+  if (s.size() == 2 && s[kVersion] == "v2" && s[kCollection] == "catalog") {
+    path.route = Route::catalog;
+    return path;
+  }
+  if (s.size() <= kInstanceId || s[kVersion] != "v2" || s[kCollection] != "service_instances") {
+    return path;
+  }
+  const bool bindings = s.size() > kBindingId && s[kSub] == "service_bindings";
+  if (s.size() == kInstanceId + 1) {
+    path.route = Route::instance;
+  } else if (s.size() == kSub + 1 && s[kSub] == "last_operation") {
+    path.route = Route::instance_last_operation;
+  } else if (s.size() == kBindingId + 1 && bindings) {
+    path.route = Route::binding;
+  } else if (s.size() == kBindingSub + 1 && bindings && s[kBindingSub] == "last_operation") {
+    path.route = Route::binding_last_operation;
+  } else {
+    return path;
+  }
+  path.instance_id = s[kInstanceId];
+  if (path.has_binding()) {
+    path.binding_id = s[kBindingId];
+  }
+  return path;
+}
+
 }  // namespace osbd::api

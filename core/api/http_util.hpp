@@ -24,6 +24,31 @@ struct Target {
 /// Parses a request target; nullopt on malformed percent-encoding.
 std::optional<Target> parse_target(std::string_view target);
 
+/// The OSB routes under a catalog's base path.
+enum class Route {
+  catalog,                  ///< /v2/catalog
+  instance,                 ///< /v2/service_instances/:instance_id
+  instance_last_operation,  ///< .../:instance_id/last_operation
+  binding,                  ///< .../:instance_id/service_bindings/:binding_id
+  binding_last_operation,   ///< .../:binding_id/last_operation
+  none                      ///< anything else
+};
+
+/// The OSB route a path (its segments, without a /catalogs/NAME prefix) names, with its ids.
+struct OsbPath {
+  Route route = Route::none;
+  std::string instance_id;  ///< of the instance and binding routes
+  std::string binding_id;   ///< of the binding routes
+  /// True for the routes with an :instance_id.
+  bool has_instance() const noexcept { return route != Route::catalog && route != Route::none; }
+  /// True for the routes with a :binding_id.
+  bool has_binding() const noexcept {
+    return route == Route::binding || route == Route::binding_last_operation;
+  }
+};
+/// Matches decoded path segments against the OSB routes.
+OsbPath match_osb_path(const std::vector<std::string>& segments);
+
 using util::base64_decode;
 using util::base64_encode;
 

@@ -2,9 +2,9 @@
 
 #include "api/lifecycle.hpp"
 #include "api/lifecycle_util.hpp"
-#include "metrics/metrics.hpp"
 
 #include <utility>
+#include <variant>
 
 namespace osbd::api {
 
@@ -13,6 +13,8 @@ using state::BeginResult;
 using state::OperationKind;
 using state::OperationState;
 using state::ResourceStatus;
+template <typename T>
+using Parsed = detail::Parsed<T>;
 
 namespace {
 
@@ -25,96 +27,195 @@ ApiReply unknown_plan(const PlanLookup& plans, const std::string& service_id,
                      "unknown plan_id '" + plan_id + "' for service '" + service_id + "'");
 }
 
-// The attributes that make two provision requests "identical" (OSB: 200 vs 409).
-bool same_provision(const state::InstanceRecord& i, const json& attrs) {
-  return i.service_id == attrs.at("service_id") && i.plan_id == attrs.at("plan_id") &&
-         i.parameters == attrs.at("parameters") &&
-         i.organization_guid == attrs.at("organization_guid") &&
-         i.space_guid == attrs.at("space_guid");
+// A provision request: its body's fields, read and type-checked, and accepts_incomplete.
+struct ProvisionRequest {
+  std::string service_id;
+  std::string plan_id;
+  std::string organization_guid;
+  std::string space_guid;
+  json parameters;
+  json context;
+  json maintenance_info;
+  json originating_identity;
+  bool accepts_incomplete = false;
+};
+
+Parsed<ProvisionRequest> parse_provision(const ApiRequest& request,
+                                         const LifecycleOptions& options) {
+  detail::BodyReader body(request.body);
+  ProvisionRequest p;
+  p.service_id = body.required_string("service_id");
+  p.plan_id = body.required_string("plan_id");
+  p.parameters = body.object_or("parameters", json::object());
+  p.context = body.object_or("context", json::object());
+  p.maintenance_info = body.object_or("maintenance_info", nullptr);
+  // accept_context_only: a request with a context may leave out its organization and space.
+  const bool org_required = !(options.accept_context_only && body.has("context"));
+  for (auto [key, out] : {std::pair{"organization_guid", &p.organization_guid},
+                          std::pair{"space_guid", &p.space_guid}}) {
+    *out = org_required ? body.required_string(key) : body.optional_string(key);
+  }
+  if (body.refusal()) {
+    return *body.refusal();
+  }
+  p.originating_identity = request.originating_identity;
+  p.accepts_incomplete = detail::accepts_incomplete(request);
+  return p;
 }
 
-json created_body(const state::InstanceRecord& i) {
-  json body = json::object();
-  if (!i.dashboard_url.empty()) {
-    body["dashboard_url"] = i.dashboard_url;
+// Why the plan refuses a provision (unknown, parameters its schema rejects, another maintenance
+// version), or nullopt.
+std::optional<ApiReply> refuse_provision(const PlanLookup& plans, const catalog::PlanEntry* plan,
+                                         const ProvisionRequest& p) {
+  if (plan == nullptr) {
+    return unknown_plan(plans, p.service_id, p.plan_id);
   }
-  if (i.metadata.is_object()) {
-    body["metadata"] = i.metadata;
+  if (auto invalid = detail::check_parameters(plan->instance_create_schema, p.parameters)) {
+    return invalid;
   }
-  return body;
+  const json& info = p.maintenance_info;
+  if (info.is_object() && info.contains("version") &&
+      (!info.at("version").is_string() ||
+       info.at("version").get<std::string>() != plan->maintenance_version())) {
+    const std::string& version = plan->maintenance_version();
+    return error_reply(422, "MaintenanceInfoConflict",
+                       "maintenance_info.version does not match the plan's (" +
+                           (version.empty() ? std::string("none") : version) + ")");
+  }
+  return std::nullopt;
+}
+
+state::InstanceRecord new_instance(const std::string& instance_id, const ProvisionRequest& p,
+                                   const catalog::PlanEntry& plan) {
+  const int64_t now = detail::now_ms();
+  state::InstanceRecord instance;
+  instance.id = instance_id;
+  instance.service_id = p.service_id;
+  instance.plan_id = p.plan_id;
+  instance.plugin = plan.plugin->name();
+  instance.organization_guid = p.organization_guid;
+  instance.space_guid = p.space_guid;
+  instance.parameters = p.parameters;
+  instance.context = p.context;
+  instance.originating_identity = p.originating_identity;
+  instance.maintenance_info = p.maintenance_info;
+  instance.status = ResourceStatus::creating;
+  instance.created_at_ms = now;
+  instance.updated_at_ms = now;
+  return instance;
+}
+
+// What the plugin's provision call is given.
+json provision_call(const state::InstanceRecord& instance, const ProvisionRequest& p) {
+  json call = detail::attributes_of(instance);
+  call["instance_id"] = instance.id;
+  call["context"] = p.context;
+  call["maintenance_info"] = p.maintenance_info;
+  call["accepts_incomplete"] = p.accepts_incomplete;
+  call["originating_identity"] = p.originating_identity;
+  return call;
+}
+
+// An update request: its body's fields (null when absent, plan_id "" when absent) and
+// accepts_incomplete.
+struct UpdateRequest {
+  std::string service_id;
+  std::string plan_id;
+  json parameters;
+  json context;
+  json maintenance_info;
+  bool accepts_incomplete = false;
+};
+
+Parsed<UpdateRequest> parse_update(const ApiRequest& request) {
+  detail::BodyReader body(request.body);
+  UpdateRequest u;
+  u.service_id = body.required_string("service_id");
+  u.plan_id = body.optional_string("plan_id");
+  u.parameters = body.object_or("parameters", nullptr);
+  u.context = body.object_or("context", nullptr);
+  u.maintenance_info = body.object_or("maintenance_info", nullptr);
+  if (body.refusal()) {
+    return *body.refusal();
+  }
+  u.accepts_incomplete = detail::accepts_incomplete(request);
+  return u;
+}
+
+// Why the target plan refuses an update of instance (unknown, not updateable from the current
+// plan, another maintenance version, parameters its schema rejects), or nullopt.
+std::optional<ApiReply> refuse_update(const PlanLookup& plans, const catalog::PlanEntry* plan,
+                                      const state::InstanceRecord& instance, const UpdateRequest& u,
+                                      const std::string& target_plan) {
+  if (plan == nullptr) {
+    return unknown_plan(plans, u.service_id, target_plan);
+  }
+  if (target_plan != instance.plan_id) {
+    const catalog::PlanEntry* current = plans.registry->find_plan(u.service_id, instance.plan_id);
+    if (current != nullptr && !current->plan_updateable()) {
+      return error_reply(422, "UnprocessableEntity",
+                         "the plan of this instance cannot be changed (plan_updateable is false)");
+    }
+  }
+  if (u.maintenance_info.is_object() && u.maintenance_info.contains("version") &&
+      u.maintenance_info.at("version") != plan->maintenance_version()) {
+    return error_reply(422, "MaintenanceInfoConflict",
+                       "maintenance_info.version does not match the plan's");
+  }
+  if (u.parameters.is_object()) {
+    return detail::check_parameters(plan->instance_update_schema, u.parameters);
+  }
+  return std::nullopt;
+}
+
+// The instance's attributes once the update succeeds: {plan_id, parameters, context,
+// maintenance_info}.
+json update_target(const state::InstanceRecord& instance, const UpdateRequest& u,
+                   const std::string& target_plan) {
+  json parameters = instance.parameters;
+  if (u.parameters.is_object()) {
+    parameters.update(u.parameters);
+  }
+  return {{"plan_id", target_plan},
+          {"parameters", parameters},
+          {"context", u.context.is_object() ? u.context : instance.context},
+          {"maintenance_info",
+           u.maintenance_info.is_object() ? u.maintenance_info : instance.maintenance_info}};
+}
+
+// What the plugin's update call is given.
+json update_call(const state::InstanceRecord& instance, const UpdateRequest& u,
+                 const json& target) {
+  return {{"instance_id", instance.id},
+          {"service_id", u.service_id},
+          {"plan_id", target.at("plan_id")},
+          {"previous_plan_id", instance.plan_id},
+          {"parameters", u.parameters.is_object() ? u.parameters : json::object()},
+          {"previous_parameters", instance.parameters},
+          {"context", target.at("context")},
+          {"maintenance_info", target.at("maintenance_info")},
+          {"instance_state", instance.plugin_state},
+          {"accepts_incomplete", u.accepts_incomplete}};
 }
 
 }  // namespace
 
 util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest request) {
-  ApiReply reply;
-  auto body = detail::parse_object(request.body, false, reply);
-  if (!body) {
-    co_return reply;
+  auto parsed = parse_provision(request, options_);
+  if (auto* refusal = std::get_if<ApiReply>(&parsed)) {
+    co_return std::move(*refusal);
   }
-  std::string service_id;
-  std::string plan_id;
-  std::string org;
-  std::string space;
-  json parameters;
-  json context;
-  json maintenance_info;
-  if (!detail::read_string(*body, "service_id", true, service_id, reply) ||
-      !detail::read_string(*body, "plan_id", true, plan_id, reply) ||
-      !detail::read_object(*body, "parameters", parameters, reply, json::object()) ||
-      !detail::read_object(*body, "context", context, reply, json::object()) ||
-      !detail::read_object(*body, "maintenance_info", maintenance_info, reply, nullptr)) {
-    co_return reply;
-  }
-  const bool org_required = !(options_.accept_context_only && body->contains("context"));
-  if (!detail::read_string(*body, "organization_guid", org_required, org, reply) ||
-      !detail::read_string(*body, "space_guid", org_required, space, reply)) {
-    co_return reply;
-  }
+  const ProvisionRequest& p = std::get<ProvisionRequest>(parsed);
   const PlanLookup plans = plans_for(request);
-  const catalog::PlanEntry* plan = plans.find(service_id, plan_id);
-  if (plan == nullptr) {
-    co_return unknown_plan(plans, service_id, plan_id);
+  const catalog::PlanEntry* plan = plans.find(p.service_id, p.plan_id);
+  if (auto refusal = refuse_provision(plans, plan, p)) {
+    co_return std::move(*refusal);
   }
-  if (!detail::check_parameters(plan->instance_create_schema, parameters, reply)) {
-    co_return reply;
-  }
-  if (maintenance_info.is_object() && maintenance_info.contains("version")) {
-    if (!maintenance_info.at("version").is_string() ||
-        maintenance_info.at("version").get<std::string>() != plan->maintenance_version()) {
-      co_return error_reply(
-          422, "MaintenanceInfoConflict",
-          "maintenance_info.version does not match the plan's (" +
-              (plan->maintenance_version().empty() ? std::string("none")
-                                                   : plan->maintenance_version()) +
-              ")");
-    }
-  }
-  const bool async_ok = detail::accepts_incomplete(request);
-  const json attrs = {{"service_id", service_id},
-                      {"plan_id", plan_id},
-                      {"parameters", parameters},
-                      {"organization_guid", org},
-                      {"space_guid", space}};
-
-  const int64_t now = detail::now_ms();
-  state::InstanceRecord instance;
-  instance.id = instance_id;
-  instance.service_id = service_id;
-  instance.plan_id = plan_id;
-  instance.plugin = plan->plugin->name();
-  instance.organization_guid = org;
-  instance.space_guid = space;
-  instance.parameters = parameters;
-  instance.context = context;
-  instance.originating_identity = request.originating_identity;
-  instance.maintenance_info = maintenance_info;
-  instance.status = ResourceStatus::creating;
-  instance.created_at_ms = now;
-  instance.updated_at_ms = now;
-
+  state::InstanceRecord instance = new_instance(instance_id, p, *plan);
+  const json attributes = detail::attributes_of(instance);
   state::OperationRecord op =
-      detail::new_operation(OperationKind::provision, instance_id, "", async_ok, attrs, now, plan);
+      detail::new_operation(OperationKind::provision, instance_id, "", p.accepts_incomplete,
+                            attributes, instance.created_at_ms, plan);
   instance.active_operation = op.id;
   instance.last_operation = op.id;
   const InFlight in_flight(*this, op.id);
@@ -122,98 +223,35 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
   const BeginResult began =
       co_await write_intent([&] { return store_.begin_create_instance(instance, op); });
   if (began != BeginResult::started) {
-    auto existing = store_.get_instance(instance_id);
-    if (!existing) {
-      co_return detail::concurrency_error("the instance is being deleted; retry later");
-    }
-    const bool same = same_provision(*existing, attrs);
-    if (same && existing->status == ResourceStatus::ready && existing->active_operation.empty()) {
-      ApiReply ok;
-      ok.body = created_body(*existing);
-      co_return ok;
-    }
-    if (same && existing->status == ResourceStatus::creating) {
-      auto running = store_.get_operation(existing->active_operation);
-      if (running && running->async && async_ok) {
-        co_return detail::accepted(running->id);
-      }
-      co_return detail::concurrency_error("the instance is being provisioned");
-    }
-    if (!existing->active_operation.empty()) {
-      // Whatever the attributes: the platform retries a 422, and the answer may differ once the
-      // running update or deprovision ends.
-      co_return detail::concurrency_error("another operation is in progress on this instance");
-    }
-    if (same && existing->status == ResourceStatus::failed) {
-      co_return error_reply(409, "Conflict",
-                            "an instance with this id exists and its provision failed: "
-                            "deprovision it before provisioning it again");
-    }
-    co_return error_reply(409, "Conflict",
-                          "an instance with this id exists with different attributes");
+    co_return repeated_provision(instance_id, attributes, p.accepts_incomplete);
   }
+  const auto result =
+      plan->plugin->call(plugin_host::Operation::provision, provision_call(instance, p));
+  ApiReply reply = co_await end_create(instance, op, result, p.accepts_incomplete);
+  co_return reply;
+}
 
-  json call = attrs;
-  call["instance_id"] = instance_id;
-  call["context"] = context;
-  call["maintenance_info"] = maintenance_info;
-  call["accepts_incomplete"] = async_ok;
-  call["originating_identity"] = request.originating_identity;
-  const auto result = plan->plugin->call(plugin_host::Operation::provision, call);
-
-  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
-    op.plugin_operation = result.body.at("operation").get<std::string>();
-    op.updated_at_ms = detail::now_ms();
-    co_await write([&] { store_.update_operation(op); });
-    json extra = json::object();
-    if (result.body.contains("dashboard_url") && result.body.at("dashboard_url").is_string()) {
-      extra["dashboard_url"] = result.body.at("dashboard_url");
-    }
-    co_return durable(detail::accepted(op.id, extra));
+ApiReply Lifecycle::repeated_provision(const std::string& instance_id, const json& attributes,
+                                       bool async_ok) {
+  static constexpr detail::CreateWording kWording{
+      "the instance is being provisioned", "another operation is in progress on this instance",
+      "an instance with this id exists and its provision failed: deprovision it before "
+      "provisioning it again",
+      "an instance with this id exists with different attributes"};
+  auto existing = store_.get_instance(instance_id);
+  if (!existing) {
+    return detail::concurrency_error("the instance is being deleted; retry later");
   }
-  if (result.status == OSB_STATUS_OK) {
-    const bool remove =
-        settle_instance(instance, op, Outcome{OperationState::succeeded, result.body, ""});
-    co_await write([&] { write_settled(instance, op, remove); });
-    ApiReply created;
-    created.status = 201;
-    created.body = created_body(instance);
-    co_return durable(std::move(created));
-  }
-  const plugin_host::CallResult failure = detail::as_failure(result);
-  if (detail::is_client_error(failure.status)) {
-    // The plugin changed nothing; neither does the broker.
-    co_await write([&] { store_.discard_instance(instance_id, op.id); });
-    metrics::global().count_operation_end(state::to_string(op.kind),
-                                          state::to_string(OperationState::failed));
-  } else {
-    // Something may exist at the backend: keep the instance as failed so that the platform's
-    // orphan-mitigation DELETE reaches the plugin.
-    const bool remove = settle_instance(
-        instance, op, Outcome{OperationState::failed, json::object(), failure.description});
-    co_await write([&] { write_settled(instance, op, remove); });
-  }
-  co_return durable(detail::failure_reply(failure));
+  return detail::repeated_create(detail::existing_resource(*existing), attributes, kWording,
+                                 async_ok, store_);
 }
 
 ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& request) {
-  ApiReply reply;
-  auto body = detail::parse_object(request.body, false, reply);
-  if (!body) {
-    return reply;
+  auto parsed = parse_update(request);
+  if (auto* refusal = std::get_if<ApiReply>(&parsed)) {
+    return std::move(*refusal);
   }
-  std::string service_id;
-  std::string plan_id;
-  json parameters;
-  json context;
-  json maintenance_info;
-  if (!detail::read_string(*body, "service_id", true, service_id, reply) ||
-      !detail::read_string(*body, "plan_id", false, plan_id, reply) ||
-      !detail::read_object(*body, "parameters", parameters, reply, nullptr) ||
-      !detail::read_object(*body, "context", context, reply, nullptr) ||
-      !detail::read_object(*body, "maintenance_info", maintenance_info, reply, nullptr)) {
-    return reply;
-  }
+  const UpdateRequest& u = std::get<UpdateRequest>(parsed);
   auto instance = store_.get_instance(instance_id);
   if (!instance) {
     return error_reply(404, "NotFound", "no such service instance");
@@ -222,94 +260,68 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
     // OSB "Blocking Operations": a request on an instance that is still being created.
     return detail::concurrency_error("the instance is being provisioned");
   }
-  if (instance->service_id != service_id) {
+  if (instance->service_id != u.service_id) {
     return error_reply(400, "BadRequest", "service_id does not match the instance's service");
   }
-  const std::string target_plan = plan_id.empty() ? instance->plan_id : plan_id;
+  const std::string target_plan = u.plan_id.empty() ? instance->plan_id : u.plan_id;
   const PlanLookup plans = plans_for(request);
-  const catalog::PlanEntry* plan = plans.find(service_id, target_plan);
-  if (plan == nullptr) {
-    return unknown_plan(plans, service_id, target_plan);
+  const catalog::PlanEntry* plan = plans.find(u.service_id, target_plan);
+  if (auto refusal = refuse_update(plans, plan, *instance, u, target_plan)) {
+    return std::move(*refusal);
   }
-  if (target_plan != instance->plan_id) {
-    const catalog::PlanEntry* current = plans.registry->find_plan(service_id, instance->plan_id);
-    if (current != nullptr && !current->plan_updateable()) {
-      return error_reply(422, "UnprocessableEntity",
-                         "the plan of this instance cannot be changed (plan_updateable is false)");
-    }
-  }
-  if (maintenance_info.is_object() && maintenance_info.contains("version") &&
-      maintenance_info.at("version") != plan->maintenance_version()) {
-    return error_reply(422, "MaintenanceInfoConflict",
-                       "maintenance_info.version does not match the plan's");
-  }
-  if (parameters.is_object() &&
-      !detail::check_parameters(plan->instance_update_schema, parameters, reply)) {
-    return reply;
-  }
-  json new_parameters = instance->parameters;
-  if (parameters.is_object()) {
-    new_parameters.update(parameters);
-  }
-  const json target = {
-      {"plan_id", target_plan},
-      {"parameters", new_parameters},
-      {"context", context.is_object() ? context : instance->context},
-      {"maintenance_info",
-       maintenance_info.is_object() ? maintenance_info : instance->maintenance_info}};
-  const bool async_ok = detail::accepts_incomplete(request);
-  const int64_t now = detail::now_ms();
+  const json target = update_target(*instance, u, target_plan);
   state::OperationRecord op =
-      detail::new_operation(OperationKind::update, instance_id, "", async_ok,
+      detail::new_operation(OperationKind::update, instance_id, "", u.accepts_incomplete,
                             {{"target", target},
-                             {"parameters", parameters},
+                             {"parameters", u.parameters},
                              {"previous_status", state::to_string(instance->status)}},
-                            now, plan);
+                            detail::now_ms(), plan);
   const InFlight in_flight(*this, op.id);
-  switch (store_.begin_instance_operation(instance_id, op, instance->status, false)) {
-    case BeginResult::started:
-      break;
-    case BeginResult::missing:
-      return error_reply(404, "NotFound", "no such service instance");
-    default: {
-      auto fresh = store_.get_instance(instance_id);
-      auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
-      if (running && running->kind == OperationKind::update && running->async && async_ok &&
-          running->request.value("target", json()) == target) {
-        return detail::accepted(running->id);
-      }
-      return detail::concurrency_error("another operation is in progress on this instance");
-    }
+  if (auto refusal = begin_update(*instance, op, target)) {
+    return std::move(*refusal);
   }
   instance->active_operation = op.id;
   instance->last_operation = op.id;
+  const auto result =
+      plan->plugin->call(plugin_host::Operation::update, update_call(*instance, u, target));
+  return end_update(*instance, op, result);
+}
 
-  const json call = {{"instance_id", instance_id},
-                     {"service_id", service_id},
-                     {"plan_id", target_plan},
-                     {"previous_plan_id", instance->plan_id},
-                     {"parameters", parameters.is_object() ? parameters : json::object()},
-                     {"previous_parameters", instance->parameters},
-                     {"context", target.at("context")},
-                     {"maintenance_info", target.at("maintenance_info")},
-                     {"instance_state", instance->plugin_state},
-                     {"accepts_incomplete", async_ok}};
-  const auto result = plan->plugin->call(plugin_host::Operation::update, call);
-  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
+std::optional<ApiReply> Lifecycle::begin_update(const state::InstanceRecord& instance,
+                                                state::OperationRecord& op, const json& target) {
+  switch (store_.begin_instance_operation(instance.id, op, instance.status, false)) {
+    case BeginResult::started:
+      return std::nullopt;
+    case BeginResult::missing:
+      return error_reply(404, "NotFound", "no such service instance");
+    default:
+      break;
+  }
+  auto fresh = store_.get_instance(instance.id);
+  auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
+  if (running && running->kind == OperationKind::update && running->async && op.async &&
+      running->request.value("target", json()) == target) {
+    return detail::accepted(running->id);
+  }
+  return detail::concurrency_error("another operation is in progress on this instance");
+}
+
+ApiReply Lifecycle::end_update(state::InstanceRecord& instance, state::OperationRecord& op,
+                               const plugin_host::CallResult& result) {
+  if (result.status == OSB_STATUS_IN_PROGRESS && op.async) {
     op.plugin_operation = result.body.at("operation").get<std::string>();
+    op.updated_at_ms = detail::now_ms();
     store_.update_operation(op);
     return detail::accepted(op.id);
   }
   if (result.status == OSB_STATUS_OK) {
-    complete_instance(*instance, op, Outcome{OperationState::succeeded, result.body, ""});
+    complete_instance(instance, op, Outcome{OperationState::succeeded, result.body, ""});
     ApiReply ok;
-    if (result.body.contains("dashboard_url") && result.body.at("dashboard_url").is_string()) {
-      ok.body["dashboard_url"] = result.body.at("dashboard_url");
-    }
+    ok.body = detail::dashboard_of(result.body);
     return ok;
   }
   const plugin_host::CallResult failure = detail::as_failure(result);
-  complete_instance(*instance, op,
+  complete_instance(instance, op,
                     Outcome{OperationState::failed, json::object(), failure.description});
   ApiReply r = detail::failure_reply(failure);
   if (!detail::is_client_error(failure.status)) {
@@ -320,21 +332,16 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
 }
 
 util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest request) {
-  const auto service_it = request.query.find("service_id");
-  const auto plan_it = request.query.find("plan_id");
-  if (service_it == request.query.end() || service_it->second.empty()) {
-    co_return error_reply(400, "BadRequest", "missing required query parameter 'service_id'");
+  auto parsed = detail::parse_removal_query(request);
+  if (auto* refusal = std::get_if<ApiReply>(&parsed)) {
+    co_return std::move(*refusal);
   }
-  if (plan_it == request.query.end() || plan_it->second.empty()) {
-    co_return error_reply(400, "BadRequest", "missing required query parameter 'plan_id'");
-  }
+  const detail::RemovalQuery& query = std::get<detail::RemovalQuery>(parsed);
   auto instance = store_.get_instance(instance_id);
   if (!instance) {
-    ApiReply gone;
-    gone.status = 410;
-    co_return gone;
+    co_return detail::gone();
   }
-  if (instance->service_id != service_it->second) {
+  if (instance->service_id != query.service_id) {
     co_return error_reply(400, "BadRequest", "service_id does not match the instance's service");
   }
   auto plugin = plugin_for(instance->plugin);
@@ -343,49 +350,17 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
         500, "InternalError",
         "the plugin '" + instance->plugin + "' serving this instance is not loaded");
   }
-  const bool async_ok = detail::accepts_incomplete(request);
-  const int64_t now = detail::now_ms();
   const auto registry = registry_.load();
-  const auto* plan = registry->find_plan(instance->service_id, instance->plan_id);
-  state::OperationRecord op =
-      detail::new_operation(OperationKind::deprovision, instance_id, "", async_ok,
-                            {{"service_id", service_it->second},
-                             {"plan_id", plan_it->second},
-                             {"previous_status", state::to_string(instance->status)}},
-                            now, plan);
+  state::OperationRecord op = detail::new_operation(
+      OperationKind::deprovision, instance_id, "", query.accepts_incomplete,
+      {{"service_id", query.service_id},
+       {"plan_id", query.plan_id},
+       {"previous_status", state::to_string(instance->status)}},
+      detail::now_ms(), registry->find_plan(instance->service_id, instance->plan_id));
   const InFlight in_flight(*this, op.id);
-  BeginResult began = co_await write_intent([&] {
-    return store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
-  });
-  if (began == BeginResult::busy) {
-    auto fresh = store_.get_instance(instance_id);
-    auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
-    if (running && running->kind == OperationKind::deprovision && running->async && async_ok) {
-      co_return detail::accepted(running->id);
-    }
-    if (running && running->kind == OperationKind::provision && running->async && async_ok) {
-      // OSB: a DELETE during an in-flight asynchronous create stops the create and cleans up.
-      // The stripe keeps a poller from finishing the create at the same moment.
-      std::lock_guard<std::mutex> lock(stripe(instance_id));
-      state::OperationRecord stopped = *running;
-      stopped.state = OperationState::failed;
-      stopped.description = "stopped by a deprovision request";
-      stopped.updated_at_ms = now;
-      op.request["previous_status"] = state::to_string(ResourceStatus::failed);
-      began =
-          store_.supersede_instance_operation(instance_id, stopped, op, ResourceStatus::deleting);
-    }
-  }
-  switch (began) {
-    case BeginResult::started:
-      break;
-    case BeginResult::missing: {
-      ApiReply gone;
-      gone.status = 410;
-      co_return gone;
-    }
-    default:
-      co_return detail::concurrency_error("another operation is in progress on this instance");
+  std::optional<ApiReply> refused = co_await begin_deprovision(instance_id, op);
+  if (refused) {
+    co_return std::move(*refused);
   }
   instance = store_.get_instance(instance_id);
   if (!instance) {
@@ -395,26 +370,56 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
                      {"service_id", instance->service_id},
                      {"plan_id", instance->plan_id},
                      {"instance_state", instance->plugin_state},
-                     {"accepts_incomplete", async_ok}};
+                     {"accepts_incomplete", query.accepts_incomplete}};
   const auto result = plugin->call(plugin_host::Operation::deprovision, call);
-  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
-    op.plugin_operation = result.body.at("operation").get<std::string>();
-    co_await write([&] { store_.update_operation(op); });
-    co_return durable(detail::accepted(op.id));
-  }
-  const bool remove = settle_instance(*instance, op, detail::outcome_of_call(result));
-  co_await write([&] { write_settled(*instance, op, remove); });
-  if (result.status == OSB_STATUS_OK) {
-    co_return durable(ApiReply{});
-  }
-  const plugin_host::CallResult failure = detail::as_failure(result);
-  ApiReply r = detail::failure_reply(failure);
-  if (!detail::is_client_error(failure.status)) {
-    // The instance is kept as it was: usable if it was before the request.
-    r.body["instance_usable"] =
+  ApiReply reply = co_await end_removal(*instance, op, result, query.accepts_incomplete);
+  if (reply.status >= 500) {
+    // A backend failure keeps the instance as it was: usable if it was before the request.
+    reply.body["instance_usable"] =
         op.request.value("previous_status", "") == state::to_string(ResourceStatus::ready);
   }
-  co_return durable(std::move(r));
+  co_return reply;
+}
+
+util::Task<std::optional<ApiReply>> Lifecycle::begin_deprovision(const std::string& instance_id,
+                                                                 state::OperationRecord& op) {
+  std::variant<BeginResult, ApiReply> began = co_await write_intent([&] {
+    return store_.begin_instance_operation(instance_id, op, ResourceStatus::deleting, true);
+  });
+  if (std::get<BeginResult>(began) == BeginResult::busy) {
+    began = deprovision_busy(instance_id, op);
+  }
+  if (auto* joined = std::get_if<ApiReply>(&began)) {
+    co_return std::move(*joined);
+  }
+  if (auto refusal = detail::refuse_unstarted_removal(
+          std::get<BeginResult>(began), "another operation is in progress on this instance")) {
+    co_return refusal;
+  }
+  co_return std::nullopt;
+}
+
+std::variant<BeginResult, ApiReply> Lifecycle::deprovision_busy(const std::string& instance_id,
+                                                                state::OperationRecord& op) {
+  auto fresh = store_.get_instance(instance_id);
+  auto running = fresh ? store_.get_operation(fresh->active_operation) : std::nullopt;
+  switch (
+      detail::on_busy(running, OperationKind::deprovision, OperationKind::provision, op.async)) {
+    case detail::OnBusy::join:
+      return detail::accepted(running->id);
+    case detail::OnBusy::stop: {
+      // The stripe keeps a poller from finishing the create at the same moment.
+      util::MutexLock lock(stripe(instance_id));
+      op.request["previous_status"] = state::to_string(ResourceStatus::failed);
+      return store_.supersede_instance_operation(
+          instance_id,
+          detail::stopped_operation(*running, "stopped by a deprovision request", op.created_at_ms),
+          op, ResourceStatus::deleting);
+    }
+    case detail::OnBusy::wait:
+      break;
+  }
+  return BeginResult::busy;
 }
 
 ApiReply Lifecycle::fetch_instance(const std::string& instance_id, const ApiRequest&) {

@@ -32,6 +32,19 @@ ResourceStatus previous_status(const state::OperationRecord& op) {
   return parsed.value_or(ResourceStatus::ready);
 }
 
+// The operation as the outcome leaves it, counted in the metrics when it ended; returns the time
+// of the change.
+int64_t settle_operation(state::OperationRecord& op, const Outcome& outcome) {
+  const int64_t now = detail::now_ms();
+  op.state = outcome.state;
+  op.description = outcome.description;
+  op.updated_at_ms = now;
+  if (op.state != OperationState::in_progress) {
+    metrics::global().count_operation_end(state::to_string(op.kind), state::to_string(op.state));
+  }
+  return now;
+}
+
 }  // namespace
 
 Lifecycle::Lifecycle(state::Store& store, std::shared_ptr<const catalog::Registry> registry,
@@ -72,7 +85,7 @@ void Lifecycle::queue_write(state::AsyncWrite& write) noexcept {
   }
 }
 
-std::mutex& Lifecycle::stripe(const std::string& key) {
+util::Mutex& Lifecycle::stripe(const std::string& key) {
   return stripes_[std::hash<std::string>{}(key) % stripes_.size()];
 }
 
@@ -97,15 +110,9 @@ PlanLookup Lifecycle::plans_for(const ApiRequest& request) const {
   return PlanLookup{registry_.load(), nullptr};
 }
 
-bool Lifecycle::settle_instance(state::InstanceRecord& instance, state::OperationRecord& op,
-                                const Outcome& outcome) {
-  const int64_t now = detail::now_ms();
-  op.state = outcome.state;
-  op.description = outcome.description;
-  op.updated_at_ms = now;
-  if (op.state != OperationState::in_progress) {
-    metrics::global().count_operation_end(state::to_string(op.kind), state::to_string(op.state));
-  }
+bool Lifecycle::settle(state::InstanceRecord& instance, state::OperationRecord& op,
+                       const Outcome& outcome) {
+  const int64_t now = settle_operation(op, outcome);
   instance.updated_at_ms = now;
   const bool ok = outcome.state == OperationState::succeeded;
   const json& body = outcome.body;
@@ -146,7 +153,7 @@ bool Lifecycle::settle_instance(state::InstanceRecord& instance, state::Operatio
       break;
     case OperationKind::bind:
     case OperationKind::unbind:
-      break;  // binding operations go through settle_binding
+      break;  // binding operations are settled with their binding
   }
   instance.active_operation.clear();
   return false;
@@ -163,19 +170,13 @@ void Lifecycle::write_settled(const state::InstanceRecord& instance,
 
 void Lifecycle::complete_instance(state::InstanceRecord instance, state::OperationRecord op,
                                   const Outcome& outcome) {
-  const bool remove = settle_instance(instance, op, outcome);
+  const bool remove = settle(instance, op, outcome);
   write_settled(instance, op, remove);
 }
 
-bool Lifecycle::settle_binding(state::BindingRecord& binding, state::OperationRecord& op,
-                               const Outcome& outcome) {
-  const int64_t now = detail::now_ms();
-  op.state = outcome.state;
-  op.description = outcome.description;
-  op.updated_at_ms = now;
-  if (op.state != OperationState::in_progress) {
-    metrics::global().count_operation_end(state::to_string(op.kind), state::to_string(op.state));
-  }
+bool Lifecycle::settle(state::BindingRecord& binding, state::OperationRecord& op,
+                       const Outcome& outcome) {
+  const int64_t now = settle_operation(op, outcome);
   binding.updated_at_ms = now;
   const bool ok = outcome.state == OperationState::succeeded;
   if (op.kind == OperationKind::bind) {
@@ -207,12 +208,83 @@ void Lifecycle::write_settled(const state::BindingRecord& binding, const state::
 
 void Lifecycle::complete_binding(state::BindingRecord binding, state::OperationRecord op,
                                  const Outcome& outcome) {
-  const bool remove = settle_binding(binding, op, outcome);
+  const bool remove = settle(binding, op, outcome);
   write_settled(binding, op, remove);
 }
 
+void Lifecycle::discard(const state::InstanceRecord& instance, const state::OperationRecord& op) {
+  store_.discard_instance(instance.id, op.id);
+}
+
+void Lifecycle::discard(const state::BindingRecord& binding, const state::OperationRecord& op) {
+  store_.discard_binding(binding.instance_id, binding.id, op.id);
+}
+
+util::Task<void> Lifecycle::record_plugin_operation(state::OperationRecord& op,
+                                                    const plugin_host::CallResult& result) {
+  op.plugin_operation = result.body.at("operation").get<std::string>();
+  op.updated_at_ms = detail::now_ms();
+  co_await write([&] { store_.update_operation(op); });
+}
+
+template <typename Record>
+util::Task<ApiReply> Lifecycle::end_create(Record& resource, state::OperationRecord& op,
+                                           const plugin_host::CallResult& result, bool async_ok) {
+  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
+    co_await record_plugin_operation(op, result);
+    co_return durable(detail::accepted(op.id, detail::accepted_fields(resource, result.body)));
+  }
+  if (result.status == OSB_STATUS_OK) {
+    const bool remove = settle(resource, op, Outcome{OperationState::succeeded, result.body, ""});
+    co_await write([&] { write_settled(resource, op, remove); });
+    ApiReply created;
+    created.status = 201;
+    created.body = detail::created_body(resource);
+    co_return durable(std::move(created));
+  }
+  const plugin_host::CallResult failure = detail::as_failure(result);
+  if (detail::is_client_error(failure.status)) {
+    // The plugin changed nothing; neither does the broker.
+    co_await write([&] { discard(resource, op); });
+    metrics::global().count_operation_end(state::to_string(op.kind),
+                                          state::to_string(OperationState::failed));
+  } else {
+    // Something may exist at the backend: keep the resource as failed so that the platform's
+    // orphan-mitigation DELETE reaches the plugin.
+    const bool remove =
+        settle(resource, op, Outcome{OperationState::failed, json::object(), failure.description});
+    co_await write([&] { write_settled(resource, op, remove); });
+  }
+  co_return durable(detail::failure_reply(failure));
+}
+
+template <typename Record>
+util::Task<ApiReply> Lifecycle::end_removal(Record& resource, state::OperationRecord& op,
+                                            const plugin_host::CallResult& result, bool async_ok) {
+  if (result.status == OSB_STATUS_IN_PROGRESS && async_ok) {
+    co_await record_plugin_operation(op, result);
+    co_return durable(detail::accepted(op.id));
+  }
+  const bool remove = settle(resource, op, detail::outcome_of_call(result));
+  co_await write([&] { write_settled(resource, op, remove); });
+  if (result.status == OSB_STATUS_OK) {
+    co_return durable(ApiReply{});
+  }
+  co_return durable(detail::failure_reply(detail::as_failure(result)));
+}
+
+template util::Task<ApiReply> Lifecycle::end_create(state::InstanceRecord&, state::OperationRecord&,
+                                                    const plugin_host::CallResult&, bool);
+template util::Task<ApiReply> Lifecycle::end_create(state::BindingRecord&, state::OperationRecord&,
+                                                    const plugin_host::CallResult&, bool);
+template util::Task<ApiReply> Lifecycle::end_removal(state::InstanceRecord&,
+                                                     state::OperationRecord&,
+                                                     const plugin_host::CallResult&, bool);
+template util::Task<ApiReply> Lifecycle::end_removal(state::BindingRecord&, state::OperationRecord&,
+                                                     const plugin_host::CallResult&, bool);
+
 void Lifecycle::poll_operation(state::OperationRecord& op) {
-  std::lock_guard<std::mutex> lock(stripe(op.instance_id));
+  util::MutexLock lock(stripe(op.instance_id));
   auto refresh = [&] {
     if (auto fresh = store_.get_operation(op.id)) {
       op = *fresh;
@@ -333,24 +405,24 @@ int Lifecycle::poll_unfinished() {
       ++finished;
     }
   }
-  std::lock_guard<std::mutex> lock(in_flight_mutex_);
+  util::MutexLock lock(in_flight_mutex_);
   abandoned_ = std::move(abandoned);
   return finished;
 }
 
 Lifecycle::InFlight::InFlight(Lifecycle& lifecycle, std::string operation_id)
     : lifecycle_(lifecycle), operation_id_(std::move(operation_id)) {
-  std::lock_guard<std::mutex> lock(lifecycle_.in_flight_mutex_);
+  util::MutexLock lock(lifecycle_.in_flight_mutex_);
   lifecycle_.in_flight_.insert(operation_id_);
 }
 
 Lifecycle::InFlight::~InFlight() {
-  std::lock_guard<std::mutex> lock(lifecycle_.in_flight_mutex_);
+  util::MutexLock lock(lifecycle_.in_flight_mutex_);
   lifecycle_.in_flight_.erase(operation_id_);
 }
 
 bool Lifecycle::in_flight(const std::string& operation_id) const {
-  std::lock_guard<std::mutex> lock(in_flight_mutex_);
+  util::MutexLock lock(in_flight_mutex_);
   return in_flight_.count(operation_id) != 0;
 }
 
@@ -384,7 +456,7 @@ bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed,
   // ending stays in progress for a moment after it leaves in_flight_, never for a whole interval.
   bool seen_before = false;
   {
-    std::lock_guard<std::mutex> lock(in_flight_mutex_);
+    util::MutexLock lock(in_flight_mutex_);
     seen_before = abandoned_.count(op->id) != 0;
   }
   if (!seen_before) {

@@ -7,11 +7,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_set>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +19,7 @@
 #include "catalog/catalogs.hpp"
 #include "catalog/registry.hpp"
 #include "state/store.hpp"
+#include "util/mutex.hpp"
 #include "util/task.hpp"
 
 namespace osbd::api {
@@ -122,7 +123,7 @@ class Lifecycle {
   /// instance (422 to every request) until a restart. Their outcome is what recover() gives: a
   /// provision leaves a failed instance, whose deprovision then reaches the plugin. Returns how
   /// many reached a final state; throws StoreError while the store cannot write.
-  int poll_unfinished();
+  int poll_unfinished() OSBD_EXCLUDES(in_flight_mutex_);
 
   /// What the plugin says the instance uses (ABI 1.1 usage call), reduced to the documented
   /// fields with their types checked: {bytes, objects, quota_bytes, quota_objects, over_quota,
@@ -200,18 +201,21 @@ class Lifecycle {
     Lifecycle& lifecycle_;
     std::string operation_id_;
   };
-  bool in_flight(const std::string& operation_id) const;
+  bool in_flight(const std::string& operation_id) const OSBD_EXCLUDES(in_flight_mutex_);
   // Fails listed (an unacknowledged operation) when no request has run it for a whole sweep
   // interval; true if it did. Otherwise adds it to abandoned when no request runs it now.
   bool settle_if_abandoned(state::OperationRecord& listed,
-                           std::unordered_set<std::string>& abandoned);
+                           std::unordered_set<std::string>& abandoned)
+      OSBD_EXCLUDES(in_flight_mutex_);
   // Fails op (not acknowledged by the plugin) with description, settling its resource.
   void fail_unfinished(state::OperationRecord& op, const std::string& description);
   void resume(std::coroutine_handle<> h) noexcept;
   // Queues write and makes sure a flush of the queue is posted.
   void queue_write(state::AsyncWrite& write) noexcept;
 
-  std::mutex& stripe(const std::string& key);
+  // The lock that serializes the changes of one instance's operations (a poll that ends one, a
+  // deprovision or unbind that stops one).
+  util::Mutex& stripe(const std::string& key);
   PlanLookup plans_for(const ApiRequest& request) const;
   plugin_host::PluginSharedPtr plugin_for(const std::string& name) const;
 
@@ -221,10 +225,13 @@ class Lifecycle {
                         const Outcome& outcome);
   // The records as the outcome leaves them (how complete_* end an operation); true when the
   // write removes the resource rather than rewriting it.
-  static bool settle_instance(state::InstanceRecord& instance, state::OperationRecord& op,
-                              const Outcome& outcome);
-  static bool settle_binding(state::BindingRecord& binding, state::OperationRecord& op,
-                             const Outcome& outcome);
+  static bool settle(state::InstanceRecord& instance, state::OperationRecord& op,
+                     const Outcome& outcome);
+  static bool settle(state::BindingRecord& binding, state::OperationRecord& op,
+                     const Outcome& outcome);
+  // The write that forgets a resource whose create the plugin refused (it changed nothing).
+  void discard(const state::InstanceRecord& instance, const state::OperationRecord& op);
+  void discard(const state::BindingRecord& binding, const state::OperationRecord& op);
   // The write of settled records.
   void write_settled(const state::InstanceRecord& instance, const state::OperationRecord& op,
                      bool remove);
@@ -235,16 +242,67 @@ class Lifecycle {
   void poll_operation(state::OperationRecord& op);
   ApiReply last_operation_reply(const state::OperationRecord& op, bool resource_exists) const;
 
+  // The end of a provision or bind (Record: its instance or binding) after its plugin call:
+  // records what the result says (the plugin's operation token, the settled resource, or
+  // nothing when the plugin refused the request) and gives the reply (202, 201 or the failure).
+  template <typename Record>
+  util::Task<ApiReply> end_create(Record& resource, state::OperationRecord& op,
+                                  const plugin_host::CallResult& result, bool async_ok);
+  // The end of a deprovision or unbind after its plugin call: records the token or the
+  // settled resource and gives the reply (202, 200 or the failure).
+  template <typename Record>
+  util::Task<ApiReply> end_removal(Record& resource, state::OperationRecord& op,
+                                   const plugin_host::CallResult& result, bool async_ok);
+  // The write of a plugin's operation token (an accepted asynchronous operation).
+  util::Task<void> record_plugin_operation(state::OperationRecord& op,
+                                           const plugin_host::CallResult& result);
+  // A provision whose instance exists already (or is being removed).
+  ApiReply repeated_provision(const std::string& instance_id, const nlohmann::json& attributes,
+                              bool async_ok);
+  // A bind whose begin found no instance ready, another operation, or the binding existing.
+  ApiReply repeated_bind(state::BeginResult began, const state::InstanceRecord& instance,
+                         const std::string& binding_id, const nlohmann::json& attributes,
+                         bool async_ok);
+  // Why a bind may not rotate predecessor (empty: no rotation), or nullopt.
+  std::optional<ApiReply> refuse_rotation(const catalog::PlanEntry& plan,
+                                          const std::string& instance_id,
+                                          const std::string& binding_id,
+                                          const std::string& predecessor);
+  // The begin of a deprovision or unbind (the resource marked deleting, the intent written
+  // before the plugin call): nullopt once started, otherwise the reply (202 joining a running
+  // removal, 410, 422).
+  util::Task<std::optional<ApiReply>> begin_deprovision(const std::string& instance_id,
+                                                        state::OperationRecord& op);
+  util::Task<std::optional<ApiReply>> begin_unbind(const std::string& instance_id,
+                                                   const std::string& binding_id,
+                                                   state::OperationRecord& op);
+  // A deprovision or unbind that found another operation running: 202 joining a running
+  // asynchronous removal, the begin of this one in place of a stopped asynchronous create
+  // (OSB: a DELETE during an asynchronous create stops it and cleans up), or busy.
+  std::variant<state::BeginResult, ApiReply> deprovision_busy(const std::string& instance_id,
+                                                              state::OperationRecord& op);
+  std::variant<state::BeginResult, ApiReply> unbind_busy(const std::string& instance_id,
+                                                         const std::string& binding_id,
+                                                         state::OperationRecord& op);
+  // The update's begin: nullopt once started; 202 joining the same asynchronous update, or a
+  // refusal, otherwise.
+  std::optional<ApiReply> begin_update(const state::InstanceRecord& instance,
+                                       state::OperationRecord& op, const nlohmann::json& target);
+  // The update's end after its plugin call.
+  ApiReply end_update(state::InstanceRecord& instance, state::OperationRecord& op,
+                      const plugin_host::CallResult& result);
+
   state::Store& store_;
   std::atomic<std::shared_ptr<const catalog::Registry>> registry_;
   LifecycleOptions options_;
   Post post_;
   std::atomic<bool> flush_posted_{false};
-  std::array<std::mutex, 64> stripes_;
-  mutable std::mutex in_flight_mutex_;
-  std::unordered_set<std::string> in_flight_;  // guarded by in_flight_mutex_: operation ids
-  // Guarded by in_flight_mutex_: operations the last sweep found in progress with no request.
-  std::unordered_set<std::string> abandoned_;
+  std::array<util::Mutex, 64> stripes_;
+  mutable util::Mutex in_flight_mutex_;
+  // The operations a request of this process runs now.
+  std::unordered_set<std::string> in_flight_ OSBD_GUARDED_BY(in_flight_mutex_);
+  // The operations the last sweep found in progress with no request.
+  std::unordered_set<std::string> abandoned_ OSBD_GUARDED_BY(in_flight_mutex_);
 };
 
 }  // namespace osbd::api

@@ -58,60 +58,88 @@ state::OperationRecord new_operation(state::OperationKind kind, const std::strin
   return op;
 }
 
-std::optional<json> parse_object(const std::string& body, bool allow_empty, ApiReply& reply) {
+BodyReader::BodyReader(const std::string& body) {
   if (body.empty()) {
-    if (allow_empty) {
-      return json::object();
-    }
-    reply = error_reply(400, "BadRequest", "the request body is empty; a JSON object is required");
-    return std::nullopt;
+    refusal_ =
+        error_reply(400, "BadRequest", "the request body is empty; a JSON object is required");
+    return;
   }
   std::string why;
   auto parsed = util::parse_json(body, &why);
   if (!parsed) {
-    reply = error_reply(400, "BadRequest", "the request body is " + why);
-    return std::nullopt;
+    refusal_ = error_reply(400, "BadRequest", "the request body is " + why);
+  } else if (!parsed->is_object()) {
+    refusal_ = error_reply(400, "BadRequest", "the request body must be a JSON object");
+  } else {
+    body_ = std::move(*parsed);
   }
-  if (!parsed->is_object()) {
-    reply = error_reply(400, "BadRequest", "the request body must be a JSON object");
-    return std::nullopt;
-  }
-  return parsed;
 }
 
-bool read_string(const json& obj, const char* key, bool required, std::string& out,
-                 ApiReply& reply) {
-  if (!obj.contains(key) || obj.at(key).is_null()) {
-    if (required) {
-      reply = error_reply(400, "BadRequest", std::string("missing required field '") + key + "'");
-      return false;
+const json* BodyReader::field(const char* key) const {
+  if (refusal_) {
+    return nullptr;
+  }
+  const auto it = body_.find(key);
+  return it == body_.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string BodyReader::optional_string(const char* key) {
+  const json* value = field(key);
+  if (value == nullptr) {
+    return {};
+  }
+  if (!value->is_string()) {
+    refusal_ = error_reply(400, "BadRequest", std::string("field '") + key + "' must be a string");
+    return {};
+  }
+  return value->get<std::string>();
+}
+
+std::string BodyReader::required_string(const char* key) {
+  if (!refusal_ && field(key) == nullptr) {
+    refusal_ = error_reply(400, "BadRequest", std::string("missing required field '") + key + "'");
+  }
+  std::string value = optional_string(key);
+  if (!refusal_ && value.empty()) {
+    refusal_ = error_reply(400, "BadRequest", std::string("field '") + key + "' must not be empty");
+  }
+  return value;
+}
+
+json BodyReader::object_or(const char* key, const json& fallback) {
+  const json* value = field(key);
+  if (value == nullptr) {
+    return refusal_ ? json() : fallback;
+  }
+  if (!value->is_object()) {
+    refusal_ = error_reply(400, "BadRequest", std::string("field '") + key + "' must be an object");
+    return json();
+  }
+  return *value;
+}
+
+Parsed<RemovalQuery> parse_removal_query(const ApiRequest& request) {
+  RemovalQuery query;
+  for (auto [key, out] :
+       {std::pair{"service_id", &query.service_id}, std::pair{"plan_id", &query.plan_id}}) {
+    const auto it = request.query.find(key);
+    if (it == request.query.end() || it->second.empty()) {
+      return error_reply(400, "BadRequest",
+                         std::string("missing required query parameter '") + key + "'");
     }
-    return true;
+    *out = it->second;
   }
-  if (!obj.at(key).is_string()) {
-    reply = error_reply(400, "BadRequest", std::string("field '") + key + "' must be a string");
-    return false;
-  }
-  out = obj.at(key).get<std::string>();
-  if (required && out.empty()) {
-    reply = error_reply(400, "BadRequest", std::string("field '") + key + "' must not be empty");
-    return false;
-  }
-  return true;
+  query.accepts_incomplete = accepts_incomplete(request);
+  return query;
 }
 
-bool read_object(const json& obj, const char* key, json& out, ApiReply& reply,
-                 const json& default_value) {
-  if (!obj.contains(key) || obj.at(key).is_null()) {
-    out = default_value;
-    return true;
-  }
-  if (!obj.at(key).is_object()) {
-    reply = error_reply(400, "BadRequest", std::string("field '") + key + "' must be an object");
-    return false;
-  }
-  out = obj.at(key);
-  return true;
+state::OperationRecord stopped_operation(const state::OperationRecord& running,
+                                         const std::string& why, int64_t now) {
+  state::OperationRecord stopped = running;
+  stopped.state = state::OperationState::failed;
+  stopped.description = why;
+  stopped.updated_at_ms = now;
+  return stopped;
 }
 
 bool accepts_incomplete(const ApiRequest& request) {
@@ -184,17 +212,16 @@ Outcome outcome_from_poll(const plugin_host::CallResult& result) {
   return out;
 }
 
-bool check_parameters(const schema::Schema& schema, const json& parameters, ApiReply& reply) {
+std::optional<ApiReply> check_parameters(const schema::Schema& schema, const json& parameters) {
   const auto violations = schema.validate(parameters, "parameters", 5);
   if (violations.empty()) {
-    return true;
+    return std::nullopt;
   }
   std::string text = "invalid parameters: ";
   for (std::size_t i = 0; i < violations.size(); ++i) {
     text += (i == 0 ? "" : "; ") + schema::to_string(violations[i]);
   }
-  reply = error_reply(400, "ValidationFailed", text);
-  return false;
+  return error_reply(400, "ValidationFailed", text);
 }
 
 ApiReply concurrency_error(const std::string& description) {
@@ -207,6 +234,108 @@ ApiReply accepted(const std::string& operation_id, json extra) {
   r.body = std::move(extra);
   r.body["operation"] = operation_id;
   return r;
+}
+
+ApiReply gone() {
+  ApiReply r;
+  r.status = 410;
+  return r;
+}
+
+json dashboard_of(const json& result_body) {
+  json out = json::object();
+  if (result_body.contains("dashboard_url") && result_body.at("dashboard_url").is_string()) {
+    out["dashboard_url"] = result_body.at("dashboard_url");
+  }
+  return out;
+}
+
+json created_body(const state::InstanceRecord& instance) {
+  json body = json::object();
+  if (!instance.dashboard_url.empty()) {
+    body["dashboard_url"] = instance.dashboard_url;
+  }
+  if (instance.metadata.is_object()) {
+    body["metadata"] = instance.metadata;
+  }
+  return body;
+}
+
+json created_body(const state::BindingRecord& binding) {
+  return binding.response.is_object() ? binding.response : json::object();
+}
+
+json accepted_fields(const state::InstanceRecord&, const json& result_body) {
+  return dashboard_of(result_body);
+}
+
+json accepted_fields(const state::BindingRecord&, const json&) {
+  return json::object();
+}
+
+json attributes_of(const state::InstanceRecord& instance) {
+  return {{"service_id", instance.service_id},
+          {"plan_id", instance.plan_id},
+          {"parameters", instance.parameters},
+          {"organization_guid", instance.organization_guid},
+          {"space_guid", instance.space_guid}};
+}
+
+json attributes_of(const state::BindingRecord& binding) {
+  return {{"service_id", binding.service_id},
+          {"plan_id", binding.plan_id},
+          {"parameters", binding.parameters},
+          {"app_guid", binding.app_guid},
+          {"bind_resource", binding.bind_resource}};
+}
+
+ApiReply repeated_create(const ExistingResource& existing, const json& requested,
+                         const CreateWording& wording, bool async_ok, state::Store& store) {
+  using state::ResourceStatus;
+  const bool same = existing.attributes == requested;
+  if (same && existing.status == ResourceStatus::ready && existing.active_operation.empty()) {
+    ApiReply ok;
+    ok.body = existing.body;
+    return ok;
+  }
+  if (same && existing.status == ResourceStatus::creating) {
+    auto running = store.get_operation(existing.active_operation);
+    if (running && running->async && async_ok) {
+      return accepted(running->id);
+    }
+    return concurrency_error(wording.being_created);
+  }
+  if (!existing.active_operation.empty()) {
+    // Whatever the attributes: the platform retries a 422, and the answer may differ once the
+    // running operation ends.
+    return concurrency_error(wording.busy);
+  }
+  if (same && existing.status == ResourceStatus::failed) {
+    return error_reply(409, "Conflict", wording.failed);
+  }
+  return error_reply(409, "Conflict", wording.different);
+}
+
+std::optional<ApiReply> refuse_unstarted_removal(state::BeginResult began, const char* busy) {
+  switch (began) {
+    case state::BeginResult::started:
+      return std::nullopt;
+    case state::BeginResult::missing:
+      return gone();
+    default:
+      return concurrency_error(busy);
+  }
+}
+
+OnBusy on_busy(const std::optional<state::OperationRecord>& running, state::OperationKind removal,
+               state::OperationKind create, bool async_ok) {
+  if (!running || !running->async || !async_ok) {
+    return OnBusy::wait;
+  }
+  if (running->kind == removal) {
+    return OnBusy::join;
+  }
+  return running->kind == create ? OnBusy::stop : OnBusy::wait;
 }
 
 }  // namespace osbd::api::detail
