@@ -90,6 +90,10 @@ class Catalogs {
   const std::vector<Refusal>& refused() const noexcept { return refused_; }
 
  private:
+  /// One catalog's view: its selection and overrides applied, validated, indexed and rendered.
+  static View build_view(const Registry& reg, const config::CatalogConfig& config,
+                         std::vector<std::string>& warnings);
+
   std::shared_ptr<const Registry> registry_;
   std::vector<View> views_;
   std::vector<std::string> warnings_;
