@@ -11,13 +11,13 @@ bool is_unreserved(unsigned char c) {
 
 }  // namespace
 
-std::string percent_encode(std::string_view text) {
+std::string percent_encode(std::string_view text, std::string_view keep) {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(text.size());
+  out.reserve(text.size() * 3);
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c)) {
+    if (is_unreserved(c) || keep.find(ch) != std::string_view::npos) {
       out.push_back(ch);
     } else {
       out.push_back('%');

@@ -7,7 +7,6 @@
 #include <osb/plugins/config.hpp>
 #include <osb/plugins/credentials.hpp>
 #include <osb/plugins/guarded.hpp>
-#include <osb/plugins/placement.hpp>
 #include <osb/plugins/secrets.hpp>
 #include <osb/plugins/usage.hpp>
 #include <osb/sdk/result.hpp>
@@ -51,14 +50,14 @@ osb::plugins::UriOptions tls_options(const ServerSettings& server) {
 }  // namespace
 
 MysqlBackend::MysqlBackend(const nlohmann::json& config, osb::sdk::Host& host)
-    : settings_(Settings::from_json(config)), host_(host), driver_(mysql_driver()) {
-  if (settings_.services.empty()) {
-    host_.info("no services configured: this plugin offers nothing");
-  } else {
-    host_.info("serving " + std::to_string(settings_.services.size()) + " service(s) on " +
-               std::to_string(settings_.servers.size()) + " server(s); quota check every " +
-               std::to_string(settings_.quota_check_interval.count()) + " s");
-  }
+    : settings_(Settings::from_json(config)),
+      host_(host),
+      driver_(mysql_driver()),
+      fleet_(settings_, host_,
+             [this](const ServerSettings& server, const std::string& database, bool count) {
+               return census(server, database, count);
+             }) {
+  host_.info(settings_.summary());
   if (!settings_.servers.empty()) {
     quota_monitor_ = std::make_unique<QuotaMonitor>(settings_, host_, driver_);
   }
@@ -76,34 +75,13 @@ Result MysqlBackend::guarded(const std::string& what, F&& body) {
   return osb::plugins::guarded<DatabaseError>(host_, what, std::forward<F>(body));
 }
 
-std::vector<const ServerSettings*> MysqlBackend::candidate_servers(
-    const nlohmann::json& state, const std::string& plan_id) const {
-  return osb::plugins::candidate_servers(settings_.servers, settings_.services, state, plan_id);
-}
-
-const ServerSettings* MysqlBackend::locate(const std::vector<const ServerSettings*>& servers,
-                                           const InstanceNames& names) const {
-  return osb::plugins::locate<DatabaseError>(servers, [&](const ServerSettings& server) {
-    AdminSession session(driver_, server, host_);
-    return database_exists(session, names.database);
-  });
-}
-
-const ServerSettings* MysqlBackend::place(const PlanSettings& plan,
-                                          const InstanceNames& names) const {
-  return osb::plugins::place<DatabaseError>(
-      osb::plugins::plan_servers(settings_.servers, plan),
-      [&](const ServerSettings& server) {
-        AdminSession session(driver_, server, host_);
-        if (database_exists(session, names.database)) {
-          return osb::plugins::ServerLoad{true, 0};
-        }
-        return osb::plugins::ServerLoad{
-            false, count_databases(session, database_pattern(settings_.name_prefix))};
-      },
-      [&](const ServerSettings&, const DatabaseError& e) {
-        host_.warn(std::string("placement skips a server: ") + e.what());
-      });
+osb::plugins::ServerLoad MysqlBackend::census(const ServerSettings& server,
+                                              const std::string& database, bool count) const {
+  AdminSession session(driver_, server, host_);
+  if (database_exists(session, database)) {
+    return {true, 0};
+  }
+  return {false, count ? count_databases(session, database_pattern(settings_.name_prefix)) : 0};
 }
 
 Result MysqlBackend::provision(const osb::sdk::ProvisionRequest& request) {
@@ -116,7 +94,7 @@ Result MysqlBackend::provision(const osb::sdk::ProvisionRequest& request) {
   }
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
   return guarded("provisioning", [&] {
-    const ServerSettings* server = place(*ref->plan, names);
+    const ServerSettings* server = fleet_.place(*ref->plan, names.database);
     if (server == nullptr) {
       return Result::backend_error("no server of the plan is available");
     }
@@ -142,7 +120,7 @@ Result MysqlBackend::deprovision(const osb::sdk::DeprovisionRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
   return guarded("deprovisioning", [&] {
     for (const ServerSettings* server :
-         candidate_servers(request.instance_state, request.plan_id)) {
+         fleet_.candidates(request.instance_state, request.plan_id)) {
       AdminSession admin(driver_, *server, host_);
       for (const Account& account : accounts_matching(admin, names.binding_user_pattern())) {
         drop_account(admin, account);
@@ -174,7 +152,7 @@ Result MysqlBackend::update(const osb::sdk::UpdateRequest& request) {
   const InstanceNames names = InstanceNames::of(settings_.name_prefix, request.instance_id);
   return guarded("updating", [&] {
     const ServerSettings* server =
-        locate(candidate_servers(request.instance_state, previous_plan_id), names);
+        fleet_.find(request.instance_state, previous_plan_id, names.database);
     if (server == nullptr) {
       return Result::unprocessable("the database of this instance does not exist");
     }
@@ -213,7 +191,7 @@ Result MysqlBackend::bind(const osb::sdk::BindRequest& request) {
   const std::string user = names.binding_user(request.binding_id);
   return guarded("binding", [&] {
     const ServerSettings* server =
-        locate(candidate_servers(request.instance_state, request.plan_id), names);
+        fleet_.find(request.instance_state, request.plan_id, names.database);
     if (server == nullptr) {
       return Result::unprocessable("the database of this instance does not exist");
     }
@@ -255,7 +233,7 @@ Result MysqlBackend::unbind(const osb::sdk::UnbindRequest& request) {
   const nlohmann::json& state =
       osb::plugins::binding_location(request.binding_state, request.instance_state);
   return guarded("unbinding", [&] {
-    for (const ServerSettings* server : candidate_servers(state, request.plan_id)) {
+    for (const ServerSettings* server : fleet_.candidates(state, request.plan_id)) {
       AdminSession admin(driver_, *server, host_);
       const std::vector<Account> accounts = accounts_of(admin, user);
       for (const Account& account : accounts) {
@@ -278,8 +256,7 @@ Result MysqlBackend::usage(const osb::sdk::UsageRequest& request) {
       osb::plugins::given_or_state(request.plan_id, request.instance_state, "plan_id");
   const std::optional<PlanRef> ref = settings_.plan(plan_id);
   return guarded("reading the usage", [&] {
-    const ServerSettings* server =
-        locate(candidate_servers(request.instance_state, plan_id), names);
+    const ServerSettings* server = fleet_.find(request.instance_state, plan_id, names.database);
     if (server == nullptr) {
       return Result::ok();  // nothing to tell about an instance that does not exist
     }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <osb/plugins/server_fleet.hpp>
 #include <osb/sdk/backend.hpp>
 #include <osb/sdk/host.hpp>
 
@@ -19,6 +20,7 @@ class Driver;
 namespace osbd_mysql {
 
 class AdminSession;
+class DatabaseError;
 
 /// Databases as a service on one or more MySQL 8 or MariaDB 10.11 servers. An instance is a
 /// database (utf8mb4); a binding is a user with every privilege on that database only (no GRANT
@@ -51,16 +53,14 @@ class MysqlBackend final : public osb::sdk::Backend {
  private:
   template <typename F>
   osb::sdk::Result guarded(const std::string& what, F&& body);
-  std::vector<const ServerSettings*> candidate_servers(const nlohmann::json& state,
-                                                       const std::string& plan_id) const;
-  const ServerSettings* locate(const std::vector<const ServerSettings*>& servers,
-                               const InstanceNames& names) const;
-  const ServerSettings* place(const PlanSettings& plan, const InstanceNames& names) const;
+  osb::plugins::ServerLoad census(const ServerSettings& server, const std::string& database,
+                                  bool count) const;
   void drop_account(AdminSession& session, const Account& account) const;
 
   Settings settings_;
   osb::sdk::Host& host_;
   sql::Driver& driver_;
+  osb::plugins::ServerFleet<ServerSettings, PlanSettings, DatabaseError> fleet_;
   std::unique_ptr<QuotaMonitor> quota_monitor_;
 };
 

@@ -1,6 +1,6 @@
 #include "names.hpp"
 
-#include <osb/plugins/secrets.hpp>
+#include <osb/plugins/codec.hpp>
 
 namespace osbd_mysql {
 

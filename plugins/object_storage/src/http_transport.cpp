@@ -247,4 +247,9 @@ HttpResponse HttpClient::send(const HttpRequest& request) const {
   }
 }
 
+std::string failure_description(const TransportError& error) {
+  return std::string("the object storage server is unreachable (") + error.what() +
+         "); the request can be retried once the server is available";
+}
+
 }  // namespace osbd_object_storage

@@ -54,6 +54,10 @@ class TransportError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// What a failed broker call tells the platform about error (osb::plugins::guarded): a state of
+/// the server, not of the request, so users learn that the same request can work later.
+std::string failure_description(const TransportError& error);
+
 /// A small synchronous HTTP/1.1 client over Boost.Beast, with OpenSSL TLS for https. Each call
 /// uses its own connection, so one client is safe to use from several threads.
 class HttpClient {

@@ -1,6 +1,6 @@
 #include "names.hpp"
 
-#include "sigv4.hpp"
+#include <osb/plugins/codec.hpp>
 
 namespace osbd_object_storage {
 
@@ -68,13 +68,13 @@ bool is_valid_name_prefix(std::string_view prefix) {
 
 InstanceNames InstanceNames::of(const std::string& prefix, const std::string& instance_id) {
   InstanceNames names;
-  names.bucket = prefix + sha256_hex(instance_id).substr(0, 24);
+  names.bucket = prefix + osb::plugins::sha256_hex(instance_id).substr(0, 24);
   names.owner = names.bucket;
   return names;
 }
 
 std::string InstanceNames::binding_user(const std::string& binding_id) const {
-  return binding_prefix() + sha256_hex(binding_id).substr(0, 16);
+  return binding_prefix() + osb::plugins::sha256_hex(binding_id).substr(0, 16);
 }
 
 }  // namespace osbd_object_storage

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include <osb/plugins/config.hpp>
+#include <osb/plugins/guarded.hpp>
+#include <osb/plugins/uri.hpp>
 #include <osb/sdk/result.hpp>
 
 #include "catalog.hpp"
@@ -91,22 +93,8 @@ S3Client ObjectStorageBackend::client_for(const Credentials& credentials) const 
 
 template <typename F>
 Result ObjectStorageBackend::guarded(const std::string& what, F&& body) {
-  try {
-    return body();
-  } catch (const AdminError& e) {
-    host_.error(what + " failed: " + e.what());
-    return Result::backend_error(what + " failed: " + e.what());
-  } catch (const TransportError& e) {
-    // The server's state, not the request's: platforms show the description to users, who
-    // should know that the same request can work later.
-    host_.error(what + " failed: " + e.what());
-    return Result::backend_error(what + " failed: the object storage server is unreachable (" +
-                                 e.what() +
-                                 "); the request can be retried once the server is available");
-  } catch (const std::invalid_argument& e) {
-    host_.error(what + " failed: " + e.what());
-    return Result::backend_error(what + " failed: " + e.what());
-  }
+  return osb::plugins::guarded<AdminError, TransportError, std::invalid_argument>(
+      host_, what, std::forward<F>(body));
 }
 
 std::mutex& ObjectStorageBackend::policy_lock(const std::string& bucket) {
@@ -319,8 +307,8 @@ Result ObjectStorageBackend::bind(const osb::sdk::BindRequest& request) {
     change_grant(names, admin_->principal(user), access);
     const std::optional<Endpoint> endpoint = Endpoint::parse(settings_.public_endpoint);
     const std::string uri = std::string(endpoint->tls ? "https" : "http") + "://" +
-                            uri_encode(key.access_key_id, false) + ":" +
-                            uri_encode(key.secret_access_key, false) + "@" +
+                            osb::plugins::percent_encode(key.access_key_id) + ":" +
+                            osb::plugins::percent_encode(key.secret_access_key) + "@" +
                             endpoint->host_header() + "/" + names.bucket;
     host_.info("bound " + request.binding_id + " to instance " + request.instance_id + " as user " +
                user + " (" + to_string(access) + ")");

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <utility>
 
+#include <osb/plugins/codec.hpp>
+#include <osb/plugins/uri.hpp>
+
 namespace osbd_object_storage {
 
 std::string S3Response::summary() const {
@@ -20,9 +23,9 @@ S3Client::S3Client(HttpClient http, std::string region, Credentials credentials,
       log_(std::move(log)) {}
 
 std::string S3Client::object_path(std::string_view bucket, std::string_view key) {
-  std::string path = "/" + uri_encode(bucket, false);
+  std::string path = "/" + osb::plugins::percent_encode(bucket);
   if (!key.empty()) {
-    path += "/" + uri_encode(key, true);
+    path += "/" + osb::plugins::percent_encode(key, "/");
   }
   return path;
 }
@@ -34,7 +37,7 @@ S3Response S3Client::send(const std::string& method, const std::string& path,
   input.method = method;
   input.canonical_uri = path.empty() ? "/" : path;
   input.query = query;
-  input.payload_hash = sha256_hex(body);
+  input.payload_hash = osb::plugins::sha256_hex(body);
   const std::string date = amz_date(std::chrono::system_clock::now());
   input.headers = headers;
   input.headers.emplace_back("host", http_.endpoint().host_header());

@@ -1,18 +1,20 @@
 #include "sigv4.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <ctime>
 #include <map>
-#include <stdexcept>
+
+#include <osb/plugins/codec.hpp>
 
 namespace osbd_object_storage {
 
 namespace {
+
+using osb::plugins::hmac_sha256;
+using osb::plugins::sha256_hex;
+using osb::plugins::to_hex;
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -40,38 +42,6 @@ std::string canonical_value(std::string_view value) {
 }
 
 }  // namespace
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out.push_back(digits[byte >> 4]);
-    out.push_back(digits[byte & 0x0f]);
-  }
-  return out;
-}
-
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  return to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
-}
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(),
-           &length) == nullptr) {
-    throw std::runtime_error("HMAC-SHA256 failed");
-  }
-  return std::string(reinterpret_cast<const char*>(mac.data()), length);
-}
 
 std::string signing_key(std::string_view secret_access_key, std::string_view date,
                         std::string_view region, std::string_view service) {

@@ -38,16 +38,6 @@ struct SignatureParts {
   std::string authorization;      ///< the Authorization header value
 };
 
-/// Lowercase hex SHA-256 of data (the payload hash of SigV4). Throws std::runtime_error when
-/// OpenSSL fails.
-std::string sha256_hex(std::string_view data);
-
-/// Lowercase hex of bytes.
-std::string to_hex(std::string_view bytes);
-
-/// Raw HMAC-SHA256 of data under key. Throws std::runtime_error when OpenSSL fails.
-std::string hmac_sha256(std::string_view key, std::string_view data);
-
 /// The SigV4 signing key for date (YYYYMMDD), region and service, raw bytes.
 std::string signing_key(std::string_view secret_access_key, std::string_view date,
                         std::string_view region, std::string_view service);

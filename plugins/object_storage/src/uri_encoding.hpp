@@ -10,12 +10,9 @@ namespace osbd_object_storage {
 /// One query parameter, unencoded; an empty value stands for a bare name ("?policy").
 using QueryParam = std::pair<std::string, std::string>;
 
-/// text percent-encoded as SigV4 wants it: every byte outside A-Z a-z 0-9 - . _ ~ becomes %XX
-/// (uppercase hex); '/' stays as is when keep_slash (object key paths), else becomes %2F.
-std::string uri_encode(std::string_view text, bool keep_slash);
-
-/// The canonical query string of SigV4: names and values encoded with uri_encode, sorted by
-/// encoded name then value, joined as "a=1&b=&c=x%20y" (a bare name gets "=").
+/// The canonical query string of SigV4: names and values percent-encoded as SigV4 wants
+/// (osb::plugins::percent_encode, '/' included), sorted by encoded name then value, joined as
+/// "a=1&b=&c=x%20y" (a bare name gets "=").
 std::string canonical_query(const std::vector<QueryParam>& params);
 
 /// The query string as sent on the wire: the same encoding, in the given order, bare names

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <osb/plugins/server_fleet.hpp>
 #include <osb/sdk/backend.hpp>
 #include <osb/sdk/host.hpp>
 
@@ -13,6 +14,8 @@
 #include "settings.hpp"
 
 namespace osbd_postgresql {
+
+class DatabaseError;
 
 /// Databases as a service on one or more PostgreSQL servers. An instance is a database owned by
 /// a NOLOGIN role; a binding is a LOGIN role that is a member of it. All names derive from
@@ -44,11 +47,8 @@ class PostgresqlBackend final : public osb::sdk::Backend {
  private:
   template <typename F>
   osb::sdk::Result guarded(const std::string& what, F&& body);
-  std::vector<const ServerSettings*> candidate_servers(const nlohmann::json& state,
-                                                       const std::string& plan_id) const;
-  const ServerSettings* locate(const std::vector<const ServerSettings*>& servers,
-                               const InstanceNames& names) const;
-  const ServerSettings* place(const PlanSettings& plan, const InstanceNames& names) const;
+  osb::plugins::ServerLoad census(const ServerSettings& server, const std::string& database,
+                                  bool count) const;
   void create_database(const ServerSettings& server, const InstanceNames& names,
                        const PlanSettings& plan, const std::vector<std::string>& extensions) const;
   void remove_instance(const ServerSettings& server, const InstanceNames& names) const;
@@ -57,6 +57,7 @@ class PostgresqlBackend final : public osb::sdk::Backend {
 
   Settings settings_;
   osb::sdk::Host& host_;
+  osb::plugins::ServerFleet<ServerSettings, PlanSettings, DatabaseError> fleet_;
   std::unique_ptr<QuotaMonitor> quota_monitor_;
 };
 

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,10 +35,7 @@ using ServiceSettings = osb::plugins::Service<PlanSettings>;
 using PlanRef = osb::plugins::PlanRef<PlanSettings>;
 
 /// The plugin's configuration subtree. Empty configuration is valid and offers no services.
-struct Settings : osb::plugins::Offerings<ServerSettings, PlanSettings> {
-  std::chrono::seconds quota_check_interval{10};  ///< "quota_check_seconds"
-  std::string name_prefix = "osb_";  ///< "name_prefix": first characters of every name made
-
+struct Settings : osb::plugins::DatabaseOfferings<ServerSettings, PlanSettings> {
   /// Reads config; throws osb::sdk::ConfigError("path.key: reason") when it is invalid.
   static Settings from_json(const nlohmann::json& config);
 };

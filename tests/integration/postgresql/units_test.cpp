@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <osb/sdk/errors.hpp>
 
+#include <osb/plugins/codec.hpp>
 #include <osb/plugins/secrets.hpp>
 #include <osb/plugins/uri.hpp>
 #include "broker_process.hpp"
@@ -158,13 +159,9 @@ TEST(PostgresqlSecrets, PasswordsAreLongUniformAndUnique) {
   EXPECT_EQ(characters.size(), password_alphabet.size());
 }
 
+// The bytes of base64 text, or "" when it is not base64.
 std::string base64_decode(const std::string& text) {
-  std::string out(text.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(n) - (text.size() - text.find_last_not_of('=') - 1));
-  return out;
+  return osb::plugins::base64_decode(text).value_or("");
 }
 
 TEST(PostgresqlSecrets, ScramVerifierFollowsRfc7677) {

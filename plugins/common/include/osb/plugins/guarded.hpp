@@ -1,5 +1,6 @@
 #pragma once
 
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -8,16 +9,26 @@
 
 namespace osb::plugins {
 
-/// What body() returns (an osb::sdk::Result); when it throws Error (a server failure whose
-/// message holds no secret), a backend_error "<what> failed: <message>", also logged as an error
-/// on host.
-template <typename Error, typename F>
+/// What a failed call's result says about error: its message. A plugin gives its own error
+/// types another text by an overload in their namespace (found by argument-dependent lookup).
+inline std::string failure_description(const std::exception& error) {
+  return error.what();
+}
+
+/// What body() returns (an osb::sdk::Result); when it throws one of Errors (server failures
+/// whose messages hold no secret), a backend_error "<what> failed: <failure_description>",
+/// logged as an error "<what> failed: <message>" on host.
+template <typename Error, typename... More, typename F>
 osb::sdk::Result guarded(osb::sdk::Host& host, const std::string& what, F&& body) {
   try {
-    return std::forward<F>(body)();
+    if constexpr (sizeof...(More) == 0) {
+      return std::forward<F>(body)();
+    } else {
+      return guarded<More...>(host, what, std::forward<F>(body));
+    }
   } catch (const Error& e) {
     host.error(what + " failed: " + e.what());
-    return osb::sdk::Result::backend_error(what + " failed: " + e.what());
+    return osb::sdk::Result::backend_error(what + " failed: " + failure_description(e));
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +33,24 @@ struct Offerings {
   std::optional<PlanRef<Plan>> plan(std::string_view plan_id,
                                     std::string_view service_id = {}) const {
     return find_plan(services, plan_id, service_id);
+  }
+};
+
+/// What the settings of a plugin that makes a database an instance hold beyond the offerings;
+/// the plugin's Settings derives from it and adds its own keys.
+template <typename Server, typename Plan>
+struct DatabaseOfferings : Offerings<Server, Plan> {
+  std::chrono::seconds quota_check_interval{10};  ///< "quota_check_seconds"
+  std::string name_prefix = "osb_";  ///< "name_prefix": first characters of every name made
+
+  /// What the plugin serves, for its start-up log line.
+  std::string summary() const {
+    if (this->services.empty()) {
+      return "no services configured: this plugin offers nothing";
+    }
+    return "serving " + std::to_string(this->services.size()) + " service(s) on " +
+           std::to_string(this->servers.size()) + " server(s); quota check every " +
+           std::to_string(quota_check_interval.count()) + " s";
   }
 };
 

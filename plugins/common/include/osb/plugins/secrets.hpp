@@ -18,8 +18,4 @@ inline constexpr std::size_t password_length = 40;
 /// modulo bias. Throws std::runtime_error when the CSPRNG fails.
 std::string random_password(std::size_t length = password_length);
 
-/// Lowercase hex of the SHA-256 of text: the basis of names derived from platform ids, so that
-/// whatever characters an id holds never reach a server.
-std::string sha256_hex(std::string_view text);
-
 }  // namespace osb::plugins
