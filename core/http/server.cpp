@@ -453,7 +453,7 @@ void Server::stop() {
   });
   std::vector<std::shared_ptr<SessionBase>> live;
   {
-    std::lock_guard<std::mutex> lock(sessions_mutex_);
+    util::MutexLock lock(sessions_mutex_);
     for (const auto& [ptr, weak] : by_address_) {
       if (auto s = weak.lock()) {
         live.push_back(std::move(s));
@@ -463,6 +463,30 @@ void Server::stop() {
   for (const auto& s : live) {
     s->shutdown();
   }
+  notify_if_drained();
+}
+
+void Server::on_drained(std::function<void()> fn) {
+  {
+    util::MutexLock lock(sessions_mutex_);
+    on_drained_ = std::move(fn);
+  }
+  notify_if_drained();
+}
+
+void Server::notify_if_drained() {
+  std::function<void()> fn;
+  {
+    util::MutexLock lock(sessions_mutex_);
+    if (!stopping_.load() || !by_address_.empty()) {
+      return;
+    }
+    fn = std::move(on_drained_);
+    on_drained_ = nullptr;
+  }
+  if (fn) {
+    fn();
+  }
 }
 
 tcp::endpoint Server::local_endpoint() const {
@@ -470,20 +494,23 @@ tcp::endpoint Server::local_endpoint() const {
 }
 
 std::size_t Server::open_sessions() const {
-  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  util::MutexLock lock(sessions_mutex_);
   return by_address_.size();
 }
 
 void Server::add_session(const std::shared_ptr<SessionBase>& s) {
-  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  util::MutexLock lock(sessions_mutex_);
   by_address_[s.get()] = s;
   open_sessions_.store(by_address_.size());
 }
 
 void Server::remove_session(SessionBase* s) {
-  std::lock_guard<std::mutex> lock(sessions_mutex_);
-  by_address_.erase(s);
-  open_sessions_.store(by_address_.size());
+  {
+    util::MutexLock lock(sessions_mutex_);
+    by_address_.erase(s);
+    open_sessions_.store(by_address_.size());
+  }
+  notify_if_drained();
 }
 
 }  // namespace osbd::http

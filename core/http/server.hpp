@@ -3,9 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <vector>
 
@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "http/types.hpp"
+#include "util/mutex.hpp"
 #include "util/rate_limit.hpp"
 
 namespace osbd::http {
@@ -59,16 +60,19 @@ class Server : public std::enable_shared_from_this<Server> {
   /// Starts accepting.
   void start();
   /// Stops accepting, closes idle connections and lets busy ones finish their response.
-  void stop();
+  void stop() OSBD_EXCLUDES(sessions_mutex_);
+  /// Calls fn once, after stop(), as the last connection closes (at once if none is open then):
+  /// on the thread that closes it, in stop(), or in this call. Set before stop() or after.
+  void on_drained(std::function<void()> fn) OSBD_EXCLUDES(sessions_mutex_);
   /// The bound endpoint (the real port when bound to port 0).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   /// Connections still open.
-  std::size_t open_sessions() const;
+  std::size_t open_sessions() const OSBD_EXCLUDES(sessions_mutex_);
 
   /// Called by sessions as they start and end.
-  void add_session(const std::shared_ptr<SessionBase>& s);
+  void add_session(const std::shared_ptr<SessionBase>& s) OSBD_EXCLUDES(sessions_mutex_);
   /// Called by sessions as they start and end.
-  void remove_session(SessionBase* s);
+  void remove_session(SessionBase* s) OSBD_EXCLUDES(sessions_mutex_);
   /// Reserves bytes of the body budget (max_body_bytes_in_flight); false when they do not fit.
   bool reserve_body(std::size_t bytes) noexcept;
   /// Gives back what reserve_body() took.
@@ -81,6 +85,8 @@ class Server : public std::enable_shared_from_this<Server> {
   // Accepting failed with ec: try again, after a pause when the process is out of descriptors
   // or memory, which an immediate retry would only spin on.
   void retry_accept(const boost::system::error_code& ec);
+  // Calls the on_drained() function if stop() was called and no connection is open.
+  void notify_if_drained() OSBD_EXCLUDES(sessions_mutex_);
 
   IoContexts& contexts_;
   std::size_t next_context_ = 0;  // touched only by the accept handler (first context's thread)
@@ -93,8 +99,9 @@ class Server : public std::enable_shared_from_this<Server> {
   Handler& handler_;
   ServerOptions options_;
   std::atomic<bool> stopping_{false};
-  mutable std::mutex sessions_mutex_;
-  std::map<SessionBase*, std::weak_ptr<SessionBase>> by_address_;
+  mutable util::Mutex sessions_mutex_;
+  std::map<SessionBase*, std::weak_ptr<SessionBase>> by_address_ OSBD_GUARDED_BY(sessions_mutex_);
+  std::function<void()> on_drained_ OSBD_GUARDED_BY(sessions_mutex_);  // emptied once called
 };
 
 }  // namespace osbd::http

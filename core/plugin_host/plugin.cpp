@@ -8,6 +8,7 @@
 
 #include "metrics/metrics.hpp"
 #include "plugin_host/host_context.hpp"
+#include "plugin_host/lifetimes.hpp"
 #include "util/json_parse.hpp"
 
 namespace osbd::plugin_host {
@@ -44,13 +45,17 @@ Plugin::Plugin(std::string file, std::shared_ptr<boost::dll::shared_library> lib
       backend_(backend),
       name_(table->name),
       version_(table->version != nullptr ? table->version : ""),
-      vendor_(table->vendor != nullptr ? table->vendor : "") {}
+      vendor_(table->vendor != nullptr ? table->vendor : ""),
+      serial_(lifetimes().add()) {}
 
 Plugin::~Plugin() {
-  // The backend goes first, while its library is still mapped; library_ is released last.
+  // The backend goes first, while its library is still mapped; then the library closes, and
+  // whoever waits for this plugin to be gone learns it.
   if (backend_ != nullptr) {
     table_->destroy(backend_);
   }
+  library_.reset();
+  lifetimes().remove(serial_);
 }
 
 std::string Plugin::abi_version() const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -38,7 +39,8 @@ struct CallResult {
 struct HostContextData;
 
 /// A loaded plugin library with its created backend. The library outlives the backend and every
-/// pointer taken from it; destroying the Plugin destroys the backend, then unloads the library.
+/// pointer taken from it; destroying the Plugin destroys the backend, then unloads the library,
+/// then leaves lifetimes().
 class Plugin {
  public:
   /// Takes ownership of a library whose entry table passed the version checks and whose backend
@@ -59,6 +61,8 @@ class Plugin {
   const std::string& file() const noexcept { return file_; }
   /// ABI version the plugin was compiled with, "MAJOR.MINOR".
   std::string abi_version() const;
+  /// Serial number in lifetimes(), which this plugin leaves once its library is closed.
+  uint64_t serial() const noexcept { return serial_; }
 
   /// True when the plugin offers op: every 1.0 slot always, usage only from a 1.1 table with the
   /// slot set.
@@ -82,6 +86,7 @@ class Plugin {
   std::string name_;
   std::string version_;
   std::string vendor_;
+  uint64_t serial_;
 };
 
 /// Shared ownership for sessions and workers that may outlive a registry swap.

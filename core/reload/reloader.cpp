@@ -6,14 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <system_error>
 
 #include "log/log.hpp"
+#include "plugin_host/lifetimes.hpp"
 #include "plugin_host/loader.hpp"
 
 namespace osbd::reload {
@@ -58,8 +57,11 @@ std::string check_live_instances(state::Store& store, const catalog::Registry& r
 
 Reloader::Reloader(config::BrokerConfig config, std::vector<plugin_host::PluginSharedPtr> plugins,
                    state::Store& store, Publish publish)
-    : config_(std::move(config)), store_(store), publish_(std::move(publish)) {
-  const auto files = list_plugin_files(config_.plugin_dir);
+    : plugin_dir_(config.plugin_dir),
+      store_(store),
+      publish_(std::move(publish)),
+      config_(std::move(config)) {
+  const auto files = list_plugin_files(plugin_dir_);
   for (auto& plugin : plugins) {
     const auto it = files.find(plugin->file());
     loaded_[plugin->file()] = Loaded{plugin, it == files.end() ? FileId{} : it->second};
@@ -71,8 +73,8 @@ Reloader::~Reloader() {
   stop();
 }
 
-std::map<std::string, Reloader::FileId> Reloader::list_plugin_files(const std::string& dir) {
-  std::map<std::string, FileId> files;
+Listing Reloader::list_plugin_files(const std::string& dir) {
+  Listing files;
   for (const auto& file : plugin_host::plugin_files(dir)) {
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) {
@@ -96,158 +98,137 @@ std::vector<plugin_host::PluginSharedPtr> Reloader::loaded_plugins() const {
 std::vector<catalog::Refusal> Reloader::refusals() const {
   std::vector<catalog::Refusal> out;
   for (const auto* map : {&refused_, &held_}) {
-    for (const auto& [file, held] : *map) {
-      out.push_back({file, held.message});
+    for (const auto& [file, mark] : *map) {
+      out.push_back({file, mark.message});
     }
   }
   return out;
 }
 
-void Reloader::rescan(bool reread_config) {
-  std::lock_guard<std::mutex> lock(rescan_mutex_);
-  config::BrokerConfig cfg = config_;
-  if (reread_config) {
-    try {
-      const config::BrokerConfig fresh = config::load_file(config_.source);
-      cfg.catalogs = fresh.catalogs;
-      cfg.plugins = fresh.plugins;
-      cfg.log_level = fresh.log_level;
-      refused_.clear();  // settings may have changed what a plugin needs: try them again
-      log::info("configuration reread",
-                {{"file", config_.source},
-                 {"applied", "catalogs, plugins (for plugins loaded from now on), log_level"}});
-    } catch (const config::ConfigError& e) {
-      log::error("configuration not reloaded: the running one stays", {{"error", e.what()}});
-      reread_config = false;
-    }
+Known Reloader::known() const {
+  Known known;
+  for (const auto& [file, loaded] : loaded_) {
+    known.loaded[file] = LoadedFile{loaded.id, loaded.plugin->name(), loaded.plugin->version()};
   }
-  std::map<std::string, FileId> files;
+  known.held = held_;
+  known.refused = refused_;
+  return known;
+}
+
+std::map<std::string, int64_t> Reloader::instance_counts() const {
+  return registry_->instances_per_plugin(store_.count_instances_by_plan());
+}
+
+bool Reloader::reread_config(config::BrokerConfig& cfg) const {
+  try {
+    const config::BrokerConfig fresh = config::load_file(config_.source);
+    cfg.catalogs = fresh.catalogs;
+    cfg.plugins = fresh.plugins;
+    cfg.log_level = fresh.log_level;
+    log::info("configuration reread",
+              {{"file", config_.source},
+               {"applied", "catalogs, plugins (for plugins loaded from now on), log_level"}});
+    return true;
+  } catch (const config::ConfigError& e) {
+    log::error("configuration not reloaded: the running one stays", {{"error", e.what()}});
+    return false;
+  }
+}
+
+void Reloader::rescan(bool reread_config_file) {
+  util::MutexLock lock(rescan_mutex_);
+  config::BrokerConfig cfg = config_;
+  const bool reread = reread_config_file && reread_config(cfg);
+  Listing files;
   try {
     files = list_plugin_files(cfg.plugin_dir);
   } catch (const std::exception& e) {
     log::error("plugin directory not rescanned", {{"error", e.what()}});
     return;
   }
+  const Known now = known();
+  // The store is read only when a loaded plugin's file changed.
+  const auto instances =
+      loaded_file_changed(now, files) ? instance_counts() : std::map<std::string, int64_t>{};
+  apply(make_plan(now, files, instances, reread), files, std::move(cfg));
+}
 
-  bool changed = reread_config;
-  std::vector<std::string> to_load;
-  std::vector<std::weak_ptr<const plugin_host::Plugin>> released;
-  std::optional<std::map<std::string, int64_t>> instances;  // plugin name → instances
-  for (auto it = loaded_.begin(); it != loaded_.end();) {
-    const auto& [file, loaded] = *it;
-    const auto now = files.find(file);
-    const bool removed = now == files.end();
-    if (!removed && now->second == loaded.id) {
-      held_.erase(file);
-      ++it;
-      continue;
-    }
-    const FileId id = removed ? FileId{} : now->second;
-    const auto& plugin = *loaded.plugin;
-    if (!instances) {  // read once per rescan, and only when a loaded plugin's file changed
-      instances = registry_->instances_per_plugin(store_.count_instances_by_plan());
-    }
-    if (const int64_t n = instances->count(plugin.name()) != 0 ? instances->at(plugin.name()) : 0;
-        n > 0) {
-      const auto held = held_.find(file);
-      if (held == held_.end() || held->second.id != id) {
-        const std::string message =
-            file + " (" + plugin.name() + " " + plugin.version() +
-            "): " + (removed ? "removed" : "replaced") + " while " + std::to_string(n) +
-            " instance(s) use it; the loaded plugin keeps serving, and the change takes effect at "
-            "the next restart, which refuses to start while live instances have no plugin";
-        log::error("plugin change refused", {{"file", file}, {"error", message}});
-        held_[file] = Held{id, message};
-        changed = true;
-      }
-      ++it;
-      continue;
-    }
-    log::info("plugin unloaded", {{"file", file},
-                                  {"plugin", plugin.name()},
-                                  {"version", plugin.version()},
-                                  {"reason", removed ? "removed" : "replaced"}});
-    released.push_back(loaded.plugin);
-    if (!removed) {
-      to_load.push_back(file);
-    }
-    held_.erase(file);
-    it = loaded_.erase(it);
-    changed = true;
+void Reloader::apply(const Plan& plan, const Listing& files, config::BrokerConfig cfg) {
+  held_ = plan.hold;
+  for (const auto& file : plan.newly_held) {
+    log::error("plugin change refused", {{"file", file}, {"error", held_.at(file).message}});
   }
-  for (auto it = held_.begin(); it != held_.end();) {
-    it = loaded_.count(it->first) == 0 ? held_.erase(it) : std::next(it);
-  }
-  for (auto it = refused_.begin(); it != refused_.end();) {
-    const auto now = files.find(it->first);
-    if (now == files.end() || now->second != it->second.id) {
-      it = refused_.erase(it);
-      changed = true;
-    } else {
-      ++it;
-    }
-  }
-  for (const auto& [file, id] : files) {
-    if (loaded_.count(file) == 0 && refused_.count(file) == 0 &&
-        std::find(to_load.begin(), to_load.end(), file) == to_load.end()) {
-      to_load.push_back(file);
-    }
-  }
-  std::sort(to_load.begin(), to_load.end());
-
-  const auto publish = [&](const config::BrokerConfig& with) {
-    registry_ = catalog::Registry::build(loaded_plugins());
-    auto catalogs = catalog::Catalogs::build(registry_, with.catalogs, refusals());
-    for (const auto& warning : catalogs->warnings()) {
-      log::warn("catalog selection", {{"warning", warning}});
-    }
-    publish_(std::move(catalogs));
-  };
-
-  if (!released.empty()) {
+  refused_ = plan.refused;
+  if (!plan.release.empty()) {
+    const auto serials = release(plan, files);
     // Unpublish them, then wait until the requests still using them finish, so that the library
     // is closed before a replacement with the same path is opened.
     publish(config_);
-    const auto deadline = std::chrono::steady_clock::now() + kReleaseWait;
-    const auto in_use = [&] {
-      return std::any_of(released.begin(), released.end(),
-                         [](const auto& weak) { return !weak.expired(); });
-    };
-    while (in_use() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (in_use()) {
-      log::warn("an unloaded plugin is still in use by a request; a replacement may load later",
-                {{"waited_seconds", static_cast<int>(kReleaseWait.count())}});
-    }
+    wait_released(serials);
   }
+  for (const auto& file : plan.load) {
+    load(file, files.at(file), cfg);
+  }
+  if (plan.changed) {
+    publish_config(std::move(cfg));
+  }
+}
 
-  for (const auto& file : to_load) {
-    try {
-      auto plugin = plugin_host::load_plugin(file, cfg.plugins);
-      auto plugins = loaded_plugins();
-      plugin_host::check_unique_name(plugins, *plugin);
-      plugins.push_back(plugin);
-      // The same checks as start-up: the merged catalog, then every configured catalog over it.
-      const auto registry = catalog::Registry::build(plugins);
-      catalog::Catalogs::build(registry, cfg.catalogs);
-      log::info("plugin loaded", {{"file", file},
-                                  {"plugin", plugin->name()},
-                                  {"version", plugin->version()},
-                                  {"vendor", plugin->vendor()},
-                                  {"abi", plugin->abi_version()},
-                                  {"services", service_names(*plugin, *registry)}});
-      loaded_[file] = Loaded{std::move(plugin), files.at(file)};
-    } catch (const std::exception& e) {
-      log::error("plugin refused", {{"file", file}, {"error", e.what()}});
-      refused_[file] = Held{files.at(file), e.what()};
-    }
-    changed = true;
+std::vector<uint64_t> Reloader::release(const Plan& plan, const Listing& files) {
+  std::vector<uint64_t> serials;
+  for (const auto& file : plan.release) {
+    const auto it = loaded_.find(file);
+    const plugin_host::Plugin& plugin = *it->second.plugin;
+    log::info("plugin unloaded", {{"file", file},
+                                  {"plugin", plugin.name()},
+                                  {"version", plugin.version()},
+                                  {"reason", files.count(file) != 0 ? "replaced" : "removed"}});
+    serials.push_back(plugin.serial());
+    loaded_.erase(it);
   }
+  return serials;
+}
 
-  if (!changed) {
-    return;
+void Reloader::wait_released(const std::vector<uint64_t>& serials) {
+  const auto deadline = std::chrono::steady_clock::now() + kReleaseWait;
+  if (!plugin_host::lifetimes().wait_closed(serials, deadline)) {
+    log::warn("an unloaded plugin is still in use by a request; a replacement may load later",
+              {{"waited_seconds", static_cast<int>(kReleaseWait.count())}});
   }
+}
+
+void Reloader::load(const std::string& file, const FileId& id, const config::BrokerConfig& cfg) {
+  try {
+    auto plugin = plugin_host::load_plugin(file, cfg.plugins);
+    auto plugins = loaded_plugins();
+    plugin_host::check_unique_name(plugins, *plugin);
+    plugins.push_back(plugin);
+    // The same checks as start-up: the merged catalog, then every configured catalog over it.
+    const auto registry = catalog::Registry::build(plugins);
+    catalog::Catalogs::build(registry, cfg.catalogs);
+    log::info("plugin loaded", {{"file", file},
+                                {"plugin", plugin->name()},
+                                {"version", plugin->version()},
+                                {"vendor", plugin->vendor()},
+                                {"abi", plugin->abi_version()},
+                                {"services", service_names(*plugin, *registry)}});
+    loaded_[file] = Loaded{std::move(plugin), id};
+  } catch (const std::exception& e) {
+    log::error("plugin refused", {{"file", file}, {"error", e.what()}});
+    refused_[file] = Mark{id, e.what()};
+  }
+}
+
+void Reloader::publish(const config::BrokerConfig& with) {
+  registry_ = catalog::Registry::build(loaded_plugins());
+  auto catalogs = catalog::Catalogs::build(registry_, with.catalogs, refusals());
+  for (const auto& warning : catalogs->warnings()) {
+    log::warn("catalog selection", {{"warning", warning}});
+  }
+  publish_(std::move(catalogs));
+}
+
+void Reloader::publish_config(config::BrokerConfig cfg) {
   try {
     publish(cfg);
     config_ = std::move(cfg);
@@ -267,11 +248,11 @@ void Reloader::start() {
   }
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0 ||
-      ::inotify_add_watch(inotify_fd_, config_.plugin_dir.c_str(),
+      ::inotify_add_watch(inotify_fd_, plugin_dir_.c_str(),
                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0) {
     // Without a watch (inotify limits reached), SIGHUP still rescans.
     log::warn("the plugin directory is not watched: send SIGHUP after changing it",
-              {{"plugin_dir", config_.plugin_dir},
+              {{"plugin_dir", plugin_dir_},
                {"error", std::error_code(errno, std::generic_category()).message()}});
     if (inotify_fd_ >= 0) {
       ::close(inotify_fd_);
@@ -283,7 +264,7 @@ void Reloader::start() {
 
 void Reloader::trigger(bool reread_config) {
   {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
+    util::MutexLock lock(wake_mutex_);
     pending_ = true;
     pending_reread_ = pending_reread_ || reread_config;
   }
@@ -295,7 +276,7 @@ void Reloader::trigger(bool reread_config) {
 
 void Reloader::stop() {
   {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
+    util::MutexLock lock(wake_mutex_);
     stopping_ = true;
   }
   if (thread_.joinable()) {
@@ -311,10 +292,41 @@ void Reloader::stop() {
   }
 }
 
+bool Reloader::read_events() {
+  alignas(inotify_event) char buffer[8192];
+  bool plugin_file = false;
+  ssize_t n = 0;
+  while ((n = ::read(inotify_fd_, buffer, sizeof buffer)) > 0) {
+    for (char* p = buffer; p < buffer + n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(p);
+      if (event->len > 0 && ends_with_so(event->name)) {
+        plugin_file = true;
+      }
+      p += sizeof(inotify_event) + event->len;
+    }
+  }
+  return plugin_file;
+}
+
+bool Reloader::take_wakeup(bool& dirty, bool& reread) {
+  uint64_t count = 0;
+  [[maybe_unused]] const auto n = ::read(stop_fd_, &count, sizeof count);
+  util::MutexLock lock(wake_mutex_);
+  if (stopping_) {
+    return false;
+  }
+  if (pending_) {
+    dirty = true;
+    reread = reread || pending_reread_;
+    pending_ = false;
+    pending_reread_ = false;
+  }
+  return true;
+}
+
 void Reloader::run() {
   bool dirty = false;
   bool reread = false;
-  alignas(inotify_event) char buffer[8192];
   for (;;) {
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, dirty ? kQuietMs : -1);
@@ -333,31 +345,11 @@ void Reloader::run() {
       reread = false;
       continue;
     }
-    if ((fds[0].revents & POLLIN) != 0) {
-      ssize_t n = 0;
-      while ((n = ::read(inotify_fd_, buffer, sizeof buffer)) > 0) {
-        for (char* p = buffer; p < buffer + n;) {
-          const auto* event = reinterpret_cast<const inotify_event*>(p);
-          if (event->len > 0 && ends_with_so(event->name)) {
-            dirty = true;
-          }
-          p += sizeof(inotify_event) + event->len;
-        }
-      }
+    if ((fds[0].revents & POLLIN) != 0 && read_events()) {
+      dirty = true;
     }
-    if ((fds[1].revents & POLLIN) != 0) {
-      uint64_t count = 0;
-      [[maybe_unused]] const auto n = ::read(stop_fd_, &count, sizeof count);
-      std::lock_guard<std::mutex> lock(wake_mutex_);
-      if (stopping_) {
-        return;
-      }
-      if (pending_) {
-        dirty = true;
-        reread = reread || pending_reread_;
-        pending_ = false;
-        pending_reread_ = false;
-      }
+    if ((fds[1].revents & POLLIN) != 0 && !take_wakeup(dirty, reread)) {
+      return;
     }
   }
 }

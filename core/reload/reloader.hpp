@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,7 +11,9 @@
 #include "catalog/catalogs.hpp"
 #include "config/config.hpp"
 #include "plugin_host/plugin.hpp"
+#include "reload/plan.hpp"
 #include "state/store.hpp"
+#include "util/mutex.hpp"
 
 namespace osbd::reload {
 
@@ -52,50 +53,57 @@ class Reloader {
   /// thread can be started.
   void start();
   /// Asks for a rescan (and with reread_config, a reread of the configuration file) soon.
-  void trigger(bool reread_config);
+  void trigger(bool reread_config) OSBD_EXCLUDES(wake_mutex_);
   /// Rescans now, on the calling thread (start() runs this on its thread).
-  void rescan(bool reread_config);
+  void rescan(bool reread_config) OSBD_EXCLUDES(rescan_mutex_);
   /// Stops the watching thread.
   void stop();
 
  private:
-  struct FileId {
-    uint64_t device = 0;
-    uint64_t inode = 0;
-    int64_t size = 0;
-    int64_t mtime_ns = 0;
-    bool operator==(const FileId& o) const {
-      return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
-    }
-    bool operator!=(const FileId& o) const { return !(*this == o); }
-  };
   struct Loaded {
     plugin_host::PluginSharedPtr plugin;
     FileId id;
   };
-  struct Held {  // a plugin file removed or replaced while instances use it
-    FileId id;   // what the file is now (device 0: removed)
-    std::string message;
-  };
 
-  static std::map<std::string, FileId> list_plugin_files(const std::string& dir);
-  std::vector<plugin_host::PluginSharedPtr> loaded_plugins() const;
-  std::vector<catalog::Refusal> refusals() const;
+  static Listing list_plugin_files(const std::string& dir);
+  // Takes the reloadable settings of the configuration file into cfg; false when it is invalid.
+  bool reread_config(config::BrokerConfig& cfg) const OSBD_REQUIRES(rescan_mutex_);
+  Known known() const OSBD_REQUIRES(rescan_mutex_);
+  std::map<std::string, int64_t> instance_counts() const OSBD_REQUIRES(rescan_mutex_);
+  void apply(const Plan& plan, const Listing& files, config::BrokerConfig cfg)
+      OSBD_REQUIRES(rescan_mutex_);
+  // Unloads plan.release from loaded_; returns the plugins' serial numbers.
+  std::vector<uint64_t> release(const Plan& plan, const Listing& files)
+      OSBD_REQUIRES(rescan_mutex_);
+  static void wait_released(const std::vector<uint64_t>& serials);
+  void load(const std::string& file, const FileId& id, const config::BrokerConfig& cfg)
+      OSBD_REQUIRES(rescan_mutex_);
+  void publish(const config::BrokerConfig& with) OSBD_REQUIRES(rescan_mutex_);
+  // Publishes with cfg and makes it the running configuration, or keeps the running one.
+  void publish_config(config::BrokerConfig cfg) OSBD_REQUIRES(rescan_mutex_);
+  std::vector<plugin_host::PluginSharedPtr> loaded_plugins() const OSBD_REQUIRES(rescan_mutex_);
+  std::vector<catalog::Refusal> refusals() const OSBD_REQUIRES(rescan_mutex_);
+  // Reads the queued inotify events; true when one concerns a *.so file.
+  bool read_events();
+  // Takes what trigger() asked for into dirty and reread; false once stop() was called.
+  bool take_wakeup(bool& dirty, bool& reread) OSBD_EXCLUDES(wake_mutex_);
   void run();
 
-  std::mutex rescan_mutex_;  // one rescan at a time
-  config::BrokerConfig config_;
-  std::map<std::string, Loaded> loaded_;  // file → plugin
-  std::map<std::string, Held> held_;      // file → why the loaded plugin stays
-  std::map<std::string, Held> refused_;   // file → why it is not loaded
-  std::shared_ptr<const catalog::Registry> registry_;
+  const std::string plugin_dir_;
   state::Store& store_;
-  Publish publish_;
+  const Publish publish_;
 
-  std::mutex wake_mutex_;
-  bool pending_ = false;
-  bool pending_reread_ = false;
-  bool stopping_ = false;
+  util::Mutex rescan_mutex_;  // one rescan at a time
+  config::BrokerConfig config_ OSBD_GUARDED_BY(rescan_mutex_);
+  std::map<std::string, Loaded> loaded_ OSBD_GUARDED_BY(rescan_mutex_);  // file → plugin
+  std::map<std::string, Mark> held_ OSBD_GUARDED_BY(rescan_mutex_);      // file → why it stays
+  std::map<std::string, Mark> refused_ OSBD_GUARDED_BY(rescan_mutex_);   // file → why not loaded
+  std::shared_ptr<const catalog::Registry> registry_ OSBD_GUARDED_BY(rescan_mutex_);
+
+  util::Mutex wake_mutex_;
+  bool pending_ OSBD_GUARDED_BY(wake_mutex_) = false;
+  bool pending_reread_ OSBD_GUARDED_BY(wake_mutex_) = false;
+  bool stopping_ OSBD_GUARDED_BY(wake_mutex_) = false;
   int inotify_fd_ = -1;
   int stop_fd_ = -1;  // eventfd that wakes the watching thread
   std::thread thread_;
