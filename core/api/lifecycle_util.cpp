@@ -305,9 +305,13 @@ ApiReply repeated_create(const ExistingResource& existing, const json& requested
     }
     return concurrency_error(wording.being_created);
   }
+  if (!same && existing.status == ResourceStatus::creating) {
+    // OSB: 409 when the resource "is being provisioned [or bound] but with different attributes".
+    return error_reply(409, "Conflict", wording.different);
+  }
   if (!existing.active_operation.empty()) {
-    // Whatever the attributes: the platform retries a 422, and the answer may differ once the
-    // running operation ends.
+    // Whatever the attributes, while an update or a removal runs: the platform retries a 422, and
+    // the answer may differ once the running operation ends.
     return concurrency_error(wording.busy);
   }
   if (same && existing.status == ResourceStatus::failed) {

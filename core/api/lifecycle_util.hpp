@@ -143,7 +143,8 @@ struct CreateWording {
   const char* different;      ///< 409 when the attributes differ
 };
 /// The reply to a create whose resource exists (OSB): 200 when it is the same and ready, 202
-/// joining the same create running asynchronously, 422 while an operation runs, 409 otherwise.
+/// joining the same create running asynchronously, 409 when it differs from a resource that
+/// exists or is being created, 422 while an update or removal runs.
 ApiReply repeated_create(const ExistingResource& existing, const nlohmann::json& requested,
                          const CreateWording& wording, bool async_ok, state::Store& store);
 
