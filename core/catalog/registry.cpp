@@ -37,6 +37,81 @@ schema::Schema compile_plan_schema(const plugin_host::Plugin& plugin, const json
   }
 }
 
+// Merges the catalogs of the plugins, in load order, refusing a service id, service name or plan
+// id that an earlier service or plan already uses.
+class CatalogMerger {
+ public:
+  std::map<std::pair<std::string, std::string>, PlanEntry> plans;  // (service id, plan id) → plan
+  std::map<std::string, std::string> service_files;                // service id → owner
+  json services = json::array();                                   // with plans, in load order
+
+  // Asks plugin for its catalog, validates it and adds its services.
+  void add_catalog(const plugin_host::PluginSharedPtr& plugin) {
+    const auto result = plugin->call(plugin_host::Operation::get_catalog, json::object());
+    if (result.status != OSB_STATUS_OK) {
+      throw CatalogError(who(*plugin) + ": get_catalog failed: " + result.description);
+    }
+    const std::string problem = validate_catalog(result.body);
+    if (!problem.empty()) {
+      throw CatalogError(who(*plugin) + ": invalid catalog: " + problem);
+    }
+    for (const auto& service : result.body.at("services")) {
+      add_service(plugin, service);
+    }
+  }
+
+ private:
+  std::map<std::string, std::string> service_names_;  // name → owner
+  std::map<std::string, std::string> plan_ids_;       // id → owner
+
+  void add_service(const plugin_host::PluginSharedPtr& plugin, const json& service) {
+    const auto id = service.at("id").get<std::string>();
+    const auto name = service.at("name").get<std::string>();
+    if (auto it = service_files.find(id); it != service_files.end()) {
+      throw CatalogError(who(*plugin) + ": service id '" + id + "' is already used by " +
+                         it->second);
+    }
+    if (auto it = service_names_.find(name); it != service_names_.end()) {
+      throw CatalogError(who(*plugin) + ": service name '" + name + "' is already used by " +
+                         it->second);
+    }
+    if (auto it = plan_ids_.find(id); it != plan_ids_.end()) {
+      throw CatalogError(who(*plugin) + ": service id '" + id + "' is already a plan id of " +
+                         it->second);
+    }
+    service_files[id] = who(*plugin);
+    service_names_[name] = who(*plugin);
+    json bare = service;
+    bare.erase("plans");
+    for (const auto& plan : service.at("plans")) {
+      add_plan(plugin, id, bare, plan);
+    }
+    services.push_back(service);
+  }
+
+  // Adds plan of the service with service_id, whose object without plans is bare.
+  void add_plan(const plugin_host::PluginSharedPtr& plugin, const std::string& service_id,
+                const json& bare, const json& plan) {
+    const auto plan_id = plan.at("id").get<std::string>();
+    if (auto it = plan_ids_.find(plan_id); it != plan_ids_.end()) {
+      throw CatalogError(who(*plugin) + ": plan id '" + plan_id + "' is already used by " +
+                         it->second);
+    }
+    if (auto it = service_files.find(plan_id); it != service_files.end()) {
+      throw CatalogError(who(*plugin) + ": plan id '" + plan_id + "' is already a service id of " +
+                         it->second);
+    }
+    plan_ids_[plan_id] = who(*plugin);
+    plans[{service_id, plan_id}] =
+        PlanEntry{bare,
+                  plan,
+                  plugin,
+                  compile_plan_schema(*plugin, plan, "service_instance", "create"),
+                  compile_plan_schema(*plugin, plan, "service_instance", "update"),
+                  compile_plan_schema(*plugin, plan, "service_binding", "create")};
+  }
+};
+
 }  // namespace
 
 bool PlanEntry::bindable() const {
@@ -70,64 +145,17 @@ int64_t PlanEntry::maximum_polling_duration() const {
 
 std::shared_ptr<const Registry> Registry::build(
     const std::vector<plugin_host::PluginSharedPtr>& plugins) {
+  CatalogMerger merger;
+  for (const auto& plugin : plugins) {
+    merger.add_catalog(plugin);
+  }
   auto registry = std::make_shared<Registry>();
   registry->plugins_ = plugins;
-  json merged = json::array();
-  std::map<std::string, std::string> service_names;  // name → owner
-  std::map<std::string, std::string> plan_ids;       // id → owner
-  for (const auto& plugin : plugins) {
-    const auto result = plugin->call(plugin_host::Operation::get_catalog, json::object());
-    if (result.status != OSB_STATUS_OK) {
-      throw CatalogError(who(*plugin) + ": get_catalog failed: " + result.description);
-    }
-    const std::string problem = validate_catalog(result.body);
-    if (!problem.empty()) {
-      throw CatalogError(who(*plugin) + ": invalid catalog: " + problem);
-    }
-    for (const auto& service : result.body.at("services")) {
-      const auto id = service.at("id").get<std::string>();
-      const auto name = service.at("name").get<std::string>();
-      if (auto it = registry->service_files_.find(id); it != registry->service_files_.end()) {
-        throw CatalogError(who(*plugin) + ": service id '" + id + "' is already used by " +
-                           it->second);
-      }
-      if (auto it = service_names.find(name); it != service_names.end()) {
-        throw CatalogError(who(*plugin) + ": service name '" + name + "' is already used by " +
-                           it->second);
-      }
-      if (auto it = plan_ids.find(id); it != plan_ids.end()) {
-        throw CatalogError(who(*plugin) + ": service id '" + id + "' is already a plan id of " +
-                           it->second);
-      }
-      registry->service_files_[id] = who(*plugin);
-      service_names[name] = who(*plugin);
-      json bare = service;
-      bare.erase("plans");
-      for (const auto& plan : service.at("plans")) {
-        const auto plan_id = plan.at("id").get<std::string>();
-        if (auto it = plan_ids.find(plan_id); it != plan_ids.end()) {
-          throw CatalogError(who(*plugin) + ": plan id '" + plan_id + "' is already used by " +
-                             it->second);
-        }
-        if (registry->service_files_.count(plan_id) != 0) {
-          throw CatalogError(who(*plugin) + ": plan id '" + plan_id +
-                             "' is already a service id of " + registry->service_files_[plan_id]);
-        }
-        plan_ids[plan_id] = who(*plugin);
-        registry->plans_[{id, plan_id}] =
-            PlanEntry{bare,
-                      plan,
-                      plugin,
-                      compile_plan_schema(*plugin, plan, "service_instance", "create"),
-                      compile_plan_schema(*plugin, plan, "service_instance", "update"),
-                      compile_plan_schema(*plugin, plan, "service_binding", "create")};
-      }
-      merged.push_back(service);
-    }
-  }
-  registry->body_ = json{{"services", merged}}.dump();
+  registry->plans_ = std::move(merger.plans);
+  registry->service_files_ = std::move(merger.service_files);
+  registry->body_ = json{{"services", merger.services}}.dump();
   registry->etag_ = strong_etag(registry->body_);
-  registry->services_ = std::move(merged);
+  registry->services_ = std::move(merger.services);
   return registry;
 }
 

@@ -133,6 +133,14 @@ class Checker {
       fail(path, "must be an object");
       return;
     }
+    check_service_fields(service, path);
+    check_tags(service, path);
+    check_requires(service, path);
+    check_plans(service, path);
+  }
+
+  /// The scalar and object fields of a service object.
+  void check_service_fields(const json& service, const std::string& path) {
     require_string(service, path, "id", false);
     require_string(service, path, "name", true);
     require_string(service, path, "description", false);
@@ -146,32 +154,45 @@ class Checker {
     optional_bool(service, path, "plan_updateable");
     optional_type(service, path, "metadata", json::value_t::object, "an object");
     optional_type(service, path, "dashboard_client", json::value_t::object, "an object");
-    if (service.contains("tags")) {
-      const json& tags = service.at("tags");
-      if (!tags.is_array()) {
+  }
+
+  /// tags: optional, an array of strings.
+  void check_tags(const json& service, const std::string& path) {
+    if (!service.contains("tags")) {
+      return;
+    }
+    const json& tags = service.at("tags");
+    if (!tags.is_array()) {
+      fail(path + ".tags", "must be an array of strings");
+      return;
+    }
+    for (const auto& t : tags) {
+      if (!t.is_string()) {
         fail(path + ".tags", "must be an array of strings");
-      } else {
-        for (const auto& t : tags) {
-          if (!t.is_string()) {
-            fail(path + ".tags", "must be an array of strings");
-          }
-        }
       }
     }
-    if (service.contains("requires")) {
-      static const std::set<std::string> allowed{"syslog_drain", "route_forwarding",
-                                                 "volume_mount"};
-      const json& req = service.at("requires");
-      if (!req.is_array()) {
-        fail(path + ".requires", "must be an array");
-      } else {
-        for (const auto& r : req) {
-          if (!r.is_string() || allowed.count(r.get<std::string>()) == 0) {
-            fail(path + ".requires", "only syslog_drain, route_forwarding and volume_mount");
-          }
-        }
+  }
+
+  /// requires: optional, an array of the permissions the specification defines.
+  void check_requires(const json& service, const std::string& path) {
+    if (!service.contains("requires")) {
+      return;
+    }
+    static const std::set<std::string> allowed{"syslog_drain", "route_forwarding", "volume_mount"};
+    const json& req = service.at("requires");
+    if (!req.is_array()) {
+      fail(path + ".requires", "must be an array");
+      return;
+    }
+    for (const auto& r : req) {
+      if (!r.is_string() || allowed.count(r.get<std::string>()) == 0) {
+        fail(path + ".requires", "only syslog_drain, route_forwarding and volume_mount");
       }
     }
+  }
+
+  /// plans: at least one, each valid, with names and ids unique within the service.
+  void check_plans(const json& service, const std::string& path) {
     if (!service.contains("plans") || !service.at("plans").is_array() ||
         service.at("plans").empty()) {
       fail(path + ".plans", "required: an array with at least one plan");

@@ -36,6 +36,25 @@ std::string label(const char* name, std::string_view value) {
   return std::string(name) + "=\"" + escape_label(value) + "\"";
 }
 
+// Writes the gauges the caller measured: operations in progress, instances, plugins loaded.
+void render_gauges(std::ostringstream& out, const Gauges& gauges) {
+  header(out, "osbd_operations_in_progress", "gauge",
+         "Operations in progress in the state store, by kind.");
+  for (const auto& [kind, n] : gauges.operations_in_progress) {
+    out << "osbd_operations_in_progress{" << label("kind", kind) << "} " << n << '\n';
+  }
+
+  header(out, "osbd_instances", "gauge", "Service instances in the state store, by plan.");
+  for (const auto& p : gauges.instances_per_plan) {
+    out << "osbd_instances{" << label("service_id", p.service_id) << ','
+        << label("plan_id", p.plan_id) << ',' << label("service", p.service_name) << ','
+        << label("plan", p.plan_name) << "} " << p.instances << '\n';
+  }
+
+  header(out, "osbd_plugins_loaded", "gauge", "Plugins loaded.");
+  out << "osbd_plugins_loaded " << gauges.plugins_loaded << '\n';
+}
+
 }  // namespace
 
 void Histogram::observe(double seconds) noexcept {
@@ -95,7 +114,14 @@ void Metrics::count_operation_end(std::string_view kind, std::string_view state)
 std::string Metrics::render(const Gauges& gauges) const {
   std::ostringstream out;
   util::MutexLock lock(mu_);
+  render_requests(out);
+  render_plugin_calls(out);
+  render_operations(out);
+  render_gauges(out, gauges);
+  return out.str();
+}
 
+void Metrics::render_requests(std::ostringstream& out) const {
   header(out, "osbd_http_requests_total", "counter",
          "OSB requests answered, by route, method and HTTP status.");
   auto requests = requests_;
@@ -115,7 +141,9 @@ std::string Metrics::render(const Gauges& gauges) const {
     histogram(out, "osbd_http_request_duration_seconds",
               label("route", key.first) + ',' + label("method", key.second), h);
   }
+}
 
+void Metrics::render_plugin_calls(std::ostringstream& out) const {
   header(out, "osbd_plugin_call_duration_seconds", "histogram",
          "Duration of plugin calls, by plugin and operation.");
   for (const auto& [key, h] : plugin_seconds_) {
@@ -129,30 +157,15 @@ std::string Metrics::render(const Gauges& gauges) const {
     out << "osbd_plugin_call_failures_total{" << label("plugin", key.first) << ','
         << label("operation", key.second) << "} " << n << '\n';
   }
+}
 
+void Metrics::render_operations(std::ostringstream& out) const {
   header(out, "osbd_operations_total", "counter",
          "Operations that reached a final state, by kind and state.");
   for (const auto& [key, n] : operations_) {
     out << "osbd_operations_total{" << label("kind", key.first) << ',' << label("state", key.second)
         << "} " << n << '\n';
   }
-
-  header(out, "osbd_operations_in_progress", "gauge",
-         "Operations in progress in the state store, by kind.");
-  for (const auto& [kind, n] : gauges.operations_in_progress) {
-    out << "osbd_operations_in_progress{" << label("kind", kind) << "} " << n << '\n';
-  }
-
-  header(out, "osbd_instances", "gauge", "Service instances in the state store, by plan.");
-  for (const auto& p : gauges.instances_per_plan) {
-    out << "osbd_instances{" << label("service_id", p.service_id) << ','
-        << label("plan_id", p.plan_id) << ',' << label("service", p.service_name) << ','
-        << label("plan", p.plan_name) << "} " << p.instances << '\n';
-  }
-
-  header(out, "osbd_plugins_loaded", "gauge", "Plugins loaded.");
-  out << "osbd_plugins_loaded " << gauges.plugins_loaded << '\n';
-  return out.str();
 }
 
 Metrics& global() {

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <string_view>
@@ -64,6 +65,14 @@ class Metrics {
  private:
   using RouteKey = std::tuple<std::string, std::string, int>;  // route, method, status
   using PairKey = std::pair<std::string, std::string>;         // (route, method) and so on
+
+  /// Writes the request counters and durations.
+  void render_requests(std::ostringstream& out) const OSBD_REQUIRES(mu_);
+  /// Writes the plugin call durations and failures.
+  void render_plugin_calls(std::ostringstream& out) const OSBD_REQUIRES(mu_);
+  /// Writes the operations that reached a final state.
+  void render_operations(std::ostringstream& out) const OSBD_REQUIRES(mu_);
+
   mutable util::Mutex mu_;
   std::map<RouteKey, uint64_t> requests_ OSBD_GUARDED_BY(mu_);
   std::map<PairKey, Histogram> request_seconds_ OSBD_GUARDED_BY(mu_);

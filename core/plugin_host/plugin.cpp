@@ -69,6 +69,92 @@ constexpr bool table_has(std::uint32_t struct_size, std::size_t offset) noexcept
   return struct_size >= offset + sizeof(osb_operation_fn);
 }
 
+// The slot of table that implements op.
+osb_operation_fn slot_of(const osb_plugin_v1& table, Operation op) noexcept {
+  switch (op) {
+    case Operation::get_catalog:
+      return table.get_catalog;
+    case Operation::provision:
+      return table.provision;
+    case Operation::deprovision:
+      return table.deprovision;
+    case Operation::update:
+      return table.update;
+    case Operation::bind:
+      return table.bind;
+    case Operation::unbind:
+      return table.unbind;
+    case Operation::poll:
+      return table.poll;
+    case Operation::usage:
+      return table.instance_usage;
+  }
+  return nullptr;
+}
+
+// True for the statuses the plugin ABI defines.
+bool is_known_status(osb_status status) noexcept {
+  switch (status) {
+    case OSB_STATUS_OK:
+    case OSB_STATUS_IN_PROGRESS:
+    case OSB_STATUS_BAD_REQUEST:
+    case OSB_STATUS_UNPROCESSABLE:
+    case OSB_STATUS_ASYNC_REQUIRED:
+    case OSB_STATUS_REQUIRES_APP:
+    case OSB_STATUS_BACKEND_ERROR:
+    case OSB_STATUS_INTERNAL_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Copies the set_result JSON of call, if any, into out.body. A result that is not a JSON object
+// turns out into an INTERNAL_ERROR result described with what, and returns false.
+bool read_result(const std::string& what, const osb_call& call, CallResult& out) {
+  if (!call.has_result || call.result.empty()) {
+    return true;
+  }
+  std::string why;
+  auto parsed = util::parse_json(call.result, &why);
+  if (!parsed || !parsed->is_object()) {
+    out.status = OSB_STATUS_INTERNAL_ERROR;
+    out.description = what + " returned a result that is not a JSON object" +
+                      (parsed ? std::string() : " (" + why + ")");
+    return false;
+  }
+  out.body = std::move(*parsed);
+  return true;
+}
+
+// The host's result for a call of op that returned status and left call behind; what names the
+// plugin and the operation in descriptions of plugin misbehaviour.
+CallResult interpret_call(const std::string& what, Operation op, osb_status status,
+                          const osb_call& call) {
+  CallResult out;
+  if (!is_known_status(status)) {
+    out.status = OSB_STATUS_INTERNAL_ERROR;
+    out.description = what + " returned unknown status " + std::to_string(status);
+    return out;
+  }
+  out.status = status;
+  if (!read_result(what, call, out)) {
+    return out;
+  }
+  const bool failed = status != OSB_STATUS_OK && status != OSB_STATUS_IN_PROGRESS;
+  if (failed) {
+    out.description = call.has_error && !call.error.empty()
+                          ? call.error
+                          : what + " failed without a description (a plugin bug)";
+  }
+  if (status == OSB_STATUS_IN_PROGRESS && op != Operation::poll &&
+      !(out.body.contains("operation") && out.body["operation"].is_string())) {
+    out.status = OSB_STATUS_INTERNAL_ERROR;
+    out.description = what + " answered in progress without an operation token";
+  }
+  return out;
+}
+
 }  // namespace
 
 bool Plugin::supports(Operation op) const noexcept {
@@ -94,86 +180,21 @@ CallResult Plugin::call_untimed(Operation op, const nlohmann::json& request) con
     none.status = OSB_STATUS_OK;
     return none;
   }
-  osb_operation_fn fn = nullptr;
-  switch (op) {
-    case Operation::get_catalog:
-      fn = table_->get_catalog;
-      break;
-    case Operation::provision:
-      fn = table_->provision;
-      break;
-    case Operation::deprovision:
-      fn = table_->deprovision;
-      break;
-    case Operation::update:
-      fn = table_->update;
-      break;
-    case Operation::bind:
-      fn = table_->bind;
-      break;
-    case Operation::unbind:
-      fn = table_->unbind;
-      break;
-    case Operation::poll:
-      fn = table_->poll;
-      break;
-    case Operation::usage:
-      fn = table_->instance_usage;
-      break;
-  }
-  const std::string what = "plugin " + name_ + " " + to_string(op);
-  CallResult out;
   // Strict: a plugin sees exactly the bytes the platform sent, or no call at all. Replacing
   // invalid UTF-8 would make distinct ids one id at the plugin.
   std::string text;
   try {
     text = request.dump();
   } catch (const nlohmann::json::type_error&) {
+    CallResult out;
     out.status = OSB_STATUS_BAD_REQUEST;
     out.description = "the request holds text that is not valid UTF-8";
     return out;
   }
   osb_call call;
-  const osb_status status = fn(backend_, osb_buffer{text.data(), text.size()}, &call);
-  switch (status) {
-    case OSB_STATUS_OK:
-    case OSB_STATUS_IN_PROGRESS:
-    case OSB_STATUS_BAD_REQUEST:
-    case OSB_STATUS_UNPROCESSABLE:
-    case OSB_STATUS_ASYNC_REQUIRED:
-    case OSB_STATUS_REQUIRES_APP:
-    case OSB_STATUS_BACKEND_ERROR:
-    case OSB_STATUS_INTERNAL_ERROR:
-      out.status = status;
-      break;
-    default:
-      out.status = OSB_STATUS_INTERNAL_ERROR;
-      out.description = what + " returned unknown status " + std::to_string(status);
-      return out;
-  }
-  if (call.has_result && !call.result.empty()) {
-    std::string why;
-    auto parsed = util::parse_json(call.result, &why);
-    if (!parsed || !parsed->is_object()) {
-      out.status = OSB_STATUS_INTERNAL_ERROR;
-      out.description = what + " returned a result that is not a JSON object" +
-                        (parsed ? std::string() : " (" + why + ")");
-      return out;
-    }
-    out.body = std::move(*parsed);
-  }
-  const bool failed = status != OSB_STATUS_OK && status != OSB_STATUS_IN_PROGRESS;
-  if (failed) {
-    out.description = call.has_error && !call.error.empty()
-                          ? call.error
-                          : what + " failed without a description (a plugin bug)";
-  }
-  if (status == OSB_STATUS_IN_PROGRESS && op != Operation::poll &&
-      !(out.body.contains("operation") && out.body["operation"].is_string())) {
-    out.status = OSB_STATUS_INTERNAL_ERROR;
-    out.description = what + " answered in progress without an operation token";
-  }
-  return out;
+  const osb_status status =
+      slot_of(*table_, op)(backend_, osb_buffer{text.data(), text.size()}, &call);
+  return interpret_call("plugin " + name_ + " " + to_string(op), op, status, call);
 }
 
 }  // namespace osbd::plugin_host

@@ -404,79 +404,141 @@ class Validator {
 
   bool check_object(const Node& node, const json& object) {
     bool ok = true;
-    const auto failed = [&](bool valid) {
-      ok = ok && valid;
-      return !valid && stop();
-    };
+    for (const auto part : {&Validator::check_property_count, &Validator::check_required,
+                            &Validator::check_properties, &Validator::check_unlisted_properties,
+                            &Validator::check_dependencies, &Validator::check_property_names}) {
+      ok = (this->*part)(node, object) && ok;
+      if (!ok && stop()) {
+        return false;
+      }
+    }
+    return ok;
+  }
+
+  /// maxProperties and minProperties.
+  bool check_property_count(const Node& node, const json& object) {
+    bool ok = true;
     const std::size_t size = object.size();
-    if (node.max_properties && size > *node.max_properties &&
-        failed(
-            fail("must have at most " + plural(*node.max_properties, "property", "properties")))) {
-      return false;
+    if (node.max_properties && size > *node.max_properties) {
+      ok = fail("must have at most " + plural(*node.max_properties, "property", "properties"));
+      if (stop()) {
+        return false;
+      }
     }
-    if (node.min_properties && size < *node.min_properties &&
-        failed(
-            fail("must have at least " + plural(*node.min_properties, "property", "properties")))) {
-      return false;
+    if (node.min_properties && size < *node.min_properties) {
+      ok = fail("must have at least " + plural(*node.min_properties, "property", "properties"));
     }
+    return ok;
+  }
+
+  /// required: each missing name is reported at the property.
+  bool check_required(const Node& node, const json& object) {
+    bool ok = true;
     for (const auto& name : node.required) {
-      if (!object.contains(name) && failed(fail_at({&name, 0}, "is required"))) {
-        return false;
-      }
-    }
-    for (const auto& [name, schema] : node.properties) {
-      const auto it = object.find(name);
-      if (it != object.end() && failed(check_at({&name, 0}, schema, *it))) {
-        return false;
-      }
-    }
-    if (!node.pattern_properties.empty() || node.additional_properties != kNoNode) {
-      const bool additional_rejected =
-          node.additional_properties != kNoNode &&
-          compiled_.nodes[node.additional_properties].kind == Node::Kind::reject_all;
-      for (auto it = object.begin(); it != object.end(); ++it) {
-        const std::string& key = it.key();
-        bool known =
-            std::binary_search(node.properties.begin(), node.properties.end(), key,
-                               [](const auto& a, const auto& b) { return key_of(a) < key_of(b); });
-        for (const auto& [pattern, schema] : node.pattern_properties) {
-          if (pattern_matches(pattern, key)) {
-            known = true;
-            if (failed(check_at({&key, 0}, schema, it.value()))) {
-              return false;
-            }
-          }
-        }
-        if (known || node.additional_properties == kNoNode) {
-          continue;
-        }
-        if (additional_rejected) {
-          if (failed(fail_at({&key, 0}, "is not allowed (unknown property)"))) {
-            return false;
-          }
-        } else if (failed(check_at({&key, 0}, node.additional_properties, it.value()))) {
+      if (!object.contains(name)) {
+        ok = fail_at({&name, 0}, "is required");
+        if (stop()) {
           return false;
         }
       }
     }
+    return ok;
+  }
+
+  /// properties: the schema of each listed property the object has.
+  bool check_properties(const Node& node, const json& object) {
+    bool ok = true;
+    for (const auto& [name, schema] : node.properties) {
+      const auto it = object.find(name);
+      if (it != object.end() && !check_at({&name, 0}, schema, *it)) {
+        ok = false;
+        if (stop()) {
+          return false;
+        }
+      }
+    }
+    return ok;
+  }
+
+  /// patternProperties and additionalProperties, over every property of the object.
+  bool check_unlisted_properties(const Node& node, const json& object) {
+    if (node.pattern_properties.empty() && node.additional_properties == kNoNode) {
+      return true;
+    }
+    bool ok = true;
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      if (!check_unlisted_property(node, it.key(), it.value())) {
+        ok = false;
+        if (stop()) {
+          return false;
+        }
+      }
+    }
+    return ok;
+  }
+
+  /// The patternProperties matching key, then additionalProperties when key is neither listed
+  /// in properties nor matched by a pattern.
+  bool check_unlisted_property(const Node& node, const std::string& key, const json& value) {
+    bool ok = true;
+    bool known =
+        std::binary_search(node.properties.begin(), node.properties.end(), key,
+                           [](const auto& a, const auto& b) { return key_of(a) < key_of(b); });
+    for (const auto& [pattern, schema] : node.pattern_properties) {
+      if (pattern_matches(pattern, key)) {
+        known = true;
+        if (!check_at({&key, 0}, schema, value)) {
+          ok = false;
+          if (stop()) {
+            return false;
+          }
+        }
+      }
+    }
+    if (known || node.additional_properties == kNoNode) {
+      return ok;
+    }
+    if (compiled_.nodes[node.additional_properties].kind == Node::Kind::reject_all) {
+      return fail_at({&key, 0}, "is not allowed (unknown property)") && ok;
+    }
+    return check_at({&key, 0}, node.additional_properties, value) && ok;
+  }
+
+  /// dependencies: each applies when its property is present.
+  bool check_dependencies(const Node& node, const json& object) {
+    bool ok = true;
     for (const auto& dependency : node.dependencies) {
       if (!object.contains(dependency.property)) {
         continue;
       }
       for (const auto& name : dependency.required) {
-        if (!object.contains(name) &&
-            failed(fail_at({&name, 0},
-                           "is required when \"" + dependency.property + "\" is present"))) {
+        if (!object.contains(name)) {
+          ok = fail_at({&name, 0}, "is required when \"" + dependency.property + "\" is present");
+          if (stop()) {
+            return false;
+          }
+        }
+      }
+      if (dependency.schema != kNoNode && !check(dependency.schema, object)) {
+        ok = false;
+        if (stop()) {
           return false;
         }
       }
-      if (dependency.schema != kNoNode && failed(check(dependency.schema, object))) {
-        return false;
-      }
     }
-    if (node.property_names != kNoNode) {
-      for (auto it = object.begin(); it != object.end(); ++it) {
-        if (failed(check_property_name(node.property_names, it.key()))) {
+    return ok;
+  }
+
+  /// propertyNames, over every property of the object.
+  bool check_property_names(const Node& node, const json& object) {
+    if (node.property_names == kNoNode) {
+      return true;
+    }
+    bool ok = true;
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      if (!check_property_name(node.property_names, it.key())) {
+        ok = false;
+        if (stop()) {
           return false;
         }
       }
