@@ -178,6 +178,21 @@ if command -v systemd-analyze >/dev/null; then
   check "systemd-analyze verify osbd.service reports nothing" test ! -s "$work/verify.log"
 fi
 
+step "hardening of the installed binaries (Debian's dpkg-buildflags, hardening=+all)"
+for elf in /usr/bin/osbd /usr/bin/osbctl /usr/lib/osbd/plugins/*.so; do
+  name=${elf#/usr/}
+  check "$name: full RELRO (GNU_RELRO and BIND_NOW)" \
+    bash -c 'readelf -lW "$1" | grep -q GNU_RELRO && readelf -dW "$1" | grep -q BIND_NOW' _ "$elf"
+  check "$name: position-independent (ELF type DYN)" \
+    bash -c 'readelf -hW "$1" | grep -q "Type: *DYN"' _ "$elf"
+done
+for elf in /usr/bin/osbd /usr/bin/osbctl; do
+  check "${elf#/usr/}: stack protector (__stack_chk_fail)" \
+    bash -c 'nm -D "$1" | grep -q " __stack_chk_fail"' _ "$elf"
+  check "${elf#/usr/}: _FORTIFY_SOURCE (checked libc calls)" \
+    bash -c 'nm -D "$1" | grep -q "_chk@"' _ "$elf"
+done
+
 step "start the installed osbd as user osbd, without systemd"
 # The installed configuration, on a free port (port 0: osbd binds one and logs it), with the
 # admin section it has commented out, for osbctl.
