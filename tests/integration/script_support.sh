@@ -5,10 +5,19 @@
 #   check NAME WANT GOT   one check, counted in $passes and $failures
 #   script_result         prints the counts; fails when a check failed
 
+# After a failed check: what osbd wrote besides its JSON log lines (a sanitizer's report, an
+# abort message), which the work directory's removal would otherwise lose.
+show_osbd_reports() {
+  if [ "${failures:-0}" -gt 0 ] && [ -f "$work/osbd.log" ]; then
+    echo "--- osbd.log, lines that are not JSON log lines:"
+    grep -v '^{' "$work/osbd.log" | head -200 || true
+  fi
+}
+
 script_setup() {
   work=$(mktemp -d "/tmp/$1-XXXXXX")
   pid=
-  trap 'if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+  trap 'if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; show_osbd_reports; rm -rf "$work"' EXIT
   failures=0
   passes=0
   port=$(free_port)
