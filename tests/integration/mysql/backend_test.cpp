@@ -15,10 +15,13 @@ using osbd_plugin_test::eventually;
 // The server error number of running sql as credentials (0 when it works).
 int error_of(const json& credentials, const std::string& sql) {
   // The quota monitor ends a database's sessions when it changes their privileges; a statement
-  // caught by that (2013, lost connection) tells nothing yet and runs again on a new session.
-  constexpr int kLostConnection = 2013;
-  int error = kLostConnection;
-  for (int attempt = 0; attempt < 5 && error == kLostConnection; ++attempt) {
+  // caught by that tells nothing yet and runs again on a new session. The client reports it as
+  // 2013 (lost connection during the query), 2006 (server gone away) or 1927 (connection killed).
+  const auto session_ended = [](int error) {
+    return error == 2013 || error == 2006 || error == 1927;
+  };
+  int error = 2013;
+  for (int attempt = 0; attempt < 5 && session_ended(error); ++attempt) {
     try {
       run_as(credentials, sql);
       error = 0;
