@@ -110,7 +110,7 @@ if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp"
   # Only the core, its tests and the end-to-end tests that start osbd are built and run: not the
   # SDK's, schema's and plugin-build tests (no threads of the core in them) nor the fuzz replays.
-  SUITE_TARGETS="osbd osbctl osb_example osbd_fixtures osbd_core_tests osbd_state_tests
+  SUITE_TARGETS="osbd osbctl osb_example osbd_core_tests osbd_state_tests
     osbd_api_tests osbd_reload_tests osbd_daemon_tests osbd_integration_tests" \
   SUITE_SKIP="_NOT_BUILT|^fuzz_replay_|^sdk_out_of_tree_clang$|^unit_dir_follows_prefix$" \
   timed "ThreadSanitizer suite (core)" run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
