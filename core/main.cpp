@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
   std::vector<osbd::plugin_host::PluginSharedPtr> plugins;
   std::shared_ptr<const osbd::catalog::Catalogs> catalogs;
   try {
-    plugins = osbd::plugin_host::load_plugin_dir(cfg.plugin_dir, cfg.plugins);
+    plugins = osbd::plugin_host::load_plugin_dir(cfg.plugin_dir, cfg.plugins,
+                                                 osbd::config::plugin_load_options(cfg));
     catalogs =
         osbd::catalog::Catalogs::build(osbd::catalog::Registry::build(plugins), cfg.catalogs);
   } catch (const std::exception& e) {

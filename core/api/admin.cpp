@@ -4,6 +4,7 @@
 
 #include "api/http_util.hpp"
 #include "log/log.hpp"
+#include "plugin_host/backend.hpp"
 
 namespace osbd::api {
 
@@ -195,6 +196,24 @@ json AdminApi::summary(bool usage, const catalog::Registry& registry) const {
   return out;
 }
 
+namespace {
+
+// Where the plugin runs and how its host and calls are doing.
+void add_host_fields(const plugin_host::Plugin& plugin, json& out) {
+  const plugin_host::HostStatus host = plugin.host_status();
+  const plugin_host::CallCounters calls = plugin.counters();
+  out["isolation"] = plugin_host::to_string(plugin.settings().isolation);
+  out["pid"] = host.pid ? json(*host.pid) : json(nullptr);
+  out["state"] = host.state;
+  out["restarts"] = host.restarts;
+  out["last_exit"] = host.last_exit.empty() ? json(nullptr) : json(host.last_exit);
+  out["calls_in_flight"] = calls.in_flight;
+  out["call_timeouts"] = calls.timeouts;
+  out["signer"] = plugin.signer().empty() ? json(nullptr) : json(plugin.signer());
+}
+
+}  // namespace
+
 json AdminApi::plugins(const catalog::Catalogs& catalogs) const {
   const catalog::Registry& registry = catalogs.registry();
   auto instances_of = registry.instances_per_plugin(lifecycle_.store().count_instances_by_plan());
@@ -222,6 +241,7 @@ json AdminApi::plugins(const catalog::Catalogs& catalogs) const {
                       {"file", plugin->file()},
                       {"services", std::move(services)},
                       {"instances", instances_of[plugin->name()]}});
+    add_host_fields(*plugin, loaded.back());
   }
   json refused = json::array();
   for (const auto& r : catalogs.refused()) {

@@ -13,6 +13,7 @@
 #include "api/request_log.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "plugin_host/backend.hpp"
 
 namespace osbd::api {
 
@@ -156,6 +157,7 @@ Broker::Broker(BrokerOptions options, Lifecycle& lifecycle,
     expected_admin_authorization_ = basic_header(*options_.admin);
   }
   front_.store(make_front(std::move(catalogs)));
+  readiness_ = std::make_unique<Readiness>([this] { return readiness(); });
 }
 
 std::shared_ptr<const Broker::Front> Broker::make_front(
@@ -599,10 +601,8 @@ void Broker::handle_operator(std::string_view path, const http::Request& request
     return reply(to_response(r, version, ""));
   }
   if (path == "/readyz") {
-    // The store check reads the database: on a worker, never on the I/O thread.
-    boost::asio::post(workers_,
-                      [this, version, reply] { reply(to_response(readiness(), version, "")); });
-    return;
+    // Kept current by its own thread: never waits behind the workers or a plugin call.
+    return reply(to_response(readiness_->current(), version, ""));
   }
   if (auto refused = refuse_operator(request, path)) {
     return reply(to_response(*refused, version, ""));
@@ -668,7 +668,10 @@ ApiReply Broker::readiness() const {
   try {
     lifecycle_.store().check();
   } catch (const std::exception& e) {
-    log::warn("not ready: the state store cannot serve", {{"error", e.what()}});
+    if (uint64_t suppressed = 0; readiness_log_.allow(suppressed)) {
+      log::warn("not ready: the state store cannot serve",
+                {{"error", e.what()}, {"suppressed", suppressed}});
+    }
     reason = "the state store cannot serve requests";
   }
   const auto registry = lifecycle_.registry();
@@ -703,6 +706,12 @@ std::string Broker::metrics_text() const {
     ++gauges.operations_in_progress[state::to_string(op.kind)];
   }
   gauges.plugins_loaded = registry->plugins().size();
+  for (const auto& plugin : registry->plugins()) {
+    const auto host = plugin->host_status();
+    const auto calls = plugin->counters();
+    gauges.plugins.push_back(
+        {plugin->name(), host.state == "up", host.restarts, calls.timeouts, calls.in_flight});
+  }
   return metrics::global().render(gauges);
 }
 

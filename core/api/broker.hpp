@@ -13,9 +13,11 @@
 #include "api/admin.hpp"
 #include "api/http_util.hpp"
 #include "api/lifecycle.hpp"
+#include "api/readiness.hpp"
 #include "catalog/catalogs.hpp"
 #include "config/config.hpp"
 #include "http/types.hpp"
+#include "util/rate_limit.hpp"
 
 namespace osbd::api {
 
@@ -138,6 +140,10 @@ class Broker : public http::Handler {
   std::atomic<std::shared_ptr<const Front>> front_;
   boost::asio::thread_pool& workers_;
   AdminApi admin_api_;
+  // The readiness check runs four times a second: its failures are logged every 10 s at most.
+  mutable util::RateLimit readiness_log_{std::chrono::seconds(10)};
+  // Last: its thread reads the members above, and stops first.
+  std::unique_ptr<Readiness> readiness_;
 
   class OperatorHandler final : public http::Handler {
    public:

@@ -243,8 +243,8 @@ util::Task<ApiReply> Lifecycle::end_create(Record& resource, state::OperationRec
     co_return durable(std::move(created));
   }
   const plugin_host::CallResult failure = detail::as_failure(result);
-  if (detail::is_client_error(failure.status)) {
-    // The plugin changed nothing; neither does the broker.
+  if (detail::changed_nothing(failure.status)) {
+    // The plugin changed nothing (or was never called); neither does the broker.
     co_await write([&] { discard(resource, op); });
     metrics::global().count_operation_end(state::to_string(op.kind),
                                           state::to_string(OperationState::failed));

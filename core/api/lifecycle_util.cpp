@@ -3,6 +3,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -162,6 +163,10 @@ bool is_client_error(osb_status status) noexcept {
          status == OSB_STATUS_ASYNC_REQUIRED || status == OSB_STATUS_REQUIRES_APP;
 }
 
+bool changed_nothing(osb_status status) noexcept {
+  return is_client_error(status) || status == plugin_host::kStatusUnavailable;
+}
+
 ApiReply failure_reply(const plugin_host::CallResult& result) {
   switch (result.status) {
     case OSB_STATUS_BAD_REQUEST:
@@ -174,6 +179,16 @@ ApiReply failure_reply(const plugin_host::CallResult& result) {
       return error_reply(422, "RequiresApp", result.description);
     case OSB_STATUS_BACKEND_ERROR:
       return error_reply(502, "BackendError", result.description);
+    case plugin_host::kStatusCrashed:
+      return error_reply(502, "PluginCrashed", result.description);
+    case plugin_host::kStatusTimedOut:
+      return error_reply(504, "PluginTimeout", result.description);
+    case plugin_host::kStatusUnavailable: {
+      ApiReply r = error_reply(503, "PluginUnavailable", result.description);
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(std::max(1u, result.retry_after_seconds)));
+      return r;
+    }
     default:
       return error_reply(500, "InternalError", result.description);
   }

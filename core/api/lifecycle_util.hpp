@@ -86,6 +86,10 @@ plugin_host::CallResult as_failure(const plugin_host::CallResult& result);
 /// True when the status means nothing was changed by the plugin (the request's fault).
 bool is_client_error(osb_status status) noexcept;
 
+/// True when a failed call changed nothing at the backend: a client error, or a call that never
+/// reached the plugin (its host restarting, max_concurrent_calls reached).
+bool changed_nothing(osb_status status) noexcept;
+
 /// A synchronous answer as an Outcome: succeeded with its body when OK, otherwise failed with
 /// the description of as_failure(result).
 Outcome outcome_of_call(const plugin_host::CallResult& result);

@@ -277,6 +277,7 @@ void read_limits(const YAML::Node& node, const Where& where, BrokerConfig& cfg) 
   read_uint(node, "worker_threads", cfg.worker_threads);
   read_uint(node, "request_timeout_seconds", cfg.request_timeout_seconds);
   read_uint(node, "poll_interval_ms", cfg.poll_interval_ms);
+  read_uint(node, "shutdown_timeout_seconds", cfg.shutdown_timeout_seconds);
 }
 
 // admin: the operator's credentials, and the listener of its own (admin.listen), if any.
@@ -324,6 +325,17 @@ void read_plugins(const YAML::Node& node, const Where& where, BrokerConfig& cfg)
   }
 }
 
+// plugin_trust: trusted_keys (PEM files or inline PEM) and require_signed.
+void read_plugin_trust(const YAML::Node& node, BrokerConfig& cfg) {
+  if (!node) {
+    return;
+  }
+  for (const auto& item : node["trusted_keys"]) {
+    cfg.plugin_trust.trusted_keys.push_back(item.Scalar());
+  }
+  cfg.plugin_trust.require_signed = text(node, "require_signed") == "true";
+}
+
 YAML::Node parse_yaml(const std::string& path) {
   try {
     return YAML::LoadFile(path);
@@ -336,6 +348,13 @@ YAML::Node parse_yaml(const std::string& path) {
 }
 
 }  // namespace
+
+plugin_host::LoadOptions plugin_load_options(const BrokerConfig& cfg) {
+  plugin_host::LoadOptions options;
+  options.default_isolation = plugin_host::Isolation::process;
+  options.trust = cfg.plugin_trust;
+  return options;
+}
 
 ListenAddress parse_listen(const std::string& text, const std::string& what) {
   const auto colon = text.rfind(':');
@@ -384,6 +403,7 @@ static BrokerConfig read_file(const std::string& path) {
   read_credentials_encryption(root["credentials_encryption"], cfg);
   read_catalogs(root["catalogs"], where.child("catalogs"), cfg);
   read_plugins(root["plugins"], where.child("plugins"), cfg);
+  read_plugin_trust(root["plugin_trust"], cfg);
   return cfg;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "log/log.hpp"
+#include "plugin_host/settings.hpp"
 
 namespace osbd::config {
 
@@ -91,10 +92,16 @@ struct BrokerConfig {
   unsigned worker_threads = 8;            ///< threads running store and plugin calls
   unsigned request_timeout_seconds = 60;  ///< read/write timeout of one request
   unsigned poll_interval_ms = 1000;       ///< how often unfinished async operations are polled
+  /// After SIGTERM, osbd exits within this many seconds even with plugin calls in flight (their
+  /// operations stay resumable).
+  unsigned shutdown_timeout_seconds = 30;
   /// Accept provision/update requests that carry only `context`, without the deprecated
   /// organization_guid and space_guid fields.
   bool accept_context_only = false;
-  nlohmann::json plugins = nlohmann::json::object();  ///< plugin name → its config subtree
+  /// plugin name → its config subtree, the broker's keys (plugin_host::settings_keys()) included.
+  nlohmann::json plugins = nlohmann::json::object();
+  /// plugin_trust: signatures and trusted keys for plugin files.
+  plugin_host::TrustSettings plugin_trust;
   /// Named catalogs, and the default one ("default", first) with auth's credentials merged in.
   /// Always holds the default catalog.
   std::vector<CatalogConfig> catalogs;
@@ -112,6 +119,10 @@ BrokerConfig load_file(const std::string& path);
 /// The JSON Schema (draft-07) every config file is checked against: config/osbd.schema.json,
 /// compiled into osbd (and installed as share/osbd/osbd.schema.json).
 std::string_view schema_text();
+
+/// How osbd loads the plugins of cfg: each in a host process of its own unless its configuration
+/// says in-process, with cfg's plugin_trust.
+plugin_host::LoadOptions plugin_load_options(const BrokerConfig& cfg);
 
 /// Parses "HOST:PORT" or "[V6]:PORT". Throws ConfigError naming `what` on malformed input.
 ListenAddress parse_listen(const std::string& text, const std::string& what);

@@ -191,7 +191,8 @@ void Daemon::sweep() {
 
 // Stops accepting, lets in-flight requests finish, then leaves the I/O threads' run().
 void Daemon::begin_shutdown(int signo) {
-  log::info("stopping", {{"signal", signo}});
+  log::info("stopping", {{"signal", signo}, {"bound_seconds", cfg_.shutdown_timeout_seconds}});
+  exit_watchdog_.arm(std::chrono::seconds(cfg_.shutdown_timeout_seconds));
   hangup_->cancel();
   poll_timer_.cancel();
   std::vector<std::shared_ptr<http::Server>> servers = {server_};

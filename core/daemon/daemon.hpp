@@ -18,6 +18,7 @@
 #include "api/lifecycle.hpp"
 #include "catalog/catalogs.hpp"
 #include "config/config.hpp"
+#include "daemon/exit_watchdog.hpp"
 #include "http/server.hpp"
 #include "plugin_host/plugin.hpp"
 #include "reload/reloader.hpp"
@@ -71,6 +72,8 @@ class Daemon {
   void stop_contexts();
   void run_io();
 
+  // First, so that it is destroyed last: the bound covers releasing the plugins too.
+  ExitWatchdog exit_watchdog_;
   const config::BrokerConfig cfg_;
   const std::shared_ptr<boost::asio::ssl::context> tls_;
   std::unique_ptr<state::Store> store_;

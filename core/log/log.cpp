@@ -13,6 +13,7 @@ namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::info)};
 util::Mutex g_write_mutex;  // one line at a time on stderr
+std::atomic<Forwarder> g_forwarder{nullptr};
 
 const char* level_name(Level level) noexcept {
   switch (level) {
@@ -55,9 +56,16 @@ bool enabled(Level level) noexcept {
   return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
 }
 
+void set_forwarder(Forwarder forwarder) noexcept {
+  g_forwarder.store(forwarder);
+}
+
 void write(Level level, std::string_view message, const nlohmann::json& fields) {
   if (!enabled(level)) {
     return;
+  }
+  if (const Forwarder forward = g_forwarder.load()) {
+    return forward(level, message, fields);
   }
   nlohmann::ordered_json line;
   line["time"] = now_rfc3339();

@@ -11,6 +11,12 @@ namespace osbd::log {
 /// Severity of a log line.
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
+/// Where log lines go instead of stderr (osbd-plugin-host sends them to osbd over its channel).
+using Forwarder = void (*)(Level level, std::string_view message, const nlohmann::json& fields);
+
+/// Sends every line that passes the level to forwarder instead of stderr; nullptr: stderr again.
+void set_forwarder(Forwarder forwarder) noexcept;
+
 /// Lines below this level are dropped; default info.
 void set_min_level(Level level) noexcept;
 

@@ -36,6 +36,34 @@ std::string label(const char* name, std::string_view value) {
   return std::string(name) + "=\"" + escape_label(value) + "\"";
 }
 
+// Writes each plugin's host state and call counters.
+void render_plugin_gauges(std::ostringstream& out, const std::vector<PluginGauge>& plugins) {
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t PluginGauge::*field;
+  };
+  const Family families[] = {
+      {"osbd_plugin_restarts_total", "counter",
+       "Host processes of the plugin started after the first.", &PluginGauge::restarts},
+      {"osbd_plugin_call_timeouts_total", "counter",
+       "Plugin calls not answered within call_timeout_seconds.", &PluginGauge::call_timeouts},
+      {"osbd_plugin_calls_in_flight", "gauge",
+       "Plugin calls in flight (max_concurrent_calls bounds them).",
+       &PluginGauge::calls_in_flight}};
+  header(out, "osbd_plugin_up", "gauge", "1 while the plugin's host process serves calls.");
+  for (const auto& p : plugins) {
+    out << "osbd_plugin_up{" << label("plugin", p.plugin) << "} " << (p.up ? 1 : 0) << '\n';
+  }
+  for (const auto& family : families) {
+    header(out, family.name, family.type, family.help);
+    for (const auto& p : plugins) {
+      out << family.name << '{' << label("plugin", p.plugin) << "} " << p.*family.field << '\n';
+    }
+  }
+}
+
 // Writes the gauges the caller measured: operations in progress, instances, plugins loaded.
 void render_gauges(std::ostringstream& out, const Gauges& gauges) {
   header(out, "osbd_operations_in_progress", "gauge",
@@ -53,6 +81,7 @@ void render_gauges(std::ostringstream& out, const Gauges& gauges) {
 
   header(out, "osbd_plugins_loaded", "gauge", "Plugins loaded.");
   out << "osbd_plugins_loaded " << gauges.plugins_loaded << '\n';
+  render_plugin_gauges(out, gauges.plugins);
 }
 
 }  // namespace

@@ -37,8 +37,18 @@ struct PlanCount {
   uint64_t instances = 0;
 };
 
+/// One plugin's host and calls, at scrape time.
+struct PluginGauge {
+  std::string plugin;            ///< plugin name
+  bool up = true;                ///< its host process serves calls (always, in-process)
+  uint64_t restarts = 0;         ///< host processes started after the first
+  uint64_t call_timeouts = 0;    ///< calls past call_timeout_seconds
+  uint64_t calls_in_flight = 0;  ///< calls holding one of max_concurrent_calls
+};
+
 /// What is read from the state store and the plugins at scrape time.
 struct Gauges {
+  std::vector<PluginGauge> plugins;  ///< one per loaded plugin
   std::vector<PlanCount> instances_per_plan;
   std::map<std::string, uint64_t> operations_in_progress;  ///< by kind
   uint64_t plugins_loaded = 0;

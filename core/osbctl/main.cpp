@@ -7,6 +7,11 @@
 //
 // Options: --url URL (OSBCTL_URL, default http://127.0.0.1:8080), --user NAME (OSBCTL_USER),
 // --password-file FILE (else OSBCTL_PASSWORD), --cacert FILE (https), --json, --csv.
+//
+// And plugin signatures, without an osbd (plugin_host/trust.hpp):
+//   osbctl sign-plugin --key PRIVATE_KEY.pem FILE     writes FILE.sig, prints the key id
+//   osbctl verify-plugin --key PUBLIC_KEY.pem FILE    checks FILE as osbd would with that key
+//   osbctl key-id KEY.pem                             the key id of a public or private key
 
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_util.hpp"
+#include "plugin_host/trust.hpp"
 #include "util/json_parse.hpp"
 
 namespace {
@@ -55,12 +61,19 @@ void usage_text(std::FILE* out) {
   std::fputs(
       "usage: osbctl [--url URL] [--user NAME] [--password-file FILE] [--cacert FILE]\n"
       "              [--json | --csv] COMMAND\n"
+      "       osbctl sign-plugin --key PRIVATE_KEY.pem FILE\n"
+      "       osbctl verify-plugin --key PUBLIC_KEY.pem [--key ...] FILE\n"
+      "       osbctl key-id KEY.pem\n"
       "commands:\n"
       "  summary [--usage]     instances (and bytes with --usage) per plan and per owner\n"
       "  instances [--usage]   every instance with its plan, owner, times and last operation\n"
       "  bindings              every binding\n"
-      "  plugins               each loaded plugin (name, version, vendor, ABI, file, services)\n"
-      "                        and the plugin files osbd refused, with why\n"
+      "  plugins               each loaded plugin (name, version, vendor, ABI, file, services,\n"
+      "                        signer's key id) and the plugin files osbd refused, with why\n"
+      "  sign-plugin           sign FILE with an Ed25519 key: writes FILE.sig, prints the key id\n"
+      "  verify-plugin         check FILE and FILE.sig as osbd does with plugin_trust\n"
+      "                        {trusted_keys: [PUBLIC_KEY.pem], require_signed: true}\n"
+      "  key-id                the key id of an Ed25519 key (public or private PEM)\n"
       "environment: OSBCTL_URL, OSBCTL_USER, OSBCTL_PASSWORD (the admin credentials of osbd)\n",
       out);
 }
@@ -379,7 +392,7 @@ void print_bindings(const json& body, const Options& o) {
 }
 
 void print_plugins(const json& body, const Options& o) {
-  Row header{"PLUGIN", "VERSION", "VENDOR", "ABI", "FILE", "SERVICES", "INSTANCES"};
+  Row header{"PLUGIN", "VERSION", "VENDOR", "ABI", "FILE", "SERVICES", "INSTANCES", "SIGNER"};
   std::vector<Row> rows;
   for (const auto& p : body.at("plugins")) {
     std::string services;
@@ -391,7 +404,7 @@ void print_plugins(const json& body, const Options& o) {
       services += (services.empty() ? "" : " ") + text(s, "name") + "[" + catalogs + "]";
     }
     rows.push_back({text(p, "name"), text(p, "version"), text(p, "vendor"), text(p, "abi_version"),
-                    text(p, "file"), services, text(p, "instances")});
+                    text(p, "file"), services, text(p, "instances"), text(p, "signer")});
   }
   print(header, rows, o.format);
   if (o.format == Format::csv) {
@@ -405,9 +418,75 @@ void print_plugins(const json& body, const Options& o) {
   }
 }
 
+struct SigningArgs {
+  std::string command;
+  std::vector<std::string> keys;  // --key
+  std::string file;               // FILE, or KEY.pem of key-id
+};
+
+// The arguments of sign-plugin, verify-plugin and key-id (args[0]); nullopt after a usage error.
+std::optional<SigningArgs> parse_signing_args(const std::vector<std::string>& args) {
+  SigningArgs s{args.at(0), {}, ""};
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--key" && i + 1 < args.size() && s.command != "key-id") {
+      s.keys.push_back(args[++i]);
+    } else if (s.file.empty() && args[i].rfind("--", 0) != 0) {
+      s.file = args[i];
+    } else {
+      std::fprintf(stderr, "osbctl: %s: unexpected argument '%s'\n", s.command.c_str(),
+                   args[i].c_str());
+      return std::nullopt;
+    }
+  }
+  const bool keys_ok = s.command == "key-id"        ? s.keys.empty()
+                       : s.command == "sign-plugin" ? s.keys.size() == 1
+                                                    : !s.keys.empty();
+  if (s.file.empty() || !keys_ok) {
+    std::fprintf(stderr, "osbctl: %s needs %s\n", s.command.c_str(),
+                 s.command == "key-id" ? "KEY.pem" : "--key KEY.pem and FILE");
+    return std::nullopt;
+  }
+  return s;
+}
+
+int run_signing(const SigningArgs& s) {
+  namespace ph = osbd::plugin_host;
+  try {
+    if (s.command == "sign-plugin") {
+      const std::string id = ph::sign_plugin_file(s.file, s.keys.front());
+      std::printf("%s.sig: signature of %s by key %s\n", s.file.c_str(), s.file.c_str(),
+                  id.c_str());
+    } else if (s.command == "verify-plugin") {
+      const auto verdict = ph::check_plugin_file(s.file, ph::TrustSettings{s.keys, true});
+      std::printf("%s: signed by key %s, verified\n", s.file.c_str(),
+                  verdict.signer_key_id.c_str());
+    } else {
+      std::printf("%s\n", ph::key_id_of_key_file(s.file).c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "osbctl: %s\n", e.what());
+    return kExitFailed;
+  }
+  return 0;
+}
+
+// sign-plugin, verify-plugin and key-id, which need no osbd; nullopt for the other commands.
+std::optional<int> signing_command(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() ||
+      (args[0] != "sign-plugin" && args[0] != "verify-plugin" && args[0] != "key-id")) {
+    return std::nullopt;
+  }
+  const auto parsed = parse_signing_args(args);
+  return parsed ? run_signing(*parsed) : kExitUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = signing_command(argc, argv)) {
+    return *code;
+  }
   Options o;
   if (auto code = parse_args(argc, argv, o)) {
     return *code;

@@ -10,6 +10,9 @@
 #include <boost/dll/shared_library.hpp>
 
 #include "plugin_host/host_context.hpp"
+#include "plugin_host/process.hpp"
+#include "plugin_host/spawn.hpp"
+#include "plugin_host/trust.hpp"
 
 namespace osbd::plugin_host {
 namespace {
@@ -75,7 +78,7 @@ void check_table(const std::string& file, const osb_plugin_v1* table) {
 
 }  // namespace
 
-PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs) {
+OpenedLibrary open_library(const std::string& file) {
   auto library = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   library->load(std::filesystem::absolute(file), ec,
@@ -96,23 +99,80 @@ PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& confi
   const osb_plugin_v1* table = entry(&host->table);
   check_table(file, table);
   host->context.plugin_name = table->name;
+  return OpenedLibrary{std::move(library), table, std::move(host)};
+}
 
-  const std::string name = table->name;
-  nlohmann::json config = nlohmann::json::object();
-  if (configs.is_object() && configs.contains(name)) {
-    config = configs.at(name);
-  }
-  const std::string config_text = config.dump();
+std::shared_ptr<InProcessBackend> create_backend(OpenedLibrary opened, const std::string& file,
+                                                 const nlohmann::json& plugin_config) {
+  const std::string config_text = plugin_config.dump();
   osb_call call;
+  const osb_plugin_v1* table = opened.table;
   osb_backend* backend =
-      table->create(&host->table, osb_buffer{config_text.data(), config_text.size()}, &call);
+      table->create(&opened.host->table, osb_buffer{config_text.data(), config_text.size()}, &call);
   if (backend == nullptr) {
-    throw PluginLoadError(file + " (" + name + "): create failed: " +
+    throw PluginLoadError(file + " (" + table->name + "): create failed: " +
                           (call.has_error && !call.error.empty()
                                ? call.error
                                : std::string("no description given (a plugin bug)")));
   }
-  return std::make_shared<const Plugin>(file, std::move(library), table, std::move(host), backend);
+  return std::make_shared<InProcessBackend>(std::move(opened.library), table,
+                                            std::move(opened.host), backend);
+}
+
+namespace {
+
+// configs[name], or {} when the configuration names no such plugin.
+nlohmann::json subtree_of(const nlohmann::json& configs, const std::string& name) {
+  if (configs.is_object() && configs.contains(name) && configs.at(name).is_object()) {
+    return configs.at(name);
+  }
+  return nlohmann::json::object();
+}
+
+PluginSharedPtr load_in_process(const std::string& file, const nlohmann::json& configs,
+                                const std::string& signer) {
+  OpenedLibrary opened = open_library(file);
+  const PluginInfo info = info_of(*opened.table);
+  const nlohmann::json subtree = subtree_of(configs, info.name);
+  const PluginSettings settings = settings_of(subtree, Isolation::in_process);
+  auto backend = create_backend(std::move(opened), file, plugin_config_of(subtree));
+  auto plugin = std::make_shared<const Plugin>(file, info, std::move(backend), settings, signer);
+  return plugin;
+}
+
+// The plugin in a host process of its own, or nullptr when its configuration says in-process.
+PluginSharedPtr load_in_host(const std::string& file, const nlohmann::json& configs,
+                             const LoadOptions& options, const std::string& signer) {
+  PluginSettings chosen;
+  const auto configure = [&](const PluginInfo& info) -> std::optional<HostConfig> {
+    const nlohmann::json subtree = subtree_of(configs, info.name);
+    chosen = settings_of(subtree, Isolation::process);
+    if (chosen.isolation == Isolation::in_process) {
+      return std::nullopt;
+    }
+    return HostConfig{plugin_config_of(subtree), chosen};
+  };
+  const std::string executable =
+      options.host_executable.empty() ? find_host_executable() : options.host_executable;
+  auto launched = ProcessBackend::launch(executable, file, configure);
+  if (!launched.backend) {
+    return nullptr;
+  }
+  return std::make_shared<const Plugin>(file, std::move(launched.info), std::move(launched.backend),
+                                        chosen, signer);
+}
+
+}  // namespace
+
+PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs,
+                            const LoadOptions& options) {
+  const TrustVerdict verdict = check_plugin_file(file, options.trust);
+  if (options.default_isolation == Isolation::process) {
+    if (auto plugin = load_in_host(file, configs, options, verdict.signer_key_id)) {
+      return plugin;
+    }
+  }
+  return load_in_process(file, configs, verdict.signer_key_id);
 }
 
 void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin& plugin) {
@@ -142,13 +202,13 @@ std::vector<std::string> plugin_files(const std::string& dir) {
   return files;
 }
 
-std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir,
-                                             const nlohmann::json& configs) {
+std::vector<PluginSharedPtr> load_plugin_dir(const std::string& dir, const nlohmann::json& configs,
+                                             const LoadOptions& options) {
   const std::vector<std::string> files = plugin_files(dir);
   std::vector<PluginSharedPtr> plugins;
   std::set<std::string> names;
   for (const auto& file : files) {
-    auto plugin = load_plugin(file, configs);
+    auto plugin = load_plugin(file, configs, options);
     check_unique_name(plugins, *plugin);
     names.insert(plugin->name());
     plugins.push_back(std::move(plugin));

@@ -1,15 +1,16 @@
 #include "plugin_host/plugin.hpp"
 
 #include <chrono>
-#include <cstddef>
-#include <cstdint>
+#include <condition_variable>
 
 #include <boost/dll/shared_library.hpp>
 
 #include "metrics/metrics.hpp"
+#include "plugin_host/backend.hpp"
 #include "plugin_host/host_context.hpp"
+#include "plugin_host/in_process.hpp"
 #include "plugin_host/lifetimes.hpp"
-#include "util/json_parse.hpp"
+#include "util/mutex.hpp"
 
 namespace osbd::plugin_host {
 
@@ -35,146 +36,117 @@ const char* to_string(Operation op) noexcept {
   return "?";
 }
 
-Plugin::Plugin(std::string file, std::shared_ptr<boost::dll::shared_library> library,
-               const osb_plugin_v1* table, std::unique_ptr<HostContextData> host,
-               osb_backend* backend)
-    : file_(std::move(file)),
-      library_(std::move(library)),
-      table_(table),
-      host_(std::move(host)),
-      backend_(backend),
-      name_(table->name),
-      version_(table->version != nullptr ? table->version : ""),
-      vendor_(table->vendor != nullptr ? table->vendor : ""),
-      serial_(lifetimes().add()) {}
-
-Plugin::~Plugin() {
-  // The backend goes first, while its library is still mapped; then the library closes, and
-  // whoever waits for this plugin to be gone learns it.
-  if (backend_ != nullptr) {
-    table_->destroy(backend_);
+std::optional<Operation> operation_from_string(std::string_view text) noexcept {
+  for (const Operation op :
+       {Operation::get_catalog, Operation::provision, Operation::deprovision, Operation::update,
+        Operation::bind, Operation::unbind, Operation::poll, Operation::usage}) {
+    if (text == to_string(op)) {
+      return op;
+    }
   }
-  library_.reset();
+  return std::nullopt;
+}
+
+Backend::Backend() : serial_(lifetimes().add()) {}
+
+Backend::~Backend() {
   lifetimes().remove(serial_);
 }
 
+/// max_concurrent_calls: a counting semaphore whose waits are bounded, plus the call counters.
+class Plugin::Limiter : public std::enable_shared_from_this<Limiter> {
+ public:
+  explicit Limiter(unsigned capacity) : capacity_(capacity) {}
+
+  /// A slot, or nullptr when none freed up by deadline.
+  CallSlot acquire(Deadline deadline) OSBD_EXCLUDES(mu_) {
+    util::UniqueLock lock(mu_);
+    while (in_flight_ >= capacity_) {
+      if (!lock.wait_until(freed_, deadline) && in_flight_ >= capacity_) {
+        return nullptr;
+      }
+    }
+    ++in_flight_;
+    // The slot's deleter gives the place back, from whichever thread lets go of it last; it
+    // keeps the Limiter alive for a call stuck in an in-process plugin past the Plugin's end.
+    return CallSlot(this, [self = shared_from_this()](void*) { self->release(); });
+  }
+
+  void count_timeout() OSBD_EXCLUDES(mu_) {
+    util::MutexLock lock(mu_);
+    ++timeouts_;
+  }
+
+  CallCounters counters() OSBD_EXCLUDES(mu_) {
+    util::MutexLock lock(mu_);
+    return CallCounters{in_flight_, timeouts_};
+  }
+
+ private:
+  void release() OSBD_EXCLUDES(mu_) {
+    {
+      util::MutexLock lock(mu_);
+      --in_flight_;
+    }
+    freed_.notify_one();
+  }
+
+  const unsigned capacity_;
+  util::Mutex mu_;
+  std::condition_variable freed_;
+  std::uint64_t in_flight_ OSBD_GUARDED_BY(mu_) = 0;
+  std::uint64_t timeouts_ OSBD_GUARDED_BY(mu_) = 0;
+};
+
+Plugin::Plugin(std::string file, PluginInfo info, std::shared_ptr<const Backend> backend,
+               const PluginSettings& settings, std::string signer)
+    : file_(std::move(file)),
+      info_(std::move(info)),
+      backend_(std::move(backend)),
+      settings_(settings),
+      signer_(std::move(signer)),
+      limiter_(std::make_shared<Limiter>(settings.max_concurrent_calls)) {}
+
+Plugin::Plugin(std::string file, std::shared_ptr<boost::dll::shared_library> library,
+               const osb_plugin_v1* table, std::unique_ptr<HostContextData> host,
+               osb_backend* backend)
+    : Plugin(std::move(file), info_of(*table),
+             std::make_shared<const InProcessBackend>(std::move(library), table, std::move(host),
+                                                      backend),
+             settings_of(nlohmann::json::object(), Isolation::in_process)) {}
+
+Plugin::~Plugin() = default;
+
 std::string Plugin::abi_version() const {
-  return std::to_string(table_->abi_major) + "." + std::to_string(table_->abi_minor);
+  return std::to_string(info_.abi_major) + "." + std::to_string(info_.abi_minor);
 }
 
-namespace {
-
-// True when a table of struct_size bytes has the slot at offset (slots added after 1.0).
-constexpr bool table_has(std::uint32_t struct_size, std::size_t offset) noexcept {
-  return struct_size >= offset + sizeof(osb_operation_fn);
+uint64_t Plugin::serial() const noexcept {
+  return backend_->serial();
 }
-
-// The slot of table that implements op.
-osb_operation_fn slot_of(const osb_plugin_v1& table, Operation op) noexcept {
-  switch (op) {
-    case Operation::get_catalog:
-      return table.get_catalog;
-    case Operation::provision:
-      return table.provision;
-    case Operation::deprovision:
-      return table.deprovision;
-    case Operation::update:
-      return table.update;
-    case Operation::bind:
-      return table.bind;
-    case Operation::unbind:
-      return table.unbind;
-    case Operation::poll:
-      return table.poll;
-    case Operation::usage:
-      return table.instance_usage;
-  }
-  return nullptr;
-}
-
-// True for the statuses the plugin ABI defines.
-bool is_known_status(osb_status status) noexcept {
-  switch (status) {
-    case OSB_STATUS_OK:
-    case OSB_STATUS_IN_PROGRESS:
-    case OSB_STATUS_BAD_REQUEST:
-    case OSB_STATUS_UNPROCESSABLE:
-    case OSB_STATUS_ASYNC_REQUIRED:
-    case OSB_STATUS_REQUIRES_APP:
-    case OSB_STATUS_BACKEND_ERROR:
-    case OSB_STATUS_INTERNAL_ERROR:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Copies the set_result JSON of call, if any, into out.body. A result that is not a JSON object
-// turns out into an INTERNAL_ERROR result described with what, and returns false.
-bool read_result(const std::string& what, const osb_call& call, CallResult& out) {
-  if (!call.has_result || call.result.empty()) {
-    return true;
-  }
-  std::string why;
-  auto parsed = util::parse_json(call.result, &why);
-  if (!parsed || !parsed->is_object()) {
-    out.status = OSB_STATUS_INTERNAL_ERROR;
-    out.description = what + " returned a result that is not a JSON object" +
-                      (parsed ? std::string() : " (" + why + ")");
-    return false;
-  }
-  out.body = std::move(*parsed);
-  return true;
-}
-
-// The host's result for a call of op that returned status and left call behind; what names the
-// plugin and the operation in descriptions of plugin misbehaviour.
-CallResult interpret_call(const std::string& what, Operation op, osb_status status,
-                          const osb_call& call) {
-  CallResult out;
-  if (!is_known_status(status)) {
-    out.status = OSB_STATUS_INTERNAL_ERROR;
-    out.description = what + " returned unknown status " + std::to_string(status);
-    return out;
-  }
-  out.status = status;
-  if (!read_result(what, call, out)) {
-    return out;
-  }
-  const bool failed = status != OSB_STATUS_OK && status != OSB_STATUS_IN_PROGRESS;
-  if (failed) {
-    out.description = call.has_error && !call.error.empty()
-                          ? call.error
-                          : what + " failed without a description (a plugin bug)";
-  }
-  if (status == OSB_STATUS_IN_PROGRESS && op != Operation::poll &&
-      !(out.body.contains("operation") && out.body["operation"].is_string())) {
-    out.status = OSB_STATUS_INTERNAL_ERROR;
-    out.description = what + " answered in progress without an operation token";
-  }
-  return out;
-}
-
-}  // namespace
 
 bool Plugin::supports(Operation op) const noexcept {
-  if (op != Operation::usage) {
-    return true;
-  }
-  return table_has(table_->struct_size, offsetof(osb_plugin_v1, instance_usage)) &&
-         table_->instance_usage != nullptr;
+  return backend_->supports(op);
+}
+
+HostStatus Plugin::host_status() const {
+  return backend_->status();
+}
+
+CallCounters Plugin::counters() const {
+  return limiter_->counters();
 }
 
 CallResult Plugin::call(Operation op, const nlohmann::json& request) const {
   const auto started = std::chrono::steady_clock::now();
-  CallResult result = call_untimed(op, request);
+  CallResult result = call_limited(op, request);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   const bool failed = result.status != OSB_STATUS_OK && result.status != OSB_STATUS_IN_PROGRESS;
-  metrics::global().observe_plugin_call(name_, to_string(op), took.count(), failed);
+  metrics::global().observe_plugin_call(info_.name, to_string(op), took.count(), failed);
   return result;
 }
 
-CallResult Plugin::call_untimed(Operation op, const nlohmann::json& request) const {
+CallResult Plugin::call_limited(Operation op, const nlohmann::json& request) const {
   if (!supports(op)) {
     CallResult none;
     none.status = OSB_STATUS_OK;
@@ -191,10 +163,23 @@ CallResult Plugin::call_untimed(Operation op, const nlohmann::json& request) con
     out.description = "the request holds text that is not valid UTF-8";
     return out;
   }
-  osb_call call;
-  const osb_status status =
-      slot_of(*table_, op)(backend_, osb_buffer{text.data(), text.size()}, &call);
-  return interpret_call("plugin " + name_ + " " + to_string(op), op, status, call);
+  const std::string what = "plugin " + info_.name + " " + to_string(op);
+  const auto now = std::chrono::steady_clock::now();
+  CallSlot slot = limiter_->acquire(now + std::chrono::milliseconds(settings_.queue_timeout_ms));
+  if (!slot) {
+    CallResult busy;
+    busy.status = kStatusUnavailable;
+    busy.retry_after_seconds = 1;
+    busy.description = what + ": " + std::to_string(settings_.max_concurrent_calls) +
+                       " calls are in flight (max_concurrent_calls); retry later";
+    return busy;
+  }
+  const Deadline deadline = now + std::chrono::seconds(settings_.call_timeout_seconds);
+  CallResult result = backend_->call(op, std::move(text), deadline, std::move(slot), what);
+  if (result.status == kStatusTimedOut) {
+    limiter_->count_timeout();
+  }
+  return result;
 }
 
 }  // namespace osbd::plugin_host

@@ -124,10 +124,12 @@ bool Reloader::reread_config(config::BrokerConfig& cfg) const {
     const config::BrokerConfig fresh = config::load_file(config_.source);
     cfg.catalogs = fresh.catalogs;
     cfg.plugins = fresh.plugins;
+    cfg.plugin_trust = fresh.plugin_trust;
     cfg.log_level = fresh.log_level;
     log::info("configuration reread",
               {{"file", config_.source},
-               {"applied", "catalogs, plugins (for plugins loaded from now on), log_level"}});
+               {"applied",
+                "catalogs, plugins and plugin_trust (for plugins loaded from now on), log_level"}});
     return true;
   } catch (const config::ConfigError& e) {
     log::error("configuration not reloaded: the running one stays", {{"error", e.what()}});
@@ -199,7 +201,7 @@ void Reloader::wait_released(const std::vector<uint64_t>& serials) {
 
 void Reloader::load(const std::string& file, const FileId& id, const config::BrokerConfig& cfg) {
   try {
-    auto plugin = plugin_host::load_plugin(file, cfg.plugins);
+    auto plugin = plugin_host::load_plugin(file, cfg.plugins, config::plugin_load_options(cfg));
     auto plugins = loaded_plugins();
     plugin_host::check_unique_name(plugins, *plugin);
     plugins.push_back(plugin);

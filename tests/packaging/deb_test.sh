@@ -303,8 +303,9 @@ check "osbd exited 0 after SIGTERM" test "$rc" -eq 0
 step "remove the vendor's plugin"
 foreign_plugins >"$work/foreign"
 echo "     not from the osbd package: $(tr '\n' ' ' <"$work/foreign")"
-check "the only file osbd's package did not install is my_service.so" \
-  test "$(cat "$work/foreign")" = /usr/lib/osbd/plugins/my_service.so
+check "the only files osbd's package did not install are my_service.so and its .sig" \
+  test "$(LC_ALL=C sort "$work/foreign" | tr '\n' ' ')" = \
+  "/usr/lib/osbd/plugins/my_service.so /usr/lib/osbd/plugins/my_service.so.sig "
 xargs rm -f <"$work/foreign"
 check "the plugin directory holds only the package's files" test -z "$(foreign_plugins)"
 

@@ -6,7 +6,8 @@
 #   2. runs the blocks in order in one `bash -euo pipefail`, as a reader types them into one
 #      shell, in a fresh directory holding only the SDK package,
 #   3. checks what the walkthrough promises: the SDK installed, a clang-built plugin distinct
-#      from the example, its unit tests passed, the file in osbd's plugin directory, the vendor's
+#      from the example, its unit tests passed, the file in osbd's plugin directory with the
+#      signature osbctl sign-plugin wrote (verifying with the vendor's public key), the vendor's
 #      service in the catalog within 10 s (no restart) and its plugin in `osbctl plugins`.
 #
 #   tests/packaging/sdk_walkthrough.sh SDK_DEB           (root; run by tests/packaging/deb_test.sh)
@@ -15,8 +16,8 @@
 # Needs what the README tells the reader to have: the osbd package installed and serving, and
 # OSBD_URL, OSBD_USER, OSBD_PASSWORD, OSBCTL_URL, OSBCTL_USER, OSBCTL_PASSWORD set for it.
 # Leaves behind what the walkthrough installs on purpose, for the caller to remove: the
-# osb-sdk-dev package and the vendor's plugin in /usr/lib/osbd/plugins. Packages that step 1
-# pulled in besides osb-sdk-dev are purged again; the working directory is removed.
+# osb-sdk-dev package and the vendor's plugin and its .sig in /usr/lib/osbd/plugins. Packages
+# that step 1 pulled in besides osb-sdk-dev are purged again; the working directory is removed.
 # shellcheck disable=SC2016  # bash -c '...' _ ARG: the single quotes are meant
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +28,7 @@ steps_expected=6
 vendor_plugin=com.example.myservice
 vendor_service=my-service
 vendor_library=my_service.so
+vendor_key=vendor-signing.key
 plugin_dir=/usr/lib/osbd/plugins
 
 test_name=sdk_walkthrough
@@ -145,9 +147,13 @@ done
 for name in "$vendor_plugin" "$vendor_service" "$vendor_library"; do
   check "the walkthrough makes the example into $name" grep -qF "$name" <<<"$text"
 done
+for name in "osbctl sign-plugin --key $vendor_key" "$vendor_library.sig"; do
+  check "the walkthrough signs the plugin: $name" grep -qF "$name" <<<"$text"
+done
 check "SDK package $(basename "$sdk_deb")" test -s "$sdk_deb"
 check "osbd serves before the walkthrough ($OSBD_URL/healthz)" curl -sf "$OSBD_URL/healthz"
 check "$plugin_dir has no $vendor_library yet" test ! -e "$plugin_dir/$vendor_library"
+check "$plugin_dir has no $vendor_library.sig yet" test ! -e "$plugin_dir/$vendor_library.sig"
 
 work=$(mktemp -d /tmp/osbd-sdk-walkthrough.XXXXXX)
 chmod 0755 "$work"  # apt-get reads the .deb as user _apt
@@ -210,7 +216,22 @@ check "step 4: ctest ran ${tests_run:-no} unit tests and all passed" test "${tes
 check "step 5: $plugin_dir/$vendor_library is the built file" \
   cmp -s "$plugin" "$plugin_dir/$vendor_library"
 check "step 5: no temporary file left in $plugin_dir" \
-  not compgen -G "$plugin_dir/${vendor_library}?*"
+  not bash -c 'compgen -G "$1?*" | grep -vxF "$1.sig"' _ "$plugin_dir/$vendor_library"
+key_id=$(osbctl key-id "$copy/$vendor_key" || true)
+check "step 5: $vendor_key is an Ed25519 key (id $key_id)" test "${#key_id}" -eq 16
+check "step 5: osbctl sign-plugin wrote $vendor_library.sig with key-id $key_id" \
+  grep -qx "key-id $key_id" "$copy/build/$vendor_library.sig"
+check "step 5: $plugin_dir/$vendor_library.sig is that signature" \
+  cmp -s "$copy/build/$vendor_library.sig" "$plugin_dir/$vendor_library.sig"
+openssl pkey -in "$copy/$vendor_key" -pubout -out "$work/vendor.pub"
+check "step 5: the installed $vendor_library verifies with the vendor's public key" \
+  bash -c 'osbctl verify-plugin --key "$1" "$2" | grep -qxF "$2: signed by key $3, verified"' _ \
+  "$work/vendor.pub" "$plugin_dir/$vendor_library" "$key_id"
+openssl genpkey -algorithm ed25519 -out "$work/other.key"
+openssl pkey -in "$work/other.key" -pubout -out "$work/other.pub"
+check "step 5: and not with another key" \
+  bash -c 'osbctl verify-plugin --key "$1" "$2" 2>&1 | grep -qF "not in plugin_trust.trusted_keys"' \
+  _ "$work/other.pub" "$plugin_dir/$vendor_library"
 catalog() {
   curl -s -o "$work/catalog" -u "$OSBD_USER:$OSBD_PASSWORD" -H 'X-Broker-API-Version: 2.17' \
     "$OSBD_URL/v2/catalog" && grep -qF "\"name\":\"$1\"" "$work/catalog"

@@ -1,0 +1,110 @@
+#include "plugin_host/frame.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "util/json_parse.hpp"
+
+namespace osbd::plugin_host {
+namespace {
+
+bool send_all(int fd, const char* data, std::size_t size) noexcept {
+  while (size > 0) {
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads exactly size bytes; closed when the peer closed before the first byte.
+ReadStatus read_all(int fd, char* data, std::size_t size) noexcept {
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, data + got, size - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n == 0) {
+      return got == 0 ? ReadStatus::closed : ReadStatus::error;
+    }
+    if (n < 0) {
+      return ReadStatus::error;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return ReadStatus::ok;
+}
+
+}  // namespace
+
+bool write_frame(int fd, std::string_view payload) noexcept {
+  if (payload.size() > kMaxFrameBytes) {
+    return false;
+  }
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                          static_cast<char>(n >> 8), static_cast<char>(n)};
+  return send_all(fd, header, sizeof header) && send_all(fd, payload.data(), payload.size());
+}
+
+ReadStatus read_frame(int fd, std::string& out) {
+  unsigned char header[4];
+  const ReadStatus status = read_all(fd, reinterpret_cast<char*>(header), sizeof header);
+  if (status != ReadStatus::ok) {
+    return status;
+  }
+  const std::size_t n = (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
+                        (std::size_t{header[2]} << 8) | std::size_t{header[3]};
+  if (n > kMaxFrameBytes) {
+    return ReadStatus::error;
+  }
+  out.resize(n);
+  return n == 0 || read_all(fd, out.data(), n) == ReadStatus::ok ? ReadStatus::ok
+                                                                 : ReadStatus::error;
+}
+
+bool wait_readable(int fd, int timeout_ms) noexcept {
+  pollfd p{fd, POLLIN, 0};
+  for (;;) {
+    const int n = ::poll(&p, 1, timeout_ms);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    return n > 0;
+  }
+}
+
+std::optional<Frame> parse_frame(const std::string& payload) {
+  const auto newline = payload.find('\n');
+  auto header = util::parse_json(payload.substr(0, newline));
+  if (!header || !header->is_object()) {
+    return std::nullopt;
+  }
+  Frame frame{std::move(*header), {}};
+  if (newline != std::string::npos) {
+    frame.document = payload.substr(newline + 1);
+  }
+  return frame;
+}
+
+std::string make_frame(const nlohmann::json& header, std::string_view document) {
+  std::string out = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!document.empty()) {
+    out += '\n';
+    out.append(document);
+  }
+  return out;
+}
+
+}  // namespace osbd::plugin_host
