@@ -392,7 +392,9 @@ void print_bindings(const json& body, const Options& o) {
 }
 
 void print_plugins(const json& body, const Options& o) {
-  Row header{"PLUGIN", "VERSION", "VENDOR", "ABI", "FILE", "SERVICES", "INSTANCES", "SIGNER"};
+  Row header{"PLUGIN",   "VERSION",   "VENDOR",    "ABI",      "FILE",
+             "SERVICES", "INSTANCES", "ISOLATION", "PID",      "STATE",
+             "RESTARTS", "LAST EXIT", "IN FLIGHT", "TIMEOUTS", "SIGNER"};
   std::vector<Row> rows;
   for (const auto& p : body.at("plugins")) {
     std::string services;
@@ -404,7 +406,9 @@ void print_plugins(const json& body, const Options& o) {
       services += (services.empty() ? "" : " ") + text(s, "name") + "[" + catalogs + "]";
     }
     rows.push_back({text(p, "name"), text(p, "version"), text(p, "vendor"), text(p, "abi_version"),
-                    text(p, "file"), services, text(p, "instances"), text(p, "signer")});
+                    text(p, "file"), services, text(p, "instances"), text(p, "isolation"),
+                    text(p, "pid"), text(p, "state"), text(p, "restarts"), text(p, "last_exit"),
+                    text(p, "calls_in_flight"), text(p, "call_timeouts"), text(p, "signer")});
   }
   print(header, rows, o.format);
   if (o.format == Format::csv) {

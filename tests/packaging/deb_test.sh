@@ -155,6 +155,7 @@ check "osb-sdk-dev not installed (the walkthrough installs it)" not known osb-sd
 
 step "installed files"
 check "/usr/bin/osbd is executable" test -x /usr/bin/osbd
+check "/usr/libexec/osbd/osbd-plugin-host is executable" test -x /usr/libexec/osbd/osbd-plugin-host
 check "/usr/bin/osbctl answers --help" bash -c '/usr/bin/osbctl --help | grep -q summary'
 check "osbd --version names $version" bash -c '/usr/bin/osbd --version | grep -qF "$1"' _ "$version"
 for plugin in example postgresql mysql object_storage; do
@@ -179,14 +180,14 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 step "hardening of the installed binaries (Debian's dpkg-buildflags, hardening=+all)"
-for elf in /usr/bin/osbd /usr/bin/osbctl /usr/lib/osbd/plugins/*.so; do
+for elf in /usr/bin/osbd /usr/bin/osbctl /usr/libexec/osbd/osbd-plugin-host /usr/lib/osbd/plugins/*.so; do
   name=${elf#/usr/}
   check "$name: full RELRO (GNU_RELRO and BIND_NOW)" \
     bash -c 'readelf -lW "$1" | grep -q GNU_RELRO && readelf -dW "$1" | grep -q BIND_NOW' _ "$elf"
   check "$name: position-independent (ELF type DYN)" \
     bash -c 'readelf -hW "$1" | grep -q "Type: *DYN"' _ "$elf"
 done
-for elf in /usr/bin/osbd /usr/bin/osbctl; do
+for elf in /usr/bin/osbd /usr/bin/osbctl /usr/libexec/osbd/osbd-plugin-host; do
   check "${elf#/usr/}: stack protector (__stack_chk_fail)" \
     bash -c 'nm -D "$1" | grep -q " __stack_chk_fail"' _ "$elf"
   check "${elf#/usr/}: _FORTIFY_SOURCE (checked libc calls)" \
@@ -221,6 +222,10 @@ ok "osbd listening on 127.0.0.1:$port"
 # answers a SIGTERM of its own by killing its child and exiting 143.
 osbd_child=$(ps -o pid= --ppid "$osbd_pid" | tr -d ' ')
 check "osbd (pid $osbd_child) runs as user osbd" test "$(ps -o user= -p "$osbd_child")" = osbd
+# Each plugin in a host process of its own (isolation: process, the default), as user osbd.
+check "osbd runs its plugins in /usr/libexec/osbd/osbd-plugin-host processes, as user osbd" \
+  bash -c 'ps -o user=,args= --ppid "$1" | grep -q "^osbd .*/usr/libexec/osbd/osbd-plugin-host"' \
+  _ "$osbd_child"
 
 step "lifecycle on the example plugin's sync plan"
 base=http://127.0.0.1:$port
@@ -314,7 +319,7 @@ dpkg --purge "${packages[@]}"
 for p in "${packages[@]}"; do
   check "$p purged" not known "$p"
 done
-for path in /usr/bin/osbd /usr/bin/osbctl /usr/lib/osbd /etc/osbd /var/lib/osbd /lib/systemd/system/osbd.service \
+for path in /usr/bin/osbd /usr/bin/osbctl /usr/libexec/osbd /usr/lib/osbd /etc/osbd /var/lib/osbd /lib/systemd/system/osbd.service \
   /etc/systemd/system/multi-user.target.wants/osbd.service /etc/systemd/system/osbd.service \
   /usr/include/osb /usr/share/osb-sdk /usr/share/doc/osbd /usr/share/doc/osb-sdk-dev /usr/share/osbd \
   /usr/share/man/man8/osbd.8.gz /usr/share/man/man8/osbctl.8.gz; do
