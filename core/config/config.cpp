@@ -353,6 +353,7 @@ plugin_host::LoadOptions plugin_load_options(const BrokerConfig& cfg) {
   plugin_host::LoadOptions options;
   options.default_isolation = plugin_host::Isolation::process;
   options.trust = cfg.plugin_trust;
+  options.worker_threads = cfg.worker_threads;
   return options;
 }
 

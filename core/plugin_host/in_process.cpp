@@ -119,7 +119,7 @@ PluginInfo info_of(const osb_plugin_v1& table) {
 CallResult timed_out(const std::string& what, Deadline started, Deadline deadline) {
   CallResult out;
   out.status = kStatusTimedOut;
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(deadline - started);
+  const auto seconds = std::chrono::round<std::chrono::seconds>(deadline - started);
   out.description = what + " did not answer within " + std::to_string(seconds.count()) +
                     " s (call_timeout_seconds); the request can be retried";
   return out;

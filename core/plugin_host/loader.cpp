@@ -130,11 +130,12 @@ nlohmann::json subtree_of(const nlohmann::json& configs, const std::string& name
 }
 
 PluginSharedPtr load_in_process(const std::string& file, const nlohmann::json& configs,
-                                const std::string& signer) {
+                                const LoadOptions& options, const std::string& signer) {
   OpenedLibrary opened = open_library(file);
   const PluginInfo info = info_of(*opened.table);
   const nlohmann::json subtree = subtree_of(configs, info.name);
-  const PluginSettings settings = settings_of(subtree, Isolation::in_process);
+  const PluginSettings settings =
+      settings_of(subtree, Isolation::in_process, options.worker_threads);
   auto backend = create_backend(std::move(opened), file, plugin_config_of(subtree));
   auto plugin = std::make_shared<const Plugin>(file, info, std::move(backend), settings, signer);
   return plugin;
@@ -146,7 +147,7 @@ PluginSharedPtr load_in_host(const std::string& file, const nlohmann::json& conf
   PluginSettings chosen;
   const auto configure = [&](const PluginInfo& info) -> std::optional<HostConfig> {
     const nlohmann::json subtree = subtree_of(configs, info.name);
-    chosen = settings_of(subtree, Isolation::process);
+    chosen = settings_of(subtree, Isolation::process, options.worker_threads);
     if (chosen.isolation == Isolation::in_process) {
       return std::nullopt;
     }
@@ -172,7 +173,7 @@ PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& confi
       return plugin;
     }
   }
-  return load_in_process(file, configs, verdict.signer_key_id);
+  return load_in_process(file, configs, options, verdict.signer_key_id);
 }
 
 void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin& plugin) {

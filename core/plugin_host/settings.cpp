@@ -1,5 +1,7 @@
 #include "plugin_host/settings.hpp"
 
+#include <algorithm>
+
 namespace osbd::plugin_host {
 
 const char* to_string(Isolation isolation) noexcept {
@@ -15,9 +17,11 @@ const std::vector<std::string>& settings_keys() {
 
 namespace {
 
+// A non-negative integer, signed (as YAML gives it) or not (as JSON does).
 template <typename T>
 void read_number(const nlohmann::json& subtree, const char* key, T& out) {
-  if (subtree.contains(key) && subtree.at(key).is_number_unsigned()) {
+  if (subtree.contains(key) && subtree.at(key).is_number_integer() &&
+      subtree.at(key).get<long long>() >= 0) {
     out = subtree.at(key).get<T>();
   }
 }
@@ -39,6 +43,16 @@ PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isol
   read_number(subtree, "queue_timeout_ms", s.queue_timeout_ms);
   read_number(subtree, "max_memory_mb", s.max_memory_mb);
   read_number(subtree, "max_open_files", s.max_open_files);
+  s.max_concurrent_calls = std::max(1u, s.max_concurrent_calls);
+  return s;
+}
+
+PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isolation,
+                           unsigned worker_threads) {
+  PluginSettings s = settings_of(subtree, default_isolation);
+  if (worker_threads != 0) {
+    s.max_concurrent_calls = std::min(s.max_concurrent_calls, std::max(1u, worker_threads / 2));
+  }
   return s;
 }
 

@@ -22,10 +22,11 @@ const char* to_string(Isolation isolation) noexcept;
 struct PluginSettings {
   Isolation isolation = Isolation::process;  ///< isolation
   unsigned call_timeout_seconds = 30;        ///< a call not answered by then fails (504)
-  unsigned max_concurrent_calls = 4;         ///< calls in flight at once; more wait
-  unsigned queue_timeout_ms = 250;           ///< how long a call waits for a slot, then 503
-  std::uint64_t max_memory_mb = 4096;        ///< host address space (RLIMIT_AS); 0: no limit
-  std::uint64_t max_open_files = 1024;       ///< host RLIMIT_NOFILE
+  /// Calls in flight at once (at most half of limits.worker_threads); more wait.
+  unsigned max_concurrent_calls = 4;
+  unsigned queue_timeout_ms = 250;      ///< how long a call waits for a slot, then 503
+  std::uint64_t max_memory_mb = 4096;   ///< host address space (RLIMIT_AS); 0: no limit
+  std::uint64_t max_open_files = 1024;  ///< host RLIMIT_NOFILE
 };
 
 /// The keys of plugins.<name> that PluginSettings reads.
@@ -35,6 +36,11 @@ const std::vector<std::string>& settings_keys();
 /// configuration schema), defaults for the keys it lacks, with isolation defaulting to
 /// default_isolation.
 PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isolation);
+
+/// As above, with max_concurrent_calls at most half of worker_threads (at least 1): one plugin,
+/// however slow, never holds more than half of the worker pool. 0 workers: no cap.
+PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isolation,
+                           unsigned worker_threads);
 
 /// The subtree without the broker's keys: what the plugin's create() receives.
 nlohmann::json plugin_config_of(const nlohmann::json& subtree);
@@ -56,6 +62,8 @@ struct LoadOptions {
   std::string host_executable;
   /// Signature and permission checks for every plugin file.
   TrustSettings trust;
+  /// limits.worker_threads: each plugin's max_concurrent_calls is capped at half of it. 0: no cap.
+  unsigned worker_threads = 0;
 };
 
 }  // namespace osbd::plugin_host
