@@ -97,8 +97,12 @@ step "fault campaigns (tests/faults/run.sh build)"
 timed "fault campaigns" bash tests/faults/run.sh "$root/build"
 
 if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
+  # plugin_isolation (a minute of crashes and deadlines on a timer) runs in the g++, ASan and TSan
+  # suites; the clang++ and Release builds of the same code run everything else.
+  SUITE_SKIP="^plugin_isolation$" \
   timed "clang++ suite" run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+  SUITE_SKIP="^plugin_isolation$" \
   timed "g++ Release suite" run_suite build-release -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
@@ -110,7 +114,7 @@ if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp"
   # Only the core, its tests and the end-to-end tests that start osbd are built and run: not the
   # SDK's, schema's and plugin-build tests (no threads of the core in them) nor the fuzz replays.
-  SUITE_TARGETS="osbd osbctl osb_example osbd_core_tests osbd_state_tests
+  SUITE_TARGETS="osbd osbd-plugin-host osbctl osb_example osbd_core_tests osbd_state_tests
     osbd_api_tests osbd_reload_tests osbd_daemon_tests osbd_integration_tests" \
   SUITE_SKIP="_NOT_BUILT|^fuzz_replay_|^sdk_out_of_tree_clang$|^unit_dir_follows_prefix$" \
   timed "ThreadSanitizer suite (core)" run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
   serve(channel, calls, backend, name);
   // osbd closed the channel: give running calls a moment, then release the backend (destroy()
   // only runs once no call is inside the plugin) or leave at once.
-  if (calls.wait_idle(std::chrono::seconds(1))) {
+  if (calls.wait_idle(std::chrono::milliseconds(500))) {
     backend.reset();
     return 0;
   }

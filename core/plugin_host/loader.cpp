@@ -9,6 +9,7 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include "log/log.hpp"
 #include "plugin_host/host_context.hpp"
 #include "plugin_host/process.hpp"
 #include "plugin_host/spawn.hpp"
@@ -134,8 +135,7 @@ PluginSharedPtr load_in_process(const std::string& file, const nlohmann::json& c
   OpenedLibrary opened = open_library(file);
   const PluginInfo info = info_of(*opened.table);
   const nlohmann::json subtree = subtree_of(configs, info.name);
-  const PluginSettings settings =
-      settings_of(subtree, Isolation::in_process, options.worker_threads);
+  const PluginSettings settings = settings_of(subtree, Isolation::in_process);
   auto backend = create_backend(std::move(opened), file, plugin_config_of(subtree));
   auto plugin = std::make_shared<const Plugin>(file, info, std::move(backend), settings, signer);
   return plugin;
@@ -147,7 +147,7 @@ PluginSharedPtr load_in_host(const std::string& file, const nlohmann::json& conf
   PluginSettings chosen;
   const auto configure = [&](const PluginInfo& info) -> std::optional<HostConfig> {
     const nlohmann::json subtree = subtree_of(configs, info.name);
-    chosen = settings_of(subtree, Isolation::process, options.worker_threads);
+    chosen = settings_of(subtree, Isolation::process);
     if (chosen.isolation == Isolation::in_process) {
       return std::nullopt;
     }
@@ -165,15 +165,30 @@ PluginSharedPtr load_in_host(const std::string& file, const nlohmann::json& conf
 
 }  // namespace
 
+// A plugin that may hold every worker thread is worth a word to the operator.
+void warn_about_limits(const Plugin& plugin, unsigned worker_threads) {
+  if (worker_threads != 0 && plugin.settings().max_concurrent_calls >= worker_threads) {
+    log::warn(
+        "a slow plugin could hold every worker thread: set its max_concurrent_calls below "
+        "limits.worker_threads",
+        {{"plugin", plugin.name()},
+         {"max_concurrent_calls", plugin.settings().max_concurrent_calls},
+         {"worker_threads", worker_threads}});
+  }
+}
+
 PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs,
                             const LoadOptions& options) {
   const TrustVerdict verdict = check_plugin_file(file, options.trust);
+  PluginSharedPtr plugin;
   if (options.default_isolation == Isolation::process) {
-    if (auto plugin = load_in_host(file, configs, options, verdict.signer_key_id)) {
-      return plugin;
-    }
+    plugin = load_in_host(file, configs, options, verdict.signer_key_id);
   }
-  return load_in_process(file, configs, options, verdict.signer_key_id);
+  if (!plugin) {
+    plugin = load_in_process(file, configs, options, verdict.signer_key_id);
+  }
+  warn_about_limits(*plugin, options.worker_threads);
+  return plugin;
 }
 
 void check_unique_name(const std::vector<PluginSharedPtr>& loaded, const Plugin& plugin) {

@@ -47,15 +47,6 @@ PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isol
   return s;
 }
 
-PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isolation,
-                           unsigned worker_threads) {
-  PluginSettings s = settings_of(subtree, default_isolation);
-  if (worker_threads != 0) {
-    s.max_concurrent_calls = std::min(s.max_concurrent_calls, std::max(1u, worker_threads / 2));
-  }
-  return s;
-}
-
 nlohmann::json plugin_config_of(const nlohmann::json& subtree) {
   nlohmann::json out = subtree.is_object() ? subtree : nlohmann::json::object();
   for (const auto& key : settings_keys()) {

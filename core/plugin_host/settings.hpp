@@ -22,7 +22,8 @@ const char* to_string(Isolation isolation) noexcept;
 struct PluginSettings {
   Isolation isolation = Isolation::process;  ///< isolation
   unsigned call_timeout_seconds = 30;        ///< a call not answered by then fails (504)
-  /// Calls in flight at once (at most half of limits.worker_threads); more wait.
+  /// Calls in flight at once; more wait. Below limits.worker_threads, a slow plugin leaves
+  /// workers to the others.
   unsigned max_concurrent_calls = 4;
   unsigned queue_timeout_ms = 250;      ///< how long a call waits for a slot, then 503
   std::uint64_t max_memory_mb = 4096;   ///< host address space (RLIMIT_AS); 0: no limit
@@ -36,11 +37,6 @@ const std::vector<std::string>& settings_keys();
 /// configuration schema), defaults for the keys it lacks, with isolation defaulting to
 /// default_isolation.
 PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isolation);
-
-/// As above, with max_concurrent_calls at most half of worker_threads (at least 1): one plugin,
-/// however slow, never holds more than half of the worker pool. 0 workers: no cap.
-PluginSettings settings_of(const nlohmann::json& subtree, Isolation default_isolation,
-                           unsigned worker_threads);
 
 /// The subtree without the broker's keys: what the plugin's create() receives.
 nlohmann::json plugin_config_of(const nlohmann::json& subtree);
@@ -62,7 +58,8 @@ struct LoadOptions {
   std::string host_executable;
   /// Signature and permission checks for every plugin file.
   TrustSettings trust;
-  /// limits.worker_threads: each plugin's max_concurrent_calls is capped at half of it. 0: no cap.
+  /// limits.worker_threads: a plugin whose max_concurrent_calls reaches it is loaded with a
+  /// warning (it could hold every worker). 0: unknown.
   unsigned worker_threads = 0;
 };
 
