@@ -5,7 +5,8 @@
 #   provision+deprovision    PUT then DELETE of a new instance per connection
 #   bind+unbind              PUT then DELETE of a binding on one instance
 # Each scenario runs against a fresh osbd per mode (same configuration but for
-# plugins.org.osbd.example.isolation). Prints req/s and p50/p99 per mode, the ratio
+# plugins.org.osbd.example.isolation): worker_threads 8 (osbd's default; BENCH_WORKER_THREADS)
+# and max_concurrent_calls 6 (BENCH_MAX_CONCURRENT_CALLS). Prints req/s and p50/p99 per mode, the ratio
 # process/in-process, and the resident memory of osbd and of the plugin host.
 # Usage: bench/isolation.sh [BUILD_DIR]   (default: build; BENCH_SECONDS, default 10)
 set -euo pipefail
@@ -47,12 +48,14 @@ plugin_dir: $build/plugins
 log_level: warn
 auth: {username: bench, password: bench-password}
 limits:
-  worker_threads: ${BENCH_WORKER_THREADS:-$(nproc)}
+  # osbd's default pool: a worker waits while its call crosses to the host and back, so more
+  # workers than cores keep the cores busy.
+  worker_threads: ${BENCH_WORKER_THREADS:-8}
   io_threads: ${BENCH_IO_THREADS:-2}
 plugins:
   org.osbd.example:
     isolation: $mode
-    max_concurrent_calls: $connections
+    max_concurrent_calls: ${BENCH_MAX_CONCURRENT_CALLS:-6}
 YAML
   "$build/bin/osbd" --config "$work/osbd.yaml" 2>"$work/osbd-$mode.log" &
   osbd_pid=$!

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -72,6 +73,51 @@ ReadStatus read_frame(int fd, std::string& out) {
   out.resize(n);
   return n == 0 || read_all(fd, out.data(), n) == ReadStatus::ok ? ReadStatus::ok
                                                                  : ReadStatus::error;
+}
+
+bool FrameReader::take(std::string& out, bool& too_large) {
+  const std::size_t available = buffer_.size() - start_;
+  if (available < 4) {
+    return false;
+  }
+  const auto* h = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
+  const std::size_t n = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) |
+                        (std::size_t{h[2]} << 8) | std::size_t{h[3]};
+  too_large = n > kMaxFrameBytes;
+  if (too_large || available < 4 + n) {
+    return false;
+  }
+  out.assign(buffer_, start_ + 4, n);
+  start_ += 4 + n;
+  return true;
+}
+
+ReadStatus FrameReader::next(std::string& out) {
+  constexpr std::size_t kChunk = 64 * 1024;
+  for (;;) {
+    bool too_large = false;
+    if (take(out, too_large)) {
+      return ReadStatus::ok;
+    }
+    if (too_large) {
+      return ReadStatus::error;
+    }
+    buffer_.erase(0, start_);  // keep only the unread bytes
+    start_ = 0;
+    const std::size_t had = buffer_.size();
+    buffer_.resize(had + kChunk);
+    ssize_t n = -1;
+    do {
+      n = ::read(fd_, buffer_.data() + had, kChunk);
+    } while (n < 0 && errno == EINTR);
+    buffer_.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n == 0) {
+      return had == 0 ? ReadStatus::closed : ReadStatus::error;
+    }
+    if (n < 0) {
+      return ReadStatus::error;
+    }
+  }
 }
 
 bool wait_readable(int fd, int timeout_ms) noexcept {

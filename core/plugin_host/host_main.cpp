@@ -19,6 +19,7 @@
 #include "log/log.hpp"
 #include "plugin_host/frame.hpp"
 #include "plugin_host/loader.hpp"
+#include "util/elastic_pool.hpp"
 #include "util/mutex.hpp"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -160,13 +161,18 @@ void run_call(Channel& channel, Calls& calls,
 }
 
 // Serves calls until osbd closes the channel.
-void serve(Channel& channel, Calls& calls,
+void serve(Channel& channel, Calls& calls, osbd::util::ElasticPool& pool,
            const std::shared_ptr<osbd::plugin_host::InProcessBackend>& backend,
            const std::string& name) {
+  osbd::plugin_host::FrameReader reader(channel.fd());
+  std::string payload;
   for (;;) {
-    auto frame = read_control(channel);
-    if (!frame) {
+    if (reader.next(payload) != osbd::plugin_host::ReadStatus::ok) {
       return;
+    }
+    auto frame = osbd::plugin_host::parse_frame(payload);
+    if (!frame) {
+      return;  // osbd does not send broken frames: leave
     }
     const auto id = frame->header.value("id", std::uint64_t{0});
     const auto op = osbd::plugin_host::operation_from_string(frame->header.value("op", ""));
@@ -177,9 +183,10 @@ void serve(Channel& channel, Calls& calls,
       continue;
     }
     calls.started();
-    std::thread(run_call, std::ref(channel), std::ref(calls), backend, name, id, *op,
-                std::move(frame->document))
-        .detach();
+    pool.run([&channel, &calls, backend, &name, id, op = *op,
+              request = std::move(frame->document)]() mutable {
+      run_call(channel, calls, backend, name, id, op, std::move(request));
+    });
   }
 }
 
@@ -211,7 +218,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   Calls calls;
-  serve(channel, calls, backend, name);
+  osbd::util::ElasticPool pool;
+  serve(channel, calls, pool, backend, name);
   // osbd closed the channel: give running calls a moment, then release the backend (destroy()
   // only runs once no call is inside the plugin) or leave at once.
   if (calls.wait_idle(std::chrono::milliseconds(500))) {

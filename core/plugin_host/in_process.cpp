@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <future>
 #include <system_error>
-#include <thread>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -168,12 +167,12 @@ CallResult InProcessBackend::call(Operation op, std::string request, Deadline de
   auto done = std::make_shared<std::promise<CallResult>>();
   std::future<CallResult> answer = done->get_future();
   try {
-    // The thread owns what the call needs: the backend (so the library stays mapped), the
-    // request and the slot, which it frees when the plugin returns, however late.
-    std::thread([self = shared_from_this(), op, request, slot, what, done]() mutable {
+    // The task owns what the call needs: the backend (so the library stays mapped), the request
+    // and the slot, which it frees when the plugin returns, however late.
+    pool_.run([self = shared_from_this(), op, request, slot, what, done]() mutable {
       done->set_value(self->call_here(op, request, what));
       slot.reset();
-    }).detach();
+    });
   } catch (const std::system_error&) {
     return call_here(op, request, what);
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "plugin_host/backend.hpp"
+#include "util/elastic_pool.hpp"
 
 namespace osbd::plugin_host {
 
@@ -20,7 +21,7 @@ class InProcessBackend final : public Backend,
   ~InProcessBackend() override;
 
   bool supports(Operation op) const noexcept override;
-  /// Runs the call on a thread of its own and waits for it until deadline; a call still running
+  /// Runs the call on a thread of pool_ and waits for it until deadline; a call still running
   /// then keeps its thread (and slot) until the plugin returns: that thread cannot be reclaimed.
   CallResult call(Operation op, std::string request, Deadline deadline, CallSlot slot,
                   const std::string& what) const override;
@@ -34,6 +35,7 @@ class InProcessBackend final : public Backend,
   const osb_plugin_v1* table_;
   std::unique_ptr<HostContextData> host_;
   osb_backend* backend_;
+  mutable util::ElasticPool pool_;  // the threads calls run on, so that deadlines can answer
 };
 
 /// True when a checked table implements op (usage only from a 1.1 table with the slot set).

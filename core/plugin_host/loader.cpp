@@ -131,7 +131,7 @@ nlohmann::json subtree_of(const nlohmann::json& configs, const std::string& name
 }
 
 PluginSharedPtr load_in_process(const std::string& file, const nlohmann::json& configs,
-                                const LoadOptions& options, const std::string& signer) {
+                                const std::string& signer) {
   OpenedLibrary opened = open_library(file);
   const PluginInfo info = info_of(*opened.table);
   const nlohmann::json subtree = subtree_of(configs, info.name);
@@ -185,7 +185,7 @@ PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& confi
     plugin = load_in_host(file, configs, options, verdict.signer_key_id);
   }
   if (!plugin) {
-    plugin = load_in_process(file, configs, options, verdict.signer_key_id);
+    plugin = load_in_process(file, configs, verdict.signer_key_id);
   }
   warn_about_limits(*plugin, options.worker_threads);
   return plugin;

@@ -251,8 +251,9 @@ void ProcessBackend::adopt(pid_t pid, int fd) {
 }
 
 void ProcessBackend::read_loop(int fd) {
+  FrameReader reader(fd);
   std::string payload;
-  while (read_frame(fd, payload) == ReadStatus::ok) {
+  while (reader.next(payload) == ReadStatus::ok) {
     on_frame(payload);
   }
   {

@@ -101,6 +101,30 @@ TEST(PluginFrame, SocketPairCarriesFramesAndRefusesOversizedOnes) {
   close(fds[1]);
 }
 
+TEST(PluginFrame, ReaderTakesSeveralFramesFromOneReadAndWaitsForASplitOne) {
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ASSERT_TRUE(write_frame(fds[0], "one"));
+  ASSERT_TRUE(write_frame(fds[0], "two"));
+  const char split[] = {0, 0, 0, 5, 't', 'h'};
+  ASSERT_EQ(write(fds[0], split, sizeof split), static_cast<ssize_t>(sizeof split));
+  FrameReader reader(fds[1]);
+  std::string got;
+  EXPECT_EQ(reader.next(got), ReadStatus::ok);
+  EXPECT_EQ(got, "one");
+  EXPECT_EQ(reader.next(got), ReadStatus::ok);
+  EXPECT_EQ(got, "two");
+  std::thread rest([&] { ASSERT_EQ(write(fds[0], "ree", 3), 3); });
+  EXPECT_EQ(reader.next(got), ReadStatus::ok);
+  EXPECT_EQ(got, "three");
+  rest.join();
+  const char cut[] = {0, 0, 0, 9, 'x'};
+  ASSERT_EQ(write(fds[0], cut, sizeof cut), static_cast<ssize_t>(sizeof cut));
+  close(fds[0]);
+  EXPECT_EQ(reader.next(got), ReadStatus::error);  // closed inside a frame
+  close(fds[1]);
+}
+
 TEST(PluginSettings, DefaultsValuesAndThePluginsOwnSubtree) {
   const json subtree = {{"isolation", "in-process"}, {"call_timeout_seconds", 3},
                         {"max_concurrent_calls", 2}, {"max_memory_mb", 64},
