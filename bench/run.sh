@@ -56,6 +56,11 @@ limits:
   # writes commit, so one worker per core serves it best; database plugins want more (default 8).
   worker_threads: ${BENCH_WORKER_THREADS:-$(nproc)}
   io_threads: ${BENCH_IO_THREADS:-2}
+plugins:
+  # In-process, as these figures were first measured; bench/isolation.sh compares the two modes.
+  org.osbd.example:
+    isolation: ${BENCH_ISOLATION:-in-process}
+    max_concurrent_calls: $connections
 YAML
 "$build/bin/osbd" --config "$work/osbd.yaml" 2>"$work/osbd.log" &
 osbd_pid=$!
