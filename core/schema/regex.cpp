@@ -18,6 +18,44 @@ constexpr auto kRegexFlags = std::regex_constants::ECMAScript | std::regex_const
 #error "osbd's pattern matching relies on libstdc++'s polynomial regex executor"
 #endif
 
+// Decimal digits at source[from...], at most limit + 1 of them counted.
+std::size_t digits_at(const std::string& source, std::size_t from, std::size_t limit) {
+  std::size_t n = 0;
+  while (from + n < source.size() && n <= limit && source[from + n] >= '0' &&
+         source[from + n] <= '9') {
+    ++n;
+  }
+  return n;
+}
+
+// libstdc++ reads the number of a back-reference (\N) or of a repetition ({N}, {N,M}) into a
+// long without an overflow check, and expands a repetition into that many states: such numbers
+// are refused before it sees them. Back-references are refused later anyway (see kRegexFlags).
+bool numbers_within_bounds(const std::string& source, std::string& why) {
+  constexpr std::size_t kMaxReferenceDigits = 3;
+  constexpr std::size_t kMaxRepeatDigits = 4;  // {9999} at most
+  bool in_braces = false;
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    const char c = source[i];
+    if (c == '\\') {
+      if (digits_at(source, i + 1, kMaxReferenceDigits) > kMaxReferenceDigits) {
+        why = "a back-reference number is too long";
+        return false;
+      }
+      ++i;  // the escaped character
+    } else if (c == '{' || (c == ',' && in_braces)) {
+      in_braces = true;
+      if (digits_at(source, i + 1, kMaxRepeatDigits) > kMaxRepeatDigits) {
+        why = "a repetition count is larger than 9999";
+        return false;
+      }
+    } else if (c == '}') {
+      in_braces = false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::wstring to_wide(std::string_view utf8) {
@@ -75,6 +113,9 @@ std::size_t code_point_count(std::string_view utf8) {
 }
 
 std::optional<Pattern> compile_pattern(const std::string& source, std::string& why) {
+  if (!numbers_within_bounds(source, why)) {
+    return std::nullopt;
+  }
   Pattern pattern;
   pattern.source = source;
   try {

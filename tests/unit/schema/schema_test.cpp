@@ -192,6 +192,15 @@ TEST(Compile, MalformedKeywordsNameTheirPointer) {
             std::string::npos);
   // The polynomial-time matcher cannot do back-references; refusing them beats a slow match.
   EXPECT_NE(compile_error({{"pattern", "(a)\\1"}}).find("#/pattern"), std::string::npos);
+  // Numbers the regex library would overflow on, or expand into that many states, are refused
+  // before it sees them (fuzz_schema found the back-reference).
+  EXPECT_NE(compile_error({{"pattern", "(a)\\44444444444444444444"}})
+                .find("osbd supports (a back-reference number is too long)"),
+            std::string::npos);
+  EXPECT_NE(compile_error({{"pattern", "^a{1,99999}$"}})
+                .find("osbd supports (a repetition count is larger than 9999)"),
+            std::string::npos);
+  EXPECT_EQ(compile_error({{"pattern", "^[0-9]{1,9999}x1234567890$"}}), "");
   EXPECT_EQ(compile_error(json::parse(R"({"maxLength": 2.0, "minLength": 1e300})")), "");
 }
 
