@@ -1,5 +1,7 @@
--- wrk script for plugin_drop_in.sh: each connection reads the catalog, provisions an instance
--- of the fixture plugin and deprovisions it, over and over, and reports any other answer.
+-- wrk script for plugin_drop_in.sh and plugin_isolation.sh: each connection reads the catalog,
+-- provisions an instance and deprovisions it, over and over, and reports any other answer.
+-- Arguments (after wrk's --): SERVICE_ID PLAN_ID of a synchronous plan; without them, the abi_1_0
+-- fixture's.
 local service = "f0000000-0000-4000-8000-000000000014"
 local plan = "f0000000-0000-4000-8000-000000000114"
 local thread_id = 0
@@ -10,6 +12,8 @@ function setup(thread)
 end
 
 function init(args)
+  service = args[1] or service
+  plan = args[2] or plan
   prefix = "drop-" .. id .. "-" .. tostring(os.time()) .. "-"
   counter = 0
   step = 0

@@ -22,8 +22,9 @@ osbctl=$(realpath "$2")
 plugin_dir=$(realpath "$3")
 fixtures=$(realpath "$4")
 sanitized=${OSBD_SANITIZED:-0}
+here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=script_support.sh
-. "$(dirname "$0")/script_support.sh"
+. "$here/script_support.sh"
 script_setup osbd-isolation
 cd "$work"
 
@@ -145,50 +146,12 @@ example_host=$(plugin_field "$example" pid)
 check "the example's host is an osbd-plugin-host" "$(realpath "$host_binary")" \
   "$(readlink "/proc/$example_host/exe" || echo none)"
 
-# The example's load: each connection reads the catalog, provisions and deprovisions (sync plan).
-# wrk keeps one Lua state per thread, so one connection per thread keeps the three in order.
-cat >load.lua <<LUA
-local service = "$example_service"
-local plan = "$sync_plan"
-local thread_id = 0
-function setup(thread)
-  thread:set("id", thread_id)
-  thread_id = thread_id + 1
-end
-function init(args)
-  prefix = "load-" .. id .. "-"
-  counter = 0
-  step = 0
-end
-local function headers(with_body)
-  local h = {}
-  for k, v in pairs(wrk.headers) do h[k] = v end
-  if with_body then h["Content-Type"] = "application/json" end
-  return h
-end
-request = function()
-  step = step % 3 + 1
-  if step == 1 then
-    return wrk.format("GET", "/v2/catalog", headers(false))
-  elseif step == 2 then
-    counter = counter + 1
-    current = "/v2/service_instances/" .. prefix .. counter
-    return wrk.format("PUT", current, headers(true), '{"service_id":"' .. service ..
-                      '","plan_id":"' .. plan .. '","organization_guid":"o","space_guid":"s"}')
-  end
-  return wrk.format("DELETE", current .. "?service_id=" .. service .. "&plan_id=" .. plan,
-                    headers(false))
-end
-response = function(status, headers, body)
-  if status ~= 200 and status ~= 201 then
-    print("unexpected status " .. status .. ": " .. body)
-  end
-end
-LUA
+# The example's load: each connection reads the catalog, provisions and deprovisions (sync plan);
+# one connection per wrk thread keeps the three in order.
 load_seconds=15
 wrk -t3 -c3 -d${load_seconds}s --timeout 5s \
   -H "Authorization: Basic $(printf %s "$platform" | base64)" -H 'X-Broker-API-Version: 2.17' \
-  -s load.lua "$url" >wrk.out 2>&1 &
+  -s "$here/drop_in_load.lua" "$url" -- "$example_service" "$sync_plan" >wrk.out 2>&1 &
 wrk_pid=$!
 
 # fixture_provision NAME ID PARAMETERS: one provision of fixture NAME; appends its status to
