@@ -137,8 +137,7 @@ PluginSharedPtr load_in_process(const std::string& file, const nlohmann::json& c
   const nlohmann::json subtree = subtree_of(configs, info.name);
   const PluginSettings settings = settings_of(subtree, Isolation::in_process);
   auto backend = create_backend(std::move(opened), file, plugin_config_of(subtree));
-  auto plugin = std::make_shared<const Plugin>(file, info, std::move(backend), settings, signer);
-  return plugin;
+  return std::make_shared<const Plugin>(file, info, std::move(backend), settings, signer);
 }
 
 // The plugin in a host process of its own, or nullptr when its configuration says in-process.
@@ -163,8 +162,6 @@ PluginSharedPtr load_in_host(const std::string& file, const nlohmann::json& conf
                                         chosen, signer);
 }
 
-}  // namespace
-
 // A plugin that may hold every worker thread is worth a word to the operator.
 void warn_about_limits(const Plugin& plugin, unsigned worker_threads) {
   if (worker_threads != 0 && plugin.settings().max_concurrent_calls >= worker_threads) {
@@ -176,6 +173,8 @@ void warn_about_limits(const Plugin& plugin, unsigned worker_threads) {
          {"worker_threads", worker_threads}});
   }
 }
+
+}  // namespace
 
 PluginSharedPtr load_plugin(const std::string& file, const nlohmann::json& configs,
                             const LoadOptions& options) {
