@@ -47,6 +47,12 @@ ReadStatus read_all(int fd, char* data, std::size_t size) noexcept {
   return ReadStatus::ok;
 }
 
+// The length a frame's 4-byte big-endian header announces.
+std::size_t frame_length(const unsigned char* header) noexcept {
+  return (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
+         (std::size_t{header[2]} << 8) | std::size_t{header[3]};
+}
+
 }  // namespace
 
 bool write_frame(int fd, std::string_view payload) noexcept {
@@ -65,8 +71,7 @@ ReadStatus read_frame(int fd, std::string& out) {
   if (status != ReadStatus::ok) {
     return status;
   }
-  const std::size_t n = (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
-                        (std::size_t{header[2]} << 8) | std::size_t{header[3]};
+  const std::size_t n = frame_length(header);
   if (n > kMaxFrameBytes) {
     return ReadStatus::error;
   }
@@ -81,8 +86,7 @@ bool FrameReader::take(std::string& out, bool& too_large) {
     return false;
   }
   const auto* h = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
-  const std::size_t n = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) |
-                        (std::size_t{h[2]} << 8) | std::size_t{h[3]};
+  const std::size_t n = frame_length(h);
   too_large = n > kMaxFrameBytes;
   if (too_large || available < 4 + n) {
     return false;
