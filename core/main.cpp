@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <boost/asio/ssl/context.hpp>
 
 #include "catalog/catalogs.hpp"
@@ -15,6 +17,7 @@
 #include "http/tls.hpp"
 #include "log/log.hpp"
 #include "plugin_host/loader.hpp"
+#include "state/copy.hpp"
 #include "version.hpp"
 
 namespace {
@@ -30,6 +33,8 @@ struct Args {
   std::optional<std::string> data_dir;
   std::optional<std::string> plugin_dir;
   bool check_config = false;
+  std::optional<std::string> migrate_from;  // --migrate-state --from sqlite:DIR
+  bool migrate_state = false;
 };
 
 void usage(std::FILE* out) {
@@ -37,12 +42,15 @@ void usage(std::FILE* out) {
       out,
       "usage: osbd --config FILE [--listen HOST:PORT] [--data-dir DIR] [--plugin-dir DIR]\n"
       "            [--check-config]\n"
+      "       osbd --config FILE --migrate-state --from sqlite:DIR\n"
       "       osbd --version\n"
       "\n"
       "  --config FILE       YAML configuration (see config/osbd.yaml)\n"
       "  --listen HOST:PORT  overrides 'listen' (port 0 picks a free port)\n"
       "  --data-dir DIR      overrides 'data_dir' (state store location)\n"
       "  --plugin-dir DIR    overrides 'plugin_dir' (every *.so in it is loaded)\n"
+      "  --migrate-state     copy the SQLite store in DIR into the config's (empty)\n"
+      "                      PostgreSQL store, verify the counts and exit\n"
       "  --check-config      load the config and every plugin, validate the catalog,\n"
       "                      print a summary and exit (non-zero with the reason)\n");
 }
@@ -67,7 +75,14 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
       usage(stdout);
       return 0;
     }
-    if (a == "--check-config") {
+    if (a == "--migrate-state") {
+      args.migrate_state = true;
+    } else if (a == "--from") {
+      args.migrate_from = value("--from");
+      if (!args.migrate_from) {
+        return kExitUsage;
+      }
+    } else if (a == "--check-config") {
       args.check_config = true;
     } else if (a == "--config") {
       auto v = value("--config");
@@ -99,6 +114,11 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
   if (args.config.empty()) {
     std::fprintf(stderr, "osbd: --config FILE is required\n");
     usage(stderr);
+    return kExitUsage;
+  }
+  if (args.migrate_state != args.migrate_from.has_value() ||
+      (args.migrate_from && args.migrate_from->rfind("sqlite:", 0) != 0)) {
+    std::fprintf(stderr, "osbd: --migrate-state needs --from sqlite:DIR (and --from needs it)\n");
     return kExitUsage;
   }
   return std::nullopt;
@@ -139,6 +159,40 @@ void print_summary(const Args& args, const std::vector<osbd::plugin_host::Plugin
   }
 }
 
+// --migrate-state: copies the SQLite store in the data directory of --from into the
+// configuration's PostgreSQL store. The source opens with the configured keys and, if present,
+// its own credentials.key, so that credentials sealed by an osbd that generated its key read.
+int migrate_state(const Args& args, const osbd::config::BrokerConfig& cfg) {
+  if (cfg.state.backend != osbd::config::StateBackend::postgresql) {
+    std::fprintf(stderr, "osbd: --migrate-state: %s does not set state.backend: postgresql\n",
+                 cfg.source.c_str());
+    return kExitConfig;
+  }
+  const std::string dir = args.migrate_from->substr(std::string("sqlite:").size());
+  osbd::state::SealingOptions source_keys = osbd::config::sealing_options(cfg);
+  if (const std::string own = dir + "/credentials.key"; ::access(own.c_str(), R_OK) == 0) {
+    source_keys.previous_key_files.push_back(own);
+  }
+  try {
+    if (::access((dir + "/osbd.db").c_str(), R_OK) != 0) {
+      throw osbd::state::StoreError(dir + "/osbd.db: no SQLite state store there");
+    }
+    auto from = osbd::state::open_sqlite_store(dir, source_keys);
+    auto to = osbd::config::open_store(cfg);
+    const auto copied = osbd::state::copy_store(*from, *to);
+    std::printf(
+        "osbd: migrated the state store in %s to PostgreSQL %s:%u/%s: %zu instances, %zu "
+        "bindings, %zu operations (counts verified)\n",
+        dir.c_str(), cfg.state.postgresql.host.c_str(), cfg.state.postgresql.port,
+        cfg.state.postgresql.database.c_str(), copied.instances, copied.bindings,
+        copied.operations);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "osbd: --migrate-state: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,6 +205,9 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   osbd::log::set_min_level(cfg.log_level);
+  if (args.migrate_state) {
+    return migrate_state(args, cfg);
+  }
 
   // Certificates are checked before anything else starts, so that a broken or expired one
   // stops osbd (and --check-config) with the file's name.

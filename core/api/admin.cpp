@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/http_util.hpp"
+#include "api/lifecycle_util.hpp"
 #include "log/log.hpp"
 #include "plugin_host/backend.hpp"
 
@@ -74,11 +75,13 @@ ApiReply AdminApi::handle(const std::string& path, const std::map<std::string, s
     r.body = summary(usage, catalogs.registry());
   } else if (path == "/admin/plugins") {
     r.body = plugins(catalogs);
+  } else if (path == "/admin/replicas") {
+    r.body = replicas_view(lifecycle_.store().list_replicas(), replica_self(catalogs));
   } else {
     return error_reply(404, "NotFound",
                        "no such admin route: " + path +
                            " (routes: /admin/instances, /admin/bindings, /admin/summary, "
-                           "/admin/plugins)");
+                           "/admin/plugins, /admin/replicas)");
   }
   return r;
 }
@@ -213,6 +216,11 @@ void add_host_fields(const plugin_host::Plugin& plugin, json& out) {
 }
 
 }  // namespace
+
+ReplicaSelf AdminApi::replica_self(const catalog::Catalogs& catalogs) const {
+  const auto& options = lifecycle_.options();
+  return {options.replica_id, catalog_fingerprint(catalogs), detail::now_ms(), options.lease_ms};
+}
 
 json AdminApi::plugins(const catalog::Catalogs& catalogs) const {
   const catalog::Registry& registry = catalogs.registry();

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/lifecycle.hpp"
+#include "api/replicas.hpp"
 #include "api/reply.hpp"
 #include "catalog/catalogs.hpp"
 
@@ -23,6 +24,9 @@ namespace osbd::api {
 ///   GET /admin/plugins                 each loaded plugin (name, version, vendor, ABI, file, the
 ///                                      services it contributes, the catalogs showing them, its
 ///                                      instances) and the plugin files refused, with why
+///   GET /admin/replicas                the osbd processes sharing the store: their heartbeats,
+///                                      versions, plugins, catalog fingerprints; which are alive
+///                                      and which serve other catalogs than this one
 /// Runs on a worker thread: it reads the store and, with usage, calls plugins.
 class AdminApi {
  public:
@@ -38,6 +42,7 @@ class AdminApi {
   nlohmann::json bindings() const;
   nlohmann::json summary(bool usage, const catalog::Registry& registry) const;
   nlohmann::json plugins(const catalog::Catalogs& catalogs) const;
+  ReplicaSelf replica_self(const catalog::Catalogs& catalogs) const;
 
   Lifecycle& lifecycle_;
 };

@@ -116,8 +116,8 @@ util::Task<ApiReply> Lifecycle::bind(std::string instance_id, std::string bindin
   state::BindingRecord binding = new_binding(instance_id, binding_id, b);
   const json attributes = detail::attributes_of(binding);
   state::OperationRecord op =
-      detail::new_operation(OperationKind::bind, instance_id, binding_id, b.accepts_incomplete,
-                            attributes, binding.created_at_ms, plan);
+      detail::new_operation(options_.replica_id, OperationKind::bind, instance_id, binding_id,
+                            b.accepts_incomplete, attributes, binding.created_at_ms, plan);
   binding.active_operation = op.id;
   binding.last_operation = op.id;
   const InFlight in_flight(*this, op.id);
@@ -198,7 +198,7 @@ util::Task<ApiReply> Lifecycle::unbind(std::string instance_id, std::string bind
         "the plugin '" + instance->plugin + "' serving this instance is not loaded");
   }
   state::OperationRecord op = detail::new_operation(
-      OperationKind::unbind, instance_id, binding_id, query.accepts_incomplete,
+      options_.replica_id, OperationKind::unbind, instance_id, binding_id, query.accepts_incomplete,
       {{"service_id", query.service_id},
        {"plan_id", query.plan_id},
        {"previous_status", state::to_string(binding->status)}},
@@ -294,7 +294,8 @@ ApiReply Lifecycle::binding_last_operation(const std::string& instance_id,
   if (!op) {
     return error_reply(404, "NotFound", "no such service binding or operation");
   }
-  if (op->state == OperationState::in_progress) {
+  // Only the replica that owns the operation polls its plugin; the others answer what it wrote.
+  if (op->state == OperationState::in_progress && owns(*op)) {
     poll_operation(*op);
   }
   const bool exists = store_.get_binding(instance_id, binding_id).has_value();

@@ -10,6 +10,8 @@
 #include <boost/asio/post.hpp>
 
 #include "api/http_util.hpp"
+#include "api/lifecycle_util.hpp"
+#include "api/replicas.hpp"
 #include "api/request_log.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
@@ -81,6 +83,15 @@ std::string basic_header(const config::BasicCredentials& c) {
 
 // Store failures and bugs: the message may name files but never row contents.
 ApiReply internal_error(const std::exception& e) {
+  if (dynamic_cast<const state::StoreError*>(&e) != nullptr) {
+    // The store could not read or write (its database is unreachable, its disk full): nothing
+    // was acknowledged, and the same request succeeds once the store is back.
+    log::error("request failed: state store unavailable", {{"error", e.what()}});
+    ApiReply r = error_reply(503, "ServiceUnavailable",
+                             "the broker's state store is unavailable; retry the request later");
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
   log::error("request failed", {{"error", e.what()}});
   return error_reply(500, "InternalError", "the broker could not complete the request");
 }
@@ -706,6 +717,12 @@ std::string Broker::metrics_text() const {
     ++gauges.operations_in_progress[state::to_string(op.kind)];
   }
   gauges.plugins_loaded = registry->plugins().size();
+  const auto& options = lifecycle_.options();
+  const auto replicas = count_replicas(
+      store.list_replicas(),
+      {options.replica_id, catalog_fingerprint(*catalogs()), detail::now_ms(), options.lease_ms});
+  gauges.replicas_alive = replicas.alive;
+  gauges.replicas_catalog_mismatch = replicas.mismatched;
   for (const auto& plugin : registry->plugins()) {
     const auto host = plugin->host_status();
     const auto calls = plugin->counters();

@@ -214,8 +214,8 @@ util::Task<ApiReply> Lifecycle::provision(std::string instance_id, ApiRequest re
   state::InstanceRecord instance = new_instance(instance_id, p, *plan);
   const json attributes = detail::attributes_of(instance);
   state::OperationRecord op =
-      detail::new_operation(OperationKind::provision, instance_id, "", p.accepts_incomplete,
-                            attributes, instance.created_at_ms, plan);
+      detail::new_operation(options_.replica_id, OperationKind::provision, instance_id, "",
+                            p.accepts_incomplete, attributes, instance.created_at_ms, plan);
   instance.active_operation = op.id;
   instance.last_operation = op.id;
   const InFlight in_flight(*this, op.id);
@@ -270,12 +270,12 @@ ApiReply Lifecycle::update(const std::string& instance_id, const ApiRequest& req
     return std::move(*refusal);
   }
   const json target = update_target(*instance, u, target_plan);
-  state::OperationRecord op =
-      detail::new_operation(OperationKind::update, instance_id, "", u.accepts_incomplete,
-                            {{"target", target},
-                             {"parameters", u.parameters},
-                             {"previous_status", state::to_string(instance->status)}},
-                            detail::now_ms(), plan);
+  state::OperationRecord op = detail::new_operation(
+      options_.replica_id, OperationKind::update, instance_id, "", u.accepts_incomplete,
+      {{"target", target},
+       {"parameters", u.parameters},
+       {"previous_status", state::to_string(instance->status)}},
+      detail::now_ms(), plan);
   const InFlight in_flight(*this, op.id);
   if (auto refusal = begin_update(*instance, op, target)) {
     return std::move(*refusal);
@@ -352,7 +352,7 @@ util::Task<ApiReply> Lifecycle::deprovision(std::string instance_id, ApiRequest 
   }
   const auto registry = registry_.load();
   state::OperationRecord op = detail::new_operation(
-      OperationKind::deprovision, instance_id, "", query.accepts_incomplete,
+      options_.replica_id, OperationKind::deprovision, instance_id, "", query.accepts_incomplete,
       {{"service_id", query.service_id},
        {"plan_id", query.plan_id},
        {"previous_status", state::to_string(instance->status)}},
@@ -482,7 +482,8 @@ ApiReply Lifecycle::instance_last_operation(const std::string& instance_id,
   if (!op) {
     return error_reply(404, "NotFound", "no such service instance or operation");
   }
-  if (op->state == OperationState::in_progress) {
+  // Only the replica that owns the operation polls its plugin; the others answer what it wrote.
+  if (op->state == OperationState::in_progress && owns(*op)) {
     poll_operation(*op);
   }
   const auto instance = store_.get_instance(instance_id);

@@ -396,6 +396,13 @@ int Lifecycle::poll_unfinished() {
   int finished = 0;
   std::unordered_set<std::string> abandoned;
   for (auto& op : store_.list_unfinished_operations()) {
+    if (op.owner != options_.replica_id) {
+      const std::string previous_owner = op.owner;
+      if (owns(op) && settle_taken_over(op, previous_owner)) {
+        ++finished;
+      }
+      continue;
+    }
     if (op.async && !op.plugin_operation.empty()) {
       poll_operation(op);
     } else if (!settle_if_abandoned(op, abandoned)) {
@@ -474,9 +481,42 @@ bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed,
   return true;
 }
 
+bool Lifecycle::owns(state::OperationRecord& op) {
+  if (op.owner == options_.replica_id) {
+    return true;
+  }
+  const int64_t stale_before = detail::now_ms() - options_.lease_ms;
+  if (!store_.take_operation(op.id, options_.replica_id, stale_before)) {
+    return false;
+  }
+  log::info("took over an operation", {{"operation", op.id},
+                                       {"from_replica", op.owner},
+                                       {"kind", state::to_string(op.kind)},
+                                       {"instance_id", op.instance_id}});
+  op.owner = options_.replica_id;
+  return true;
+}
+
+bool Lifecycle::settle_taken_over(state::OperationRecord& op, const std::string& previous_owner) {
+  if (op.async && !op.plugin_operation.empty()) {
+    poll_operation(op);
+    return op.state != OperationState::in_progress;
+  }
+  fail_unfinished(op, "interrupted: the broker replica running it (" + previous_owner +
+                          ") stopped before it finished");
+  log::warn("failed an operation of a replica that stopped", {{"operation", op.id},
+                                                              {"from_replica", previous_owner},
+                                                              {"instance_id", op.instance_id},
+                                                              {"binding_id", op.binding_id}});
+  return true;
+}
+
 int Lifecycle::recover() {
   int failed = 0;
   for (auto& op : store_.list_unfinished_operations()) {
+    if (!owns(op)) {
+      continue;  // a live replica runs it
+    }
     if (op.async && !op.plugin_operation.empty()) {
       continue;  // the plugin holds a token: last_operation keeps polling it
     }

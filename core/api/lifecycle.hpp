@@ -50,6 +50,10 @@ struct PlanLookup {
 struct LifecycleOptions {
   /// Accept provision requests without organization_guid/space_guid when context is present.
   bool accept_context_only = false;
+  /// This process among the replicas sharing the store: the owner of the operations it starts.
+  std::string replica_id = "local";
+  /// A replica whose last heartbeat is older than this has its unfinished operations taken.
+  int64_t lease_ms = 10000;
 };
 
 /// Outcome of an operation step, normalised from a synchronous call or a poll.
@@ -108,12 +112,16 @@ class Lifecycle {
     registry_.store(std::move(registry));
   }
 
+  /// The options it runs with (this replica's id and lease among them).
+  const LifecycleOptions& options() const noexcept { return options_; }
+
   /// The store behind the lifecycle, for the operator's endpoints (readiness, metrics).
   state::Store& store() noexcept { return store_; }
 
   /// After a restart: fails every operation that cannot be resumed (synchronous ones, whose
   /// platform got no answer, and asynchronous ones the plugin never acknowledged), so that
-  /// nothing stays in progress forever. Returns how many it failed.
+  /// nothing stays in progress forever. Only operations this replica owns (its previous run's)
+  /// or can take (their owner's lease expired) are touched. Returns how many it failed.
   int recover();
 
   /// Polls every acknowledged asynchronous operation once, so operations finish (and deadlines
@@ -122,7 +130,9 @@ class Lifecycle {
   /// failed (a full disk, a lost database), which would otherwise stay in progress and hold their
   /// instance (422 to every request) until a restart. Their outcome is what recover() gives: a
   /// provision leaves a failed instance, whose deprovision then reaches the plugin. Returns how
-  /// many reached a final state; throws StoreError while the store cannot write.
+  /// many reached a final state; throws StoreError while the store cannot write. Operations of
+  /// other replicas are left to them while their heartbeats are fresh, and taken over (polled,
+  /// or failed when they cannot be resumed) once their lease has expired.
   int poll_unfinished() OSBD_EXCLUDES(in_flight_mutex_);
 
   /// What the plugin says the instance uses (ABI 1.1 usage call), reduced to the documented
@@ -207,6 +217,12 @@ class Lifecycle {
   bool settle_if_abandoned(state::OperationRecord& listed,
                            std::unordered_set<std::string>& abandoned)
       OSBD_EXCLUDES(in_flight_mutex_);
+  // True when this replica owns op, taking it (in the store) from a replica whose lease expired;
+  // op.owner is updated. Only the owner polls or settles an operation.
+  bool owns(state::OperationRecord& op);
+  // Settles op, just taken from a replica that stopped: polled when the plugin acknowledged it,
+  // failed otherwise. True when it reached a final state.
+  bool settle_taken_over(state::OperationRecord& op, const std::string& previous_owner);
   // Fails op (not acknowledged by the plugin) with description, settling its resource.
   void fail_unfinished(state::OperationRecord& op, const std::string& description);
   void resume(std::coroutine_handle<> h) noexcept;

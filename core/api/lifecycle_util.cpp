@@ -40,9 +40,10 @@ std::string new_operation_id() {
   return out;
 }
 
-state::OperationRecord new_operation(state::OperationKind kind, const std::string& instance_id,
-                                     const std::string& binding_id, bool async, json request,
-                                     int64_t now, const catalog::PlanEntry* plan) {
+state::OperationRecord new_operation(const std::string& owner, state::OperationKind kind,
+                                     const std::string& instance_id, const std::string& binding_id,
+                                     bool async, json request, int64_t now,
+                                     const catalog::PlanEntry* plan) {
   state::OperationRecord op;
   op.id = new_operation_id();
   op.instance_id = instance_id;
@@ -53,6 +54,7 @@ state::OperationRecord new_operation(state::OperationKind kind, const std::strin
   op.attempts = 1;
   op.created_at_ms = now;
   op.updated_at_ms = now;
+  op.owner = owner;
   if (async && plan != nullptr && plan->maximum_polling_duration() > 0) {
     op.deadline_ms = now + plan->maximum_polling_duration() * 1000;
   }

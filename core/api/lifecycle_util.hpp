@@ -23,10 +23,11 @@ int64_t now_ms();
 std::string new_operation_id();
 
 /// A new in-progress operation started at now, attempt 1. When it may run asynchronously and the
-/// plan (may be null) sets maximum_polling_duration, that is its deadline.
-state::OperationRecord new_operation(state::OperationKind kind, const std::string& instance_id,
-                                     const std::string& binding_id, bool async,
-                                     nlohmann::json request, int64_t now,
+/// plan (may be null) sets maximum_polling_duration, that is its deadline. owner is the replica
+/// that runs it.
+state::OperationRecord new_operation(const std::string& owner, state::OperationKind kind,
+                                     const std::string& instance_id, const std::string& binding_id,
+                                     bool async, nlohmann::json request, int64_t now,
                                      const catalog::PlanEntry* plan);
 
 /// What parsing a request gives: the request, or the reply that refuses it.

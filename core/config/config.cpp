@@ -316,6 +316,52 @@ void read_credentials_encryption(const YAML::Node& node, BrokerConfig& cfg) {
   }
 }
 
+// state.postgresql: where the shared store is; its password from password_file only.
+void read_postgresql(const YAML::Node& node, const Where& where, state::PostgresOptions& out) {
+  out.host = text(node, "host", out.host);
+  read_uint(node, "port", out.port);
+  out.database = text(node, "database", out.database);
+  out.user = text(node, "user", out.user);
+  out.password = read_secret_file(node["password_file"].Scalar(), where.child("password_file"));
+  out.sslmode = text(node, "sslmode", out.sslmode);
+  out.sslrootcert = text(node, "sslrootcert", out.sslrootcert);
+  read_uint(node, "pool_size", out.pool_size);
+  read_uint(node, "statement_timeout_ms", out.statement_timeout_ms);
+  read_uint(node, "connect_timeout_seconds", out.connect_timeout_seconds);
+  if ((out.sslmode == "verify-ca" || out.sslmode == "verify-full") && out.sslrootcert.empty()) {
+    where.child("sslrootcert").fail("is required with sslmode " + out.sslmode);
+  }
+}
+
+// state: the backend and this replica's settings. Every replica on PostgreSQL must seal with the
+// same key, so a key that each would create for itself in its data_dir is refused.
+void read_state(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
+  if (!node) {
+    return;
+  }
+  StateConfig& out = cfg.state;
+  if (text(node, "backend", "sqlite") == "postgresql") {
+    out.backend = StateBackend::postgresql;
+  }
+  out.replica_id = text(node, "replica_id");
+  read_uint(node, "lease_seconds", out.lease_seconds);
+  if (out.backend != StateBackend::postgresql) {
+    if (node["postgresql"]) {
+      where.child("postgresql").fail("is only read with backend: postgresql");
+    }
+    return;
+  }
+  if (!node["postgresql"]) {
+    where.child("postgresql").fail("is required with backend: postgresql");
+  }
+  read_postgresql(node["postgresql"], where.child("postgresql"), out.postgresql);
+  if (cfg.credentials_key_file.empty()) {
+    Where{where.file, "credentials_encryption.key_file"}.fail(
+        "is required with state.backend postgresql: every replica must seal credentials with "
+        "the same key");
+  }
+}
+
 // plugins: NAME → its subtree as JSON; an empty subtree is {}.
 void read_plugins(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
   for (const auto& item : node) {
@@ -355,6 +401,17 @@ plugin_host::LoadOptions plugin_load_options(const BrokerConfig& cfg) {
   options.trust = cfg.plugin_trust;
   options.worker_threads = cfg.worker_threads;
   return options;
+}
+
+state::SealingOptions sealing_options(const BrokerConfig& cfg) {
+  return {cfg.credentials_key_file, cfg.credentials_previous_key_files};
+}
+
+std::unique_ptr<state::Store> open_store(const BrokerConfig& cfg) {
+  if (cfg.state.backend == StateBackend::postgresql) {
+    return state::open_postgres_store(cfg.state.postgresql, sealing_options(cfg));
+  }
+  return state::open_sqlite_store(cfg.data_dir, sealing_options(cfg));
 }
 
 ListenAddress parse_listen(const std::string& text, const std::string& what) {
@@ -402,6 +459,7 @@ static BrokerConfig read_file(const std::string& path) {
   read_limits(root["limits"], where.child("limits"), cfg);
   cfg.accept_context_only = text(root["osb"], "accept_context_only") == "true";
   read_credentials_encryption(root["credentials_encryption"], cfg);
+  read_state(root["state"], where.child("state"), cfg);
   read_catalogs(root["catalogs"], where.child("catalogs"), cfg);
   read_plugins(root["plugins"], where.child("plugins"), cfg);
   read_plugin_trust(root["plugin_trust"], cfg);

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "log/log.hpp"
 #include "plugin_host/settings.hpp"
+#include "state/store.hpp"
 
 namespace osbd::config {
 
@@ -68,6 +70,20 @@ struct TlsFiles {
   std::string client_ca_file;    ///< when set, clients must present a certificate it signed
 };
 
+/// Which store keeps the broker's records (state: in the configuration).
+enum class StateBackend {
+  sqlite,      ///< embedded, in data_dir: one osbd process
+  postgresql,  ///< a PostgreSQL database that several replicas share
+};
+
+/// state: the store, and this process's place among the replicas that share it.
+struct StateConfig {
+  StateBackend backend = StateBackend::sqlite;  ///< state.backend
+  std::string replica_id;                       ///< "" until derived (host name and OSB port)
+  unsigned lease_seconds = 10;                  ///< heartbeat silence after which others take over
+  state::PostgresOptions postgresql;            ///< state.postgresql (backend postgresql)
+};
+
 /// The whole broker configuration, after defaults and command-line overrides.
 struct BrokerConfig {
   std::string source;                          ///< file it was read from, for messages
@@ -109,6 +125,8 @@ struct BrokerConfig {
   std::string credentials_key_file;
   /// Rotated-out keys, still read; records sealed with them are resealed at start-up.
   std::vector<std::string> credentials_previous_key_files;
+  /// The state store and replica settings.
+  StateConfig state;
 };
 
 /// Reads and validates a YAML config file: its shape against schema_text(), then the rules across
@@ -123,6 +141,13 @@ std::string_view schema_text();
 /// How osbd loads the plugins of cfg: each in a host process of its own unless its configuration
 /// says in-process, with cfg's plugin_trust.
 plugin_host::LoadOptions plugin_load_options(const BrokerConfig& cfg);
+
+/// The keys sealing binding credentials, as cfg names them.
+state::SealingOptions sealing_options(const BrokerConfig& cfg);
+
+/// Opens the store cfg names (state.backend): the SQLite one in data_dir or the PostgreSQL one.
+/// Throws state::StoreError when it cannot be opened.
+std::unique_ptr<state::Store> open_store(const BrokerConfig& cfg);
 
 /// Parses "HOST:PORT" or "[V6]:PORT". Throws ConfigError naming `what` on malformed input.
 ListenAddress parse_listen(const std::string& text, const std::string& what);

@@ -7,10 +7,15 @@
 #include <functional>
 #include <thread>
 
+#include <unistd.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include "api/lifecycle_util.hpp"
+#include "api/replicas.hpp"
 #include "log/log.hpp"
+#include "version.hpp"
 
 namespace osbd::daemon {
 
@@ -26,6 +31,23 @@ http::IoContexts make_contexts(unsigned io_threads) {
   return contexts;
 }
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) {
+    return "localhost";
+  }
+  return name;
+}
+
+// state.replica_id, or this machine's name and the OSB port: stable across restarts, so that a
+// restarted replica takes back its own unfinished operations at once.
+std::string replica_id_of(const config::BrokerConfig& cfg) {
+  if (!cfg.state.replica_id.empty()) {
+    return cfg.state.replica_id;
+  }
+  return host_name() + ":" + std::to_string(cfg.listen.port);
+}
+
 net::ip::tcp::endpoint endpoint_of(const config::ListenAddress& listen) {
   return net::ip::tcp::endpoint(
       net::ip::make_address(listen.host == "localhost" ? std::string("127.0.0.1") : listen.host),
@@ -38,6 +60,8 @@ Daemon::Daemon(config::BrokerConfig cfg, std::shared_ptr<net::ssl::context> tls)
     : cfg_(std::move(cfg)),
       tls_(std::move(tls)),
       contexts_(make_contexts(cfg_.io_threads)),
+      replica_id_(replica_id_of(cfg_)),
+      started_at_ms_(api::detail::now_ms()),
       poll_timer_(*contexts_.front()) {}
 
 Daemon::~Daemon() = default;
@@ -57,26 +81,59 @@ int Daemon::run(std::vector<plugin_host::PluginSharedPtr> plugins,
   run_io();
   workers_->join();
   reloader_->stop();
+  heartbeat_.reset();
   log::info("stopped");
   return 0;
 }
 
 std::string Daemon::open_store(const catalog::Registry& registry) {
-  store_ = state::open_sqlite_store(
-      cfg_.data_dir, {cfg_.credentials_key_file, cfg_.credentials_previous_key_files});
+  store_ = connect_store();
   // Instances whose plugin is gone would be dropped without a word: refuse to start instead.
   return reload::check_live_instances(*store_, registry, cfg_.plugin_dir);
+}
+
+std::unique_ptr<state::Store> Daemon::connect_store() const {
+  if (cfg_.state.backend != config::StateBackend::postgresql) {
+    return config::open_store(cfg_);
+  }
+  auto delay = std::chrono::seconds(1);
+  for (;;) {
+    try {
+      return config::open_store(cfg_);
+    } catch (const state::StoreError& e) {
+      // A replica may start before its database: it waits (SIGTERM still stops it), and serves
+      // nothing until it connects, so that a load balancer's health check keeps it out.
+      log::warn("state store unreachable at start-up; retrying",
+                {{"error", e.what()}, {"retry_in_seconds", delay.count()}});
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, std::chrono::seconds(15));
+    }
+  }
+}
+
+state::ReplicaRecord Daemon::describe_replica(const catalog::Catalogs& catalogs) const {
+  state::ReplicaRecord self;
+  self.id = replica_id_;
+  self.host = host_name();
+  self.version = kVersion;
+  self.listen = cfg_.listen.host + ":" + std::to_string(cfg_.listen.port);
+  for (const auto& plugin : catalogs.registry().plugins()) {
+    self.plugins.push_back({{"name", plugin->name()}, {"version", plugin->version()}});
+  }
+  self.catalog_fingerprint = api::catalog_fingerprint(catalogs);
+  self.started_at_ms = started_at_ms_;
+  return self;
 }
 
 void Daemon::start_services(std::vector<plugin_host::PluginSharedPtr> plugins,
                             std::shared_ptr<const catalog::Catalogs> catalogs) {
   workers_.emplace(cfg_.worker_threads);
-  lifecycle_.emplace(*store_, catalogs->registry_ptr(),
-                     api::LifecycleOptions{cfg_.accept_context_only},
-                     [this](std::function<void()> fn) { net::post(*workers_, std::move(fn)); });
-  if (const int failed = lifecycle_->recover(); failed > 0) {
-    log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
-  }
+  const auto lease = std::chrono::seconds(cfg_.state.lease_seconds);
+  lifecycle_.emplace(
+      *store_, catalogs->registry_ptr(),
+      api::LifecycleOptions{cfg_.accept_context_only, replica_id_,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(lease).count()},
+      [this](std::function<void()> fn) { net::post(*workers_, std::move(fn)); });
   for (const auto& warning : catalogs->warnings()) {
     log::warn("catalog selection", {{"warning", warning}});
   }
@@ -84,6 +141,13 @@ void Daemon::start_services(std::vector<plugin_host::PluginSharedPtr> plugins,
   options.admin = cfg_.admin;
   options.separate_operator_listener = cfg_.admin_listen.has_value();
   broker_.emplace(options, *lifecycle_, std::move(catalogs), *workers_);
+  // Heartbeats first: recovery then leaves alone what live replicas own, and takes the rest.
+  heartbeat_.emplace(
+      *store_, [this] { return describe_replica(*broker_->catalogs()); },
+      std::chrono::duration_cast<std::chrono::milliseconds>(lease) / 3, lease);
+  if (const int failed = lifecycle_->recover(); failed > 0) {
+    log::warn("recovered after an interrupted run", {{"failed_operations", failed}});
+  }
   // Plugins dropped in (or removed) and, on SIGHUP, the catalogs of the configuration file.
   reloader_.emplace(cfg_, std::move(plugins), *store_,
                     [this](std::shared_ptr<const catalog::Catalogs> fresh) {

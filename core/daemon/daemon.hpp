@@ -19,6 +19,7 @@
 #include "catalog/catalogs.hpp"
 #include "config/config.hpp"
 #include "daemon/exit_watchdog.hpp"
+#include "daemon/heartbeat.hpp"
 #include "http/server.hpp"
 #include "plugin_host/plugin.hpp"
 #include "reload/reloader.hpp"
@@ -55,6 +56,10 @@ class Daemon {
   boost::asio::io_context& first_context() { return *contexts_.front(); }
   // Opens the store; a message when live instances have no plugin among these, else "".
   std::string open_store(const catalog::Registry& registry);
+  // Opens the configured store; a PostgreSQL one is retried, with a log line, until it connects.
+  std::unique_ptr<state::Store> connect_store() const;
+  // This replica as its heartbeat describes it.
+  state::ReplicaRecord describe_replica(const catalog::Catalogs& catalogs) const;
   void start_services(std::vector<plugin_host::PluginSharedPtr> plugins,
                       std::shared_ptr<const catalog::Catalogs> catalogs);
   http::ServerOptions server_options() const;
@@ -84,6 +89,10 @@ class Daemon {
   // One event loop per I/O thread; the first also runs the signals and timers.
   http::IoContexts contexts_;
   std::optional<api::Broker> broker_;
+  // This replica's row in the store; reset on a clean stop, before the store closes.
+  std::optional<Heartbeat> heartbeat_;
+  const std::string replica_id_;  // state.replica_id, or host name and OSB port
+  const int64_t started_at_ms_;
   std::optional<reload::Reloader> reloader_;
   std::shared_ptr<http::Server> admin_server_;  // null without admin_listen
   std::shared_ptr<http::Server> server_;

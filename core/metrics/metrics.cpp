@@ -82,6 +82,12 @@ void render_gauges(std::ostringstream& out, const Gauges& gauges) {
   header(out, "osbd_plugins_loaded", "gauge", "Plugins loaded.");
   out << "osbd_plugins_loaded " << gauges.plugins_loaded << '\n';
   render_plugin_gauges(out, gauges.plugins);
+  header(out, "osbd_replicas_alive", "gauge",
+         "osbd replicas sharing the state store with a fresh heartbeat (this one included).");
+  out << "osbd_replicas_alive " << gauges.replicas_alive << '\n';
+  header(out, "osbd_replica_catalog_mismatch", "gauge",
+         "Live replicas whose catalogs differ from this replica's (a platform may reach any).");
+  out << "osbd_replica_catalog_mismatch " << gauges.replicas_catalog_mismatch << '\n';
 }
 
 }  // namespace

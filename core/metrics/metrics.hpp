@@ -52,6 +52,8 @@ struct Gauges {
   std::vector<PlanCount> instances_per_plan;
   std::map<std::string, uint64_t> operations_in_progress;  ///< by kind
   uint64_t plugins_loaded = 0;
+  uint64_t replicas_alive = 0;             ///< replicas with a fresh heartbeat in the store
+  uint64_t replicas_catalog_mismatch = 0;  ///< live replicas serving other catalogs than this one
 };
 
 /// The broker's counters and histograms, rendered in the Prometheus text exposition format

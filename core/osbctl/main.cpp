@@ -70,6 +70,8 @@ void usage_text(std::FILE* out) {
       "  bindings              every binding\n"
       "  plugins               each loaded plugin (name, version, vendor, ABI, file, services,\n"
       "                        signer's key id) and the plugin files osbd refused, with why\n"
+      "  replicas              the osbd replicas sharing the state store: heartbeat, version,\n"
+      "                        plugins, whether each is alive and serves this one's catalogs\n"
       "  sign-plugin           sign FILE with an Ed25519 key: writes FILE.sig, prints the key id\n"
       "  verify-plugin         check FILE and FILE.sig as osbd does with plugin_trust\n"
       "                        {trusted_keys: [PUBLIC_KEY.pem], require_signed: true}\n"
@@ -124,8 +126,8 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
       o.format = Format::csv;
     } else if (a == "--usage") {
       o.usage = true;
-    } else if (o.command.empty() &&
-               (a == "summary" || a == "instances" || a == "bindings" || a == "plugins")) {
+    } else if (o.command.empty() && (a == "summary" || a == "instances" || a == "bindings" ||
+                                     a == "plugins" || a == "replicas")) {
       o.command = a;
     } else {
       std::fprintf(stderr, "osbctl: unknown argument '%s'\n", a.c_str());
@@ -422,6 +424,26 @@ void print_plugins(const json& body, const Options& o) {
   }
 }
 
+void print_replicas(const json& body, const Options& o) {
+  Row header{"REPLICA", "HOST",      "LISTEN", "VERSION", "PLUGINS",
+             "STARTED", "HEARTBEAT", "ALIVE",  "CATALOGS"};
+  std::vector<Row> rows;
+  const std::string self = text(body, "self");
+  for (const auto& r : body.at("replicas")) {
+    std::string plugins;
+    for (const auto& p : r.at("plugins")) {
+      plugins += (plugins.empty() ? "" : ",") + text(p, "name") + "@" + text(p, "version");
+    }
+    const std::string id = text(r, "id") + (text(r, "id") == self ? " (this)" : "");
+    const bool mismatch = r.value("catalog_mismatch", false);
+    rows.push_back({id, text(r, "host"), text(r, "listen"), text(r, "version"), plugins,
+                    text(r, "started_at"), text(r, "heartbeat_at"),
+                    r.value("alive", false) ? "yes" : "no",
+                    mismatch ? "DIFFERENT (" + text(r, "catalog_fingerprint") + ")" : "same"});
+  }
+  print(header, rows, o.format);
+}
+
 struct SigningArgs {
   std::string command;
   std::vector<std::string> keys;  // --key
@@ -526,6 +548,8 @@ int main(int argc, char** argv) {
     print_instances(body, o);
   } else if (o.command == "plugins") {
     print_plugins(body, o);
+  } else if (o.command == "replicas") {
+    print_replicas(body, o);
   } else {
     print_bindings(body, o);
   }

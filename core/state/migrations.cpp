@@ -107,9 +107,27 @@ WHERE o.seq = (SELECT l.seq FROM operations l
 DROP INDEX operations_latest;
 )sql";
 
+// Replicas: which osbd process owns an unfinished operation, and the processes' heartbeats (one
+// row here: an SQLite store has a single replica, the shape is the PostgreSQL store's).
+constexpr const char* kMigration3 = R"sql(
+ALTER TABLE operations ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE replicas (
+  id                  TEXT    NOT NULL PRIMARY KEY,
+  host                TEXT    NOT NULL DEFAULT '',
+  version             TEXT    NOT NULL DEFAULT '',
+  listen              TEXT    NOT NULL DEFAULT '',
+  plugins             TEXT,
+  catalog_fingerprint TEXT    NOT NULL DEFAULT '',
+  started_at_ms       INTEGER NOT NULL,
+  heartbeat_at_ms     INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kMigration1},
     Migration{2, kMigration2},
+    Migration{3, kMigration3},
 };
 
 int64_t now_ms() {

@@ -105,13 +105,14 @@ std::optional<std::string> RecordCodec::resealed(const std::string& stored) cons
   return box_.seal(SecretBox::is_sealed(stored) ? box_.open(stored) : stored);
 }
 
-SecretBox open_secret_box(const SealingOptions& sealing, const std::string& data_dir) {
+SecretBox open_secret_box(const SealingOptions& sealing, const std::string& data_dir,
+                          bool create_missing) {
   std::vector<SecretBox::Key> keys;
   try {
     const std::string key_file =
         sealing.key_file.empty() ? (std::filesystem::path(data_dir) / "credentials.key").string()
                                  : sealing.key_file;
-    keys.push_back(SecretBox::load_key_file(key_file, /*create=*/true));
+    keys.push_back(SecretBox::load_key_file(key_file, create_missing));
     for (const auto& old : sealing.previous_key_files) {
       keys.push_back(SecretBox::load_key_file(old, /*create=*/false));
     }

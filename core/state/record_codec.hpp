@@ -51,7 +51,9 @@ class RecordCodec {
 };
 
 /// The keys of sealing as a SecretBox: key_file (data_dir/credentials.key if empty; created when
-/// missing) seals, previous_key_files still open. Throws StoreError naming a key file that fails.
-SecretBox open_secret_box(const SealingOptions& sealing, const std::string& data_dir);
+/// missing if create_missing) seals, previous_key_files still open. Throws StoreError naming a key
+/// file that fails.
+SecretBox open_secret_box(const SealingOptions& sealing, const std::string& data_dir,
+                          bool create_missing = true);
 
 }  // namespace osbd::state

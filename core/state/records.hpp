@@ -76,6 +76,21 @@ struct OperationRecord {
   int64_t created_at_ms = 0;  ///< unix epoch milliseconds
   int64_t updated_at_ms = 0;  ///< unix epoch milliseconds
   int64_t deadline_ms = 0;    ///< give up after this (0: none)
+  /// The replica that runs or polls it (Store::take_operation moves it); "" for operations
+  /// recorded before osbd knew replicas, which any replica may take.
+  std::string owner;
+};
+
+/// One osbd process serving from a shared store, as its heartbeats describe it.
+struct ReplicaRecord {
+  std::string id;       ///< state.replica_id (default: host name and OSB port)
+  std::string host;     ///< the machine's host name
+  std::string version;  ///< osbd's version
+  std::string listen;   ///< its OSB listener, HOST:PORT
+  nlohmann::json plugins = nlohmann::json::array();  ///< [{"name", "version"}] loaded
+  std::string catalog_fingerprint;                   ///< hash of the catalogs it serves
+  int64_t started_at_ms = 0;                         ///< unix epoch milliseconds
+  int64_t heartbeat_at_ms = 0;  ///< its last heartbeat, unix epoch milliseconds
 };
 
 /// Spelling of an enum in the store and on the wire.

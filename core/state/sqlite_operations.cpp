@@ -11,11 +11,13 @@ namespace {
 
 constexpr const char* kInsertOperation =
     "INSERT INTO operations (id, instance_id, binding_id, kind, state, description, async, "
-    "plugin_operation, request, attempts, created_at_ms, updated_at_ms, deadline_ms) "
+    "plugin_operation, request, attempts, created_at_ms, updated_at_ms, deadline_ms, owner) "
     "VALUES (:id, :instance_id, :binding_id, :kind, :state, :description, :async, "
-    ":plugin_operation, :request, :attempts, :created_at_ms, :updated_at_ms, :deadline_ms)";
+    ":plugin_operation, :request, :attempts, :created_at_ms, :updated_at_ms, :deadline_ms, "
+    ":owner)";
 
-// An upsert (not INSERT OR REPLACE) keeps the row's seq, and with it its place in the order.
+// An upsert (not INSERT OR REPLACE) keeps the row's seq, and with it its place in the order. It
+// keeps the owner too: only take_operation moves an operation to another replica.
 // Built once: the statement cache finds it by its text.
 const std::string kUpsertOperation = std::string(kInsertOperation) +
                                      " ON CONFLICT (id) DO UPDATE SET instance_id = "

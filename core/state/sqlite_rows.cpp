@@ -101,7 +101,8 @@ void bind_operation(Statement& st, const RecordCodec& codec, const OperationReco
       .bind(":kind", to_string(op.kind))
       .bind_bool(":async", op.async)
       .bind_nullable(":request", codec.encode(op.request, "operations.request"))
-      .bind(":created_at_ms", op.created_at_ms);
+      .bind(":created_at_ms", op.created_at_ms)
+      .bind(":owner", op.owner);
 }
 
 void bind_operation_end(Statement& st, const OperationRecord& op) {
@@ -156,6 +157,28 @@ OperationRecord read_operation(const Statement& st, const RecordCodec& codec) {
   r.created_at_ms = st.integer(10);
   r.updated_at_ms = st.integer(11);
   r.deadline_ms = st.integer(12);
+  r.owner = st.text(13);
+  return r;
+}
+
+void bind_replica(Statement& st, const RecordCodec& codec, const ReplicaRecord& r) {
+  st.bind(":id", r.id)
+      .bind(":host", r.host)
+      .bind(":version", r.version)
+      .bind(":listen", r.listen)
+      .bind_nullable(":plugins", codec.encode(r.plugins, "replicas.plugins"))
+      .bind(":catalog_fingerprint", r.catalog_fingerprint)
+      .bind(":started_at_ms", r.started_at_ms)
+      .bind(":heartbeat_at_ms", r.heartbeat_at_ms);
+}
+
+ReplicaRecord read_replica(const Statement& st, const RecordCodec& codec) {
+  ReplicaRecord r;
+  int i = read_texts(st, 0, r.id, r.host, r.version, r.listen);
+  i = read_json(st, codec, i, {{&r.plugins, "replicas.plugins"}});
+  r.catalog_fingerprint = st.text(i);
+  r.started_at_ms = st.integer(i + 1);
+  r.heartbeat_at_ms = st.integer(i + 2);
   return r;
 }
 

@@ -22,7 +22,10 @@ inline constexpr const char* kBindingColumns =
 /// See kInstanceColumns.
 inline constexpr const char* kOperationColumns =
     "id, instance_id, binding_id, kind, state, description, async, plugin_operation, request, "
-    "attempts, created_at_ms, updated_at_ms, deadline_ms";
+    "attempts, created_at_ms, updated_at_ms, deadline_ms, owner";
+/// See kInstanceColumns.
+inline constexpr const char* kReplicaColumns =
+    "id, host, version, listen, plugins, catalog_fingerprint, started_at_ms, heartbeat_at_ms";
 
 /// "SELECT <columns> <rest>".
 std::string select_from(const char* columns, const char* rest);
@@ -46,6 +49,11 @@ void bind_operation(Statement& st, const RecordCodec& codec, const OperationReco
                     const ResourceKey& on);
 /// Binds the columns the end of an operation changes (see Store::finish_instance_operation).
 void bind_operation_end(Statement& st, const OperationRecord& op);
+
+/// Binds every column of a replica row (":id", ":host", ...).
+void bind_replica(Statement& st, const RecordCodec& codec, const ReplicaRecord& r);
+/// The replica in the current row of a SELECT of kReplicaColumns.
+ReplicaRecord read_replica(const Statement& st, const RecordCodec& codec);
 
 /// The instance in the current row of a SELECT of kInstanceColumns.
 InstanceRecord read_instance(const Statement& st, const RecordCodec& codec);

@@ -27,7 +27,7 @@ struct Claim {
 
 /// The Store on SQLite (see open_sqlite_store). Its methods are defined by area: the store as a
 /// whole in sqlite_store.cpp, instances, bindings and operations in sqlite_instances.cpp,
-/// sqlite_bindings.cpp and sqlite_operations.cpp.
+/// sqlite_bindings.cpp and sqlite_operations.cpp, replicas and copying in sqlite_replicas.cpp.
 ///
 /// Writes go through one write connection with group commit: concurrent methods share one
 /// transaction and one fsync, each in a savepoint of its own, and each returns only after that
@@ -87,6 +87,17 @@ class SqliteStore final : public Store {
   std::optional<OperationRecord> latest_operation(const std::string& instance_id,
                                                   const std::string& binding_id) override;
   std::vector<OperationRecord> list_unfinished_operations() override;
+
+  std::vector<OperationRecord> list_operations() override;
+  bool empty() override;
+  void import_records(const std::vector<InstanceRecord>& instances,
+                      const std::vector<BindingRecord>& bindings,
+                      const std::vector<OperationRecord>& operations) override;
+  void heartbeat(const ReplicaRecord& replica) override;
+  std::vector<ReplicaRecord> list_replicas() override;
+  void remove_replica(const std::string& replica_id) override;
+  bool take_operation(const std::string& op_id, const std::string& owner,
+                      int64_t stale_before_ms) override;
 
  private:
   // --- the store as a whole (sqlite_store.cpp) ---

@@ -181,6 +181,35 @@ class Store {
   /// Instances per plan, ordered by service_id and plan_id. This default counts list_instances().
   virtual std::vector<PlanInstances> count_instances_by_plan();
 
+  // --- copying a store (osbd --migrate-state) ---
+
+  /// Every operation, oldest first.
+  virtual std::vector<OperationRecord> list_operations() = 0;
+  /// True when the store holds no instance, binding or operation.
+  virtual bool empty() = 0;
+  /// Writes records exactly as given (statuses, active and last operations, owners and times
+  /// kept), in one transaction: for copying a whole store into an empty one. Bindings' instances
+  /// must be among instances. Throws StoreError (and writes nothing) on any conflict.
+  virtual void import_records(const std::vector<InstanceRecord>& instances,
+                              const std::vector<BindingRecord>& bindings,
+                              const std::vector<OperationRecord>& operations) = 0;
+
+  // --- replicas: several osbd processes on one store ---
+
+  /// Inserts or replaces the row of replica.id, heartbeat_at_ms included. While its heartbeat is
+  /// fresh, the operations it owns are its own (see take_operation).
+  virtual void heartbeat(const ReplicaRecord& replica) = 0;
+  /// Every replica with a row, ordered by id.
+  virtual std::vector<ReplicaRecord> list_replicas() = 0;
+  /// Removes a replica's row (it stopped cleanly): its unfinished operations can be taken at once.
+  virtual void remove_replica(const std::string& replica_id) = 0;
+  /// Makes owner the owner of the unfinished operation op_id, in one conditional write, when it
+  /// owns it already or when its owner is gone: "", no replica row, or a last heartbeat before
+  /// stale_before_ms. True when owner owns it afterwards; false when a live replica does or the
+  /// operation is finished or unknown.
+  virtual bool take_operation(const std::string& op_id, const std::string& owner,
+                              int64_t stale_before_ms) = 0;
+
   /// Throws StoreError, saying why, when the store cannot serve requests: for readiness checks.
   /// This default reads the schema version.
   virtual void check() { schema_version(); }
@@ -199,6 +228,29 @@ struct SealingOptions {
   /// Rotated-out keys: they still open, and the store reseals their records at start-up.
   std::vector<std::string> previous_key_files;
 };
+
+/// Where and how the PostgreSQL store connects (state.postgresql in the configuration).
+struct PostgresOptions {
+  std::string host = "127.0.0.1";        ///< server host name or address
+  unsigned port = 5432;                  ///< server port
+  std::string database = "osbd";         ///< database (must exist; osbd creates its tables)
+  std::string user = "osbd";             ///< role osbd connects as
+  std::string password;                  ///< read from state.postgresql.password_file; never logged
+  std::string sslmode = "prefer";        ///< libpq sslmode
+  std::string sslrootcert;               ///< CA file for verify-ca/verify-full, "" for none
+  unsigned pool_size = 8;                ///< connections kept open
+  unsigned statement_timeout_ms = 5000;  ///< server-side bound on every statement
+  unsigned connect_timeout_seconds = 5;  ///< bound on opening one connection
+};
+
+/// Opens the PostgreSQL store: migrations applied (one transaction each, under an advisory lock,
+/// so that replicas starting together apply each once), every commit synchronous, binding
+/// responses sealed with sealing's keys (sealing.key_file must be set: every replica needs the
+/// same key) and resealed with the current key under a database lock. A lost connection is
+/// reopened by the next call. Throws StoreError (with no password in it) when the database
+/// cannot be reached or its schema is newer than this build.
+std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options,
+                                           const SealingOptions& sealing);
 
 /// Opens (creating if needed) the SQLite store in data_dir/osbd.db: WAL synced after every group
 /// commit (see GroupCommit's sync_log),

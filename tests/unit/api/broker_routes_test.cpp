@@ -134,7 +134,8 @@
 // operator_handler()     200/401/404 O.OperatorListenerServesOnlyOperatorRoutes,
 //                            O.SeparateListenerMovesMetricsAndAdminOffTheOsbListener
 //
-// Not reachable in process without a failing store: 500 InternalError from a StoreError on any
+// Not reachable in process without a failing store: 503 ServiceUnavailable with Retry-After from
+// a StoreError on any
 // route (Broker's internal_error), 503 "the state store cannot serve requests" on /readyz, 500 on
 // /metrics, and the races "the instance/binding is being deleted" and "changed while the request
 // ran" (422) between a begin and the read after it.

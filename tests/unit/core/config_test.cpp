@@ -349,20 +349,98 @@ TEST(ConfigSchema, IsTheShippedFileAndCompiles) {
   EXPECT_NO_THROW(schema::Schema::compile(nlohmann::json::parse(schema_text())));
 }
 
-// Every example configuration matches the schema; those without password files load completely.
+// Every example configuration matches the schema; those without files they name (the package's,
+// and the replicas' database password and key files) load completely.
 TEST(ConfigSchema, ExampleConfigsMatch) {
   const std::string root = OSBD_SOURCE_DIR;
   std::vector<std::string> files = {root + "/config/osbd.yaml", root + "/packaging/osbd.yaml"};
-  for (const auto& entry : std::filesystem::directory_iterator(root + "/config/examples")) {
-    files.push_back(entry.path().string());
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(root + "/config/examples")) {
+    if (entry.path().extension() == ".yaml") {
+      files.push_back(entry.path().string());
+    }
   }
   for (const auto& file : files) {
     SCOPED_TRACE(file);
     EXPECT_NO_THROW(detail::check_shape(YAML::LoadFile(file), file));
-    if (file.find("packaging") == std::string::npos) {
+    if (file.find("packaging") == std::string::npos &&
+        file.find("/replicas/") == std::string::npos) {
       EXPECT_NO_THROW(load_file(file));
     }
   }
+}
+
+TEST_F(ConfigTest, StateDefaultsToSqliteAndReadsPostgresql) {
+  EXPECT_EQ(load_file(write("c.yaml", kMinimal)).state.backend, StateBackend::sqlite);
+  const auto pw = write("pw", "db-s3cret\n");
+  const BrokerConfig cfg = load_file(write("c.yaml", std::string(kMinimal) + R"(
+credentials_encryption:
+  key_file: /etc/osbd/credentials.key
+state:
+  backend: postgresql
+  replica_id: osbd-2
+  lease_seconds: 6
+  postgresql:
+    host: db.internal
+    port: 6432
+    database: broker
+    user: broker
+    password_file: )" + pw + R"(
+    sslmode: verify-full
+    sslrootcert: /etc/osbd/ca.pem
+    pool_size: 4
+    statement_timeout_ms: 2000
+    connect_timeout_seconds: 3
+)"));
+  EXPECT_EQ(cfg.state.backend, StateBackend::postgresql);
+  EXPECT_EQ(cfg.state.replica_id, "osbd-2");
+  EXPECT_EQ(cfg.state.lease_seconds, 6u);
+  const auto& pg = cfg.state.postgresql;
+  EXPECT_EQ(pg.host, "db.internal");
+  EXPECT_EQ(pg.port, 6432u);
+  EXPECT_EQ(pg.database, "broker");
+  EXPECT_EQ(pg.user, "broker");
+  EXPECT_EQ(pg.password, "db-s3cret");
+  EXPECT_EQ(pg.sslmode, "verify-full");
+  EXPECT_EQ(pg.sslrootcert, "/etc/osbd/ca.pem");
+  EXPECT_EQ(pg.pool_size, 4u);
+  EXPECT_EQ(pg.statement_timeout_ms, 2000u);
+  EXPECT_EQ(pg.connect_timeout_seconds, 3u);
+}
+
+TEST_F(ConfigTest, StateMistakesAreNamed) {
+  const auto pw = write("pw", "db-s3cret\n");
+  const std::string key = "credentials_encryption:\n  key_file: k\n";
+  EXPECT_NE(error_of(std::string(kMinimal) + "state:\n  backend: mysql\n")
+                .find("state.backend: expected sqlite or postgresql"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + key + "state:\n  backend: postgresql\n")
+                .find("state.postgresql: is required"),
+            std::string::npos);
+  const std::string pg = "state:\n  backend: postgresql\n  postgresql:\n    password_file: " + pw;
+  EXPECT_NE(error_of(std::string(kMinimal) + pg + "\n")
+                .find("credentials_encryption.key_file: is required with state.backend postgresql"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + key + pg + "\n    sslmode: verify-ca\n")
+                .find("state.postgresql.sslrootcert: is required with sslmode verify-ca"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + key + pg + "\n    port: 70000\n")
+                .find("state.postgresql.port"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + key +
+                     "state:\n  backend: postgresql\n  postgresql:\n    password_file: " + dir_ +
+                     "/missing\n")
+                .find("state.postgresql.password_file: cannot read"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kMinimal) + "state:\n  postgresql:\n    password_file: " + pw + "\n")
+          .find("state.postgresql: is only read with backend: postgresql"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kMinimal) + "state:\n  replica_id: 'a b'\n").find("state.replica_id"),
+      std::string::npos);
+  // The database password never reaches a message.
+  EXPECT_EQ(error_of(std::string(kMinimal) + pg + "\n").find("db-s3cret"), std::string::npos);
 }
 
 TEST_F(ConfigTest, SchemaRefusalsNameTheKey) {

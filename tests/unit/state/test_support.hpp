@@ -99,4 +99,28 @@ inline OperationRecord make_op(const std::string& id, OperationKind kind,
   return r;
 }
 
+/// make_op, owned by the replica owner.
+inline OperationRecord make_owned_op(const std::string& id, OperationKind kind,
+                                     const std::string& instance_id, const std::string& owner,
+                                     int64_t at_ms = 1000) {
+  OperationRecord r = make_op(id, kind, instance_id, "", at_ms);
+  r.owner = owner;
+  return r;
+}
+
+/// A replica with every field set to something distinguishable, last heard of at heartbeat_at_ms.
+inline ReplicaRecord make_replica(const std::string& id, int64_t heartbeat_at_ms) {
+  ReplicaRecord r;
+  r.id = id;
+  r.host = "host-of-" + id;
+  r.version = "1.2.3";
+  r.listen = "10.0.0.1:8443";
+  r.plugins = nlohmann::json::array({{{"name", "example"}, {"version", "0.1.0"}},
+                                     {{"name", "postgresql"}, {"version", "2.0.0"}}});
+  r.catalog_fingerprint = "sha256:" + id;
+  r.started_at_ms = heartbeat_at_ms - 500;
+  r.heartbeat_at_ms = heartbeat_at_ms;
+  return r;
+}
+
 }  // namespace osbd::state::testing

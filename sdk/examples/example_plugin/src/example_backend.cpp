@@ -96,12 +96,25 @@ std::int64_t now_ms() {
       .count();
 }
 
-// An operation token is "<kind>:<deadline in ms since the epoch>:<nonce>". It carries everything
-// poll() needs, so a poll still works after the broker (and with it the plugin) restarted.
+// An operation token is "<kind>:<deadline in ms since the epoch>:<nonce>[:<size>]", the size
+// being the instance's after a provision or update. It carries everything poll() needs, so a
+// poll still works after the broker (and with it the plugin) restarted, and on another broker
+// replica than the one that started the operation: nothing poll() needs is kept in memory.
 struct Token {
   OperationKind kind;
   std::int64_t deadline_ms;
+  std::optional<std::int64_t> size;
 };
+
+// The integer text is made of, whole; nullopt otherwise.
+std::optional<std::int64_t> integer_of(std::string_view text) {
+  std::int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 std::optional<Token> parse_token(std::string_view text) {
   const std::size_t first = text.find(':');
@@ -111,14 +124,19 @@ std::optional<Token> parse_token(std::string_view text) {
   }
   const std::optional<OperationKind> kind =
       osb::sdk::operation_kind_from_string(text.substr(0, first));
-  std::int64_t deadline = 0;
-  const char* begin = text.data() + first + 1;
-  const char* end = text.data() + second;
-  const auto [ptr, ec] = std::from_chars(begin, end, deadline);
-  if (!kind || ec != std::errc() || ptr != end) {
+  const std::optional<std::int64_t> deadline =
+      integer_of(text.substr(first + 1, second - first - 1));
+  if (!kind || !deadline) {
     return std::nullopt;
   }
-  return Token{*kind, deadline};
+  Token token{*kind, *deadline, std::nullopt};
+  if (const std::size_t third = text.find(':', second + 1); third != std::string_view::npos) {
+    token.size = integer_of(text.substr(third + 1));
+    if (!token.size) {
+      return std::nullopt;
+    }
+  }
+  return token;
 }
 
 }  // namespace
@@ -190,7 +208,8 @@ Result ExampleBackend::provision(const osb::sdk::ProvisionRequest& request) {
   host_.info("provisioning instance " + request.instance_id + " on plan " +
              std::string(plan_name(*plan)));
   if (*plan != Plan::sync) {
-    return Result::in_progress(new_token_locked(OperationKind::provision));
+    return Result::in_progress(
+        new_token_locked(OperationKind::provision, instances_[request.instance_id].size));
   }
   return Result::ok(instance_result_locked(request.instance_id));
 }
@@ -249,7 +268,7 @@ Result ExampleBackend::update(const osb::sdk::UpdateRequest& request) {
              std::string(plan_name(instance.plan)) + ", size " + std::to_string(instance.size));
   if (target_plan != Plan::sync) {
     // The change is made now; the platform sees it finished when poll() says so.
-    return Result::in_progress(new_token_locked(OperationKind::update));
+    return Result::in_progress(new_token_locked(OperationKind::update, instance.size));
   }
   return Result::ok(instance_result_locked(request.instance_id));
 }
@@ -307,12 +326,17 @@ Result ExampleBackend::poll(const osb::sdk::PollRequest& request) {
   std::lock_guard<std::mutex> lock(mutex_);
   switch (request.kind) {
     case OperationKind::provision:
-    case OperationKind::update:
-      // After a restart the instance is no longer in memory; it is recreated with defaults.
-      instances_.try_emplace(
-          request.instance_id,
-          Instance{plan_of(request.plan_id, request.instance_state), default_size});
+    case OperationKind::update: {
+      // The token names the size the operation set: this process may not be the one that
+      // started it (a restart, another replica), and what it keeps in memory may be older.
+      const Plan plan = plan_of(request.plan_id, request.instance_state);
+      if (token->size) {
+        instances_.insert_or_assign(request.instance_id, Instance{plan, *token->size});
+      } else {
+        instances_.try_emplace(request.instance_id, Instance{plan, default_size});
+      }
       return PollResult::succeeded(instance_result_locked(request.instance_id));
+    }
     case OperationKind::deprovision:
       if (settings_.fail_deprovision) {
         return PollResult::failed("configured to fail deprovisioning");
@@ -356,11 +380,12 @@ void ExampleBackend::remove_instance_locked(const std::string& instance_id) {
   }
 }
 
-std::string ExampleBackend::new_token_locked(OperationKind kind) {
+std::string ExampleBackend::new_token_locked(OperationKind kind, std::optional<std::int64_t> size) {
   char nonce[9];
   std::snprintf(nonce, sizeof nonce, "%08x", static_cast<unsigned>(random_()));
   return std::string(osb::sdk::to_string(kind)) + ":" +
-         std::to_string(now_ms() + settings_.async_duration.count()) + ":" + nonce;
+         std::to_string(now_ms() + settings_.async_duration.count()) + ":" + nonce +
+         (size ? ":" + std::to_string(*size) : std::string());
 }
 
 std::string ExampleBackend::random_password_locked() {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -70,7 +71,8 @@ class ExampleBackend final : public osb::sdk::Backend {
   nlohmann::json binding_result_locked(const std::string& instance_id,
                                        const std::string& binding_id);
   void remove_instance_locked(const std::string& instance_id);
-  std::string new_token_locked(osb::sdk::OperationKind kind);
+  std::string new_token_locked(osb::sdk::OperationKind kind,
+                               std::optional<std::int64_t> size = std::nullopt);
   std::string random_password_locked();
 
   Settings settings_;

@@ -113,6 +113,37 @@ TEST_F(ExampleBackendTest, AsyncPlanIsPolledToTheEnd) {
   EXPECT_EQ(polled.json()["instance_state"]["plan"], "async");
 }
 
+// Broker replicas: the operation starts on one (its plugin process) and is polled to its end by
+// another, which has seen nothing of it. The token alone carries what the poll needs.
+TEST_F(ExampleBackendTest, AsyncOperationsFinishOnAnotherReplica) {
+  FakeHost other_host;
+  BackendHandle other{other_host, *osb_plugin_entry(other_host.table()), config};
+  json request = instance_request("i-5", async_plan);
+  request["accepts_incomplete"] = true;
+  request["parameters"] = {{"size", 7}};
+  const CallRecord started = backend_.provision(request);
+  ASSERT_EQ(started.status, OSB_STATUS_IN_PROGRESS) << started.error.value_or("");
+  json poll = instance_request("i-5", async_plan);
+  poll["kind"] = "provision";
+  poll["operation"] = started.json().at("operation");
+  const CallRecord polled = other.poll(poll);
+  ASSERT_EQ(polled.status, OSB_STATUS_OK) << polled.error.value_or("");
+  EXPECT_EQ(polled.json()["state"], "succeeded");
+  EXPECT_EQ(polled.json()["instance_state"]["size"], 7);
+
+  json update = instance_request("i-5", async_plan);
+  update["accepts_incomplete"] = true;
+  update["parameters"] = {{"size", 9}};
+  update["previous_plan_id"] = async_plan;
+  const CallRecord updating = other.update(update);
+  ASSERT_EQ(updating.status, OSB_STATUS_IN_PROGRESS) << updating.error.value_or("");
+  poll["kind"] = "update";
+  poll["operation"] = updating.json().at("operation");
+  const CallRecord updated = backend_.poll(poll);
+  ASSERT_EQ(updated.status, OSB_STATUS_OK) << updated.error.value_or("");
+  EXPECT_EQ(updated.json()["instance_state"]["size"], 9);
+}
+
 TEST_F(ExampleBackendTest, InvalidConfigurationStopsTheLoad) {
   EXPECT_THROW(BackendHandle(host_, *osb_plugin_entry(host_.table()), {{"async_secs", 1}}),
                std::runtime_error);
