@@ -9,7 +9,7 @@ packages=(
   libboost-dev libboost-system-dev libboost-filesystem-dev libboost-program-options-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libssl-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev googletest json-schema-test-suite
-  curl wrk procps sqlite3 python3 python3-prometheus-client
+  curl wrk haproxy procps sqlite3 python3 python3-prometheus-client
   postgresql postgresql-client libpqxx-dev
   mariadb-server mariadb-client libmysqlcppconn-dev
   radosgw ceph-mon ceph-osd s3cmd

@@ -53,6 +53,9 @@ void QuotaMonitor::check_server(const ServerSettings& server) {
             "WHERE d.datname ~ $1",
             database_pattern(settings_.name_prefix));
         for (const pqxx::row& row : rows) {
+          if (row[1].is_null()) {
+            continue;  // dropped while the query ran: pg_database_size has nothing to say
+          }
           const std::string database = row[0].as<std::string>();
           const auto size = row[1].as<std::int64_t>();
           const std::int64_t quota = quota_bytes(settings_, row[2].as<std::string>());
