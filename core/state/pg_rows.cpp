@@ -66,10 +66,6 @@ void read_lifecycle(const pqxx::row& row, const RecordCodec& codec, int first,
 
 }  // namespace
 
-std::string select_from(const char* columns, const char* rest) {
-  return std::string("SELECT ") + columns + " " + rest;
-}
-
 std::string insert_into(const char* table, const char* columns, const char* rest) {
   const std::string_view list(columns);
   const auto count = std::count(list.begin(), list.end(), ',') + 1;

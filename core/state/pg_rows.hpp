@@ -10,34 +10,13 @@
 #include <pqxx/row>
 #include <pqxx/transaction>
 
+#include "state/columns.hpp"
 #include "state/pg_pool.hpp"
 #include "state/record_codec.hpp"
 #include "state/records.hpp"
 
 namespace osbd::state::pg {
 
-/// Column lists shared by every INSERT and SELECT of a record: the add_* functions add
-/// parameters, and the read_* functions take columns, in this order. The same as the SQLite
-/// store's, with the operation's owner at the end.
-inline constexpr const char* kInstanceColumns =
-    "id, service_id, plan_id, plugin, organization_guid, space_guid, parameters, context, "
-    "originating_identity, maintenance_info, dashboard_url, metadata, plugin_state, status, "
-    "active_operation, last_operation, created_at_ms, updated_at_ms";
-/// See kInstanceColumns.
-inline constexpr const char* kBindingColumns =
-    "instance_id, id, service_id, plan_id, app_guid, parameters, context, bind_resource, "
-    "response, plugin_state, status, active_operation, last_operation, created_at_ms, "
-    "updated_at_ms";
-/// See kInstanceColumns.
-inline constexpr const char* kOperationColumns =
-    "id, instance_id, binding_id, kind, state, description, async, plugin_operation, request, "
-    "attempts, created_at_ms, updated_at_ms, deadline_ms, owner";
-/// See kInstanceColumns.
-inline constexpr const char* kReplicaColumns =
-    "id, host, version, listen, plugins, catalog_fingerprint, started_at_ms, heartbeat_at_ms";
-
-/// "SELECT <columns> <rest>".
-std::string select_from(const char* columns, const char* rest);
 /// "INSERT INTO <table> (<columns>) VALUES ($1, ..., $n) <rest>", n the number of columns.
 std::string insert_into(const char* table, const char* columns, const char* rest = "");
 

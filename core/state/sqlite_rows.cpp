@@ -54,10 +54,6 @@ void read_lifecycle(const Statement& st, const RecordCodec& codec, int first,
 
 }  // namespace
 
-std::string select_from(const char* columns, const char* rest) {
-  return std::string("SELECT ") + columns + " " + rest;
-}
-
 void bind_instance(Statement& st, const RecordCodec& codec, const InstanceRecord& r,
                    ResourceStatus status, const std::string& active_operation) {
   st.bind(":id", r.id)
