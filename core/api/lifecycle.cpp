@@ -395,10 +395,11 @@ json Lifecycle::instance_usage(const state::InstanceRecord& instance) const {
 int Lifecycle::poll_unfinished() {
   int finished = 0;
   std::unordered_set<std::string> abandoned;
+  const auto live = live_replicas();
   for (auto& op : store_.list_unfinished_operations()) {
     if (op.owner != options_.replica_id) {
       const std::string previous_owner = op.owner;
-      if (owns(op) && settle_taken_over(op, previous_owner)) {
+      if (owns(op, &live) && settle_taken_over(op, previous_owner)) {
         ++finished;
       }
       continue;
@@ -481,9 +482,23 @@ bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed,
   return true;
 }
 
-bool Lifecycle::owns(state::OperationRecord& op) {
+std::unordered_set<std::string> Lifecycle::live_replicas() const {
+  const int64_t stale_before = detail::now_ms() - options_.lease_ms;
+  std::unordered_set<std::string> live;
+  for (const auto& replica : store_.list_replicas()) {
+    if (replica.heartbeat_at_ms >= stale_before) {
+      live.insert(replica.id);
+    }
+  }
+  return live;
+}
+
+bool Lifecycle::owns(state::OperationRecord& op, const std::unordered_set<std::string>* live) {
   if (op.owner == options_.replica_id) {
     return true;
+  }
+  if (live != nullptr && live->count(op.owner) != 0) {
+    return false;  // its owner was alive a moment ago: no need to ask the store
   }
   const int64_t stale_before = detail::now_ms() - options_.lease_ms;
   if (!store_.take_operation(op.id, options_.replica_id, stale_before)) {
@@ -513,8 +528,9 @@ bool Lifecycle::settle_taken_over(state::OperationRecord& op, const std::string&
 
 int Lifecycle::recover() {
   int failed = 0;
+  const auto live = live_replicas();
   for (auto& op : store_.list_unfinished_operations()) {
-    if (!owns(op)) {
+    if (!owns(op, &live)) {
       continue;  // a live replica runs it
     }
     if (op.async && !op.plugin_operation.empty()) {

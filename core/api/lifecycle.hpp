@@ -218,8 +218,11 @@ class Lifecycle {
                            std::unordered_set<std::string>& abandoned)
       OSBD_EXCLUDES(in_flight_mutex_);
   // True when this replica owns op, taking it (in the store) from a replica whose lease expired;
-  // op.owner is updated. Only the owner polls or settles an operation.
-  bool owns(state::OperationRecord& op);
+  // op.owner is updated. Only the owner polls or settles an operation. live, when given, lists
+  // the replicas known to be alive: their operations are left alone without a write.
+  bool owns(state::OperationRecord& op, const std::unordered_set<std::string>* live = nullptr);
+  // The replicas whose heartbeat is younger than the lease, by id.
+  std::unordered_set<std::string> live_replicas() const;
   // Settles op, just taken from a replica that stopped: polled when the plugin acknowledged it,
   // failed otherwise. True when it reached a final state.
   bool settle_taken_over(state::OperationRecord& op, const std::string& previous_owner);
