@@ -237,6 +237,9 @@ util::Task<ApiReply> Lifecycle::end_create(Record& resource, state::OperationRec
   if (result.status == OSB_STATUS_OK) {
     const bool remove = settle(resource, op, Outcome{OperationState::succeeded, result.body, ""});
     co_await write([&] { write_settled(resource, op, remove); });
+    if (auto refused = taken_over(op)) {
+      co_return durable(std::move(*refused));
+    }
     ApiReply created;
     created.status = 201;
     created.body = detail::created_body(resource);
@@ -268,6 +271,9 @@ util::Task<ApiReply> Lifecycle::end_removal(Record& resource, state::OperationRe
   const bool remove = settle(resource, op, detail::outcome_of_call(result));
   co_await write([&] { write_settled(resource, op, remove); });
   if (result.status == OSB_STATUS_OK) {
+    if (auto refused = taken_over(op)) {
+      co_return durable(std::move(*refused));
+    }
     co_return durable(ApiReply{});
   }
   co_return durable(detail::failure_reply(detail::as_failure(result)));
@@ -480,6 +486,21 @@ bool Lifecycle::settle_if_abandoned(state::OperationRecord& listed,
                                                              {"binding_id", op->binding_id}});
   listed = std::move(*op);
   return true;
+}
+
+std::optional<ApiReply> Lifecycle::taken_over(const state::OperationRecord& op) {
+  if (!options_.shared_store) {
+    return std::nullopt;  // no other process writes to this store
+  }
+  const auto now = store_.get_operation(op.id);
+  if (!now || now->owner == options_.replica_id) {
+    return std::nullopt;
+  }
+  log::warn("an operation ended after another replica took it over; not acknowledged",
+            {{"operation", op.id}, {"taken_by", now->owner}, {"instance_id", op.instance_id}});
+  return error_reply(500, "InternalError",
+                     "another broker replica took this operation over while it ran; its outcome "
+                     "is not known here: fetch the resource or send the request again");
 }
 
 std::unordered_set<std::string> Lifecycle::live_replicas() const {

@@ -54,6 +54,10 @@ struct LifecycleOptions {
   std::string replica_id = "local";
   /// A replica whose last heartbeat is older than this has its unfinished operations taken.
   int64_t lease_ms = 10000;
+  /// Other replicas write to the store too (state.backend postgresql): an operation may be taken
+  /// over while this process still runs it, so ownership is read again before a synchronous end
+  /// is acknowledged.
+  bool shared_store = false;
 };
 
 /// Outcome of an operation step, normalised from a synchronous call or a poll.
@@ -221,6 +225,10 @@ class Lifecycle {
   // op.owner is updated. Only the owner polls or settles an operation. live, when given, lists
   // the replicas known to be alive: their operations are left alone without a write.
   bool owns(state::OperationRecord& op, const std::unordered_set<std::string>* live = nullptr);
+  // After a synchronous end was written: an error reply when another replica took op over while
+  // this one ran it (its heartbeats stopped for the lease), so that nothing the store may show
+  // otherwise is acknowledged; nullopt when op is still this replica's.
+  std::optional<ApiReply> taken_over(const state::OperationRecord& op);
   // The replicas whose heartbeat is younger than the lease, by id.
   std::unordered_set<std::string> live_replicas() const;
   // Settles op, just taken from a replica that stopped: polled when the plugin acknowledged it,

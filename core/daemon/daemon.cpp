@@ -132,7 +132,8 @@ void Daemon::start_services(std::vector<plugin_host::PluginSharedPtr> plugins,
   lifecycle_.emplace(
       *store_, catalogs->registry_ptr(),
       api::LifecycleOptions{cfg_.accept_context_only, replica_id_,
-                            std::chrono::duration_cast<std::chrono::milliseconds>(lease).count()},
+                            std::chrono::duration_cast<std::chrono::milliseconds>(lease).count(),
+                            cfg_.state.backend == config::StateBackend::postgresql},
       [this](std::function<void()> fn) { net::post(*workers_, std::move(fn)); });
   for (const auto& warning : catalogs->warnings()) {
     log::warn("catalog selection", {{"warning", warning}});

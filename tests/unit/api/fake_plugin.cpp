@@ -155,13 +155,26 @@ Answer FakePlugin::next(Operation op) {
   }
 }
 
+void FakePlugin::before_next(Operation op, std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  hooks_[op] = std::move(hook);
+}
+
 osb_status FakePlugin::answer(Operation op, osb_buffer request, osb_call* call) noexcept {
   try {
     Answer a;
+    std::function<void()> hook;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       calls_.push_back({op, json::parse(std::string(request.data, request.size))});
       a = next(op);
+      if (auto it = hooks_.find(op); it != hooks_.end()) {
+        hook = std::move(it->second);
+        hooks_.erase(it);
+      }
+    }
+    if (hook) {
+      hook();
     }
     if (!a.result.is_null()) {
       const std::string text = a.result.dump();

@@ -5,6 +5,7 @@
 // callbacks exactly as a loaded .so would.
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -69,6 +70,8 @@ class FakePlugin {
 
   /// The next call of op answers a (answers queue up in order).
   void script(Operation op, Answer a);
+  /// The next call of op runs hook first, on the calling thread (as the plugin's work would).
+  void before_next(Operation op, std::function<void()> hook);
   /// Every call of op so far, oldest first.
   std::vector<Call> calls(Operation op) const;
   /// How many times op was called.
@@ -84,6 +87,7 @@ class FakePlugin {
   const osb_host_v1* host_ = nullptr;
   mutable std::mutex mutex_;
   std::map<Operation, std::deque<Answer>> scripted_;
+  std::map<Operation, std::function<void()>> hooks_;
   std::vector<Call> calls_;
 };
 

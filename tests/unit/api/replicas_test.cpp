@@ -121,6 +121,22 @@ TEST_F(ReplicasTest, ARestartedReplicaTakesBackItsOwnOperationsAtOnce) {
   EXPECT_EQ(op.state, state::OperationState::failed);
 }
 
+// A replica whose heartbeats stopped while its synchronous provision ran (the database away
+// longer than the lease, the process frozen): another replica takes the operation over. The
+// provision's end is then not acknowledged, whatever the store kept of it.
+TEST_F(ReplicasTest, ASynchronousEndAfterATakeOverIsNotAcknowledged) {
+  rewire(default_options(), {false, "replica-a", kLeaseMs, /*shared_store=*/true});
+  fake_.before_next(Operation::provision, [this] {
+    const auto op = store_->latest_operation("i", "").value();
+    ASSERT_TRUE(store_->take_operation(op.id, "replica-b", api::detail::now_ms()));
+  });
+  EXPECT_TRUE(IsOsbError(provision("i"), 500, "InternalError"));
+
+  fake_.before_next(Operation::provision, [] {});
+  const Reply own = provision("j");
+  EXPECT_EQ(own.status, 201u) << own.raw.body();  // still its own: acknowledged
+}
+
 TEST_F(ReplicasTest, AdminReplicasListsHeartbeatsAndFlagsOtherCatalogs) {
   become("replica-a");
   heartbeat("replica-a", 100);
