@@ -159,8 +159,10 @@ done
 for ib in "${bindings[@]}"; do
   check "fetch binding $ib" 200 "$(osb -o "before/${ib/\//.}.json" -w '%{http_code}' \
     "$url/v2/service_instances/${ib%/*}/service_bindings/${ib#*/}")"
-  check "fetched credentials = bind's ($ib)" "$(field "before/${ib/\//.}.bind" password)" \
-    "$(field "before/${ib/\//.}.json" password)"
+  # Compared by digest: the log of a test shows no password.
+  check "fetched credentials = bind's ($ib)" \
+    "$(field "before/${ib/\//.}.bind" password | sha256sum | cut -c1-16)" \
+    "$(field "before/${ib/\//.}.json" password | sha256sum | cut -c1-16)"
 done
 stop_osbd
 check "osbd generated its key in data_dir" yes "$(yes_if test -s data/credentials.key)"
