@@ -1,6 +1,7 @@
 #include "api/lifecycle.hpp"
 
 #include <functional>
+#include <limits>
 
 #include "api/lifecycle_util.hpp"
 #include "log/log.hpp"
@@ -518,10 +519,13 @@ bool Lifecycle::owns(state::OperationRecord& op, const std::unordered_set<std::s
   if (op.owner == options_.replica_id) {
     return true;
   }
-  if (live != nullptr && live->count(op.owner) != 0) {
+  if (options_.shared_store && live != nullptr && live->count(op.owner) != 0) {
     return false;  // its owner was alive a moment ago: no need to ask the store
   }
-  const int64_t stale_before = detail::now_ms() - options_.lease_ms;
+  // Without other processes on the store, the owner was an earlier run of this one (under another
+  // id: another port, say), whatever its last heartbeat says.
+  const int64_t stale_before = options_.shared_store ? detail::now_ms() - options_.lease_ms
+                                                     : std::numeric_limits<int64_t>::max();
   if (!store_.take_operation(op.id, options_.replica_id, stale_before)) {
     return false;
   }

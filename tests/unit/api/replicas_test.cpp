@@ -32,8 +32,8 @@ class ReplicasTest : public ApiTest {
     store_->heartbeat(r);
   }
 
-  /// Restarts the lifecycle as replica id (recover() runs, as at osbd's start).
-  void become(const std::string& id) { rewire(default_options(), {false, id, kLeaseMs}); }
+  /// Restarts the lifecycle as replica id of a shared store (recover() runs, as at osbd's start).
+  void become(const std::string& id) { rewire(default_options(), {false, id, kLeaseMs, true}); }
 
   /// An in-progress synchronous provision that replica owner started and never finished.
   void interrupted_provision(const std::string& instance_id, const std::string& owner) {
@@ -125,7 +125,7 @@ TEST_F(ReplicasTest, ARestartedReplicaTakesBackItsOwnOperationsAtOnce) {
 // longer than the lease, the process frozen): another replica takes the operation over. The
 // provision's end is then not acknowledged, whatever the store kept of it.
 TEST_F(ReplicasTest, ASynchronousEndAfterATakeOverIsNotAcknowledged) {
-  rewire(default_options(), {false, "replica-a", kLeaseMs, /*shared_store=*/true});
+  become("replica-a");
   fake_.before_next(Operation::provision, [this] {
     const auto op = store_->latest_operation("i", "").value();
     ASSERT_TRUE(store_->take_operation(op.id, "replica-b", api::detail::now_ms()));
@@ -135,6 +135,17 @@ TEST_F(ReplicasTest, ASynchronousEndAfterATakeOverIsNotAcknowledged) {
   fake_.before_next(Operation::provision, [] {});
   const Reply own = provision("j");
   EXPECT_EQ(own.status, 201u) << own.raw.body();  // still its own: acknowledged
+}
+
+// An SQLite store has one process: an osbd restarted under another id (another port) takes its
+// earlier run's operations at once, however fresh that run's last heartbeat.
+TEST_F(ReplicasTest, WithoutReplicasARestartUnderAnotherIdRecoversAtOnce) {
+  interrupted_provision("i", "host:8080");
+  heartbeat("host:8080", 0);
+  rewire(default_options(), {false, "host:9090", kLeaseMs, /*shared_store=*/false});
+  const auto op = store_->latest_operation("i", "").value();
+  EXPECT_EQ(op.state, state::OperationState::failed);
+  EXPECT_EQ(op.owner, "host:9090");
 }
 
 TEST_F(ReplicasTest, AdminReplicasListsHeartbeatsAndFlagsOtherCatalogs) {
