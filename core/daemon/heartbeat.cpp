@@ -11,7 +11,7 @@ namespace osbd::daemon {
 Heartbeat::Heartbeat(state::Store& store, Describe describe, std::chrono::milliseconds interval,
                      std::chrono::milliseconds lease)
     : store_(store), describe_(std::move(describe)), interval_(interval), lease_(lease) {
-  beat();
+  beat_or_log();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -38,17 +38,23 @@ void Heartbeat::run() {
       break;
     }
     lock.unlock();
-    try {
-      beat();
-    } catch (const std::exception& e) {
-      if (uint64_t suppressed = 0; failures_.allow(suppressed)) {
-        log::error(
-            "replica heartbeat failed: other replicas take this one's operations if it "
-            "stays silent for the lease",
-            {{"error", e.what()}, {"suppressed", suppressed}});
-      }
-    }
+    beat_or_log();
     lock.lock();
+  }
+}
+
+// A failed beat (the store unreachable, its disk full) is logged and tried again next interval:
+// osbd serves on, and answers 503 for what needs the store.
+void Heartbeat::beat_or_log() {
+  try {
+    beat();
+  } catch (const std::exception& e) {
+    if (uint64_t suppressed = 0; failures_.allow(suppressed)) {
+      log::error(
+          "replica heartbeat failed: other replicas take this one's operations if it stays "
+          "silent for the lease",
+          {{"error", e.what()}, {"suppressed", suppressed}});
+    }
   }
 }
 

@@ -24,7 +24,7 @@ class Heartbeat {
   /// What the heartbeat writes: this replica now (heartbeat_at_ms is set by the heartbeat).
   using Describe = std::function<state::ReplicaRecord()>;
 
-  /// Beats once now (throws what the store throws), then every interval until destroyed; lease
+  /// Beats once now, then every interval until destroyed (a failed beat is logged); lease
   /// is what makes another replica's heartbeat stale, for the catalog comparison.
   Heartbeat(state::Store& store, Describe describe, std::chrono::milliseconds interval,
             std::chrono::milliseconds lease);
@@ -34,6 +34,7 @@ class Heartbeat {
 
  private:
   void run() OSBD_EXCLUDES(mu_);
+  void beat_or_log();
   void beat();
   void compare_catalogs(const state::ReplicaRecord& self);
 
