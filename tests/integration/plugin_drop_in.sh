@@ -145,7 +145,12 @@ check "with the plugin back, it starts and serves the instance" 200 "$(osb -o /d
 check "deprovision" 200 "$(osb -o /dev/null -w '%{http_code}' -X DELETE "$url/v2/service_instances/kept-1?service_id=$example_service&plan_id=$sync_plan")"
 # Without instances, a replacement is unloaded and the new file loaded.
 atomic_drop "$clang_example" osb_example.so
-replaced() { grep -q '"msg":"plugin unloaded".*"reason":"replaced"' osbd.log && [ "$(grep -c '"msg":"plugin loaded".*osb_example.so' osbd.log)" -ge 1 ]; }
+# A "plugin loaded" line after the "unloaded ... replaced" one (start-up logged a load already),
+# and the catalog published after it.
+replaced() {
+  sed -n '/"msg":"plugin unloaded".*"reason":"replaced"/,$p' osbd.log \
+    | grep -q '"msg":"plugin loaded".*osb_example.so' && catalog_has example-service
+}
 took=$(wait_for $((load_bound + 3)) replaced)
 check "without instances, a replacement is loaded" yes "$([ "$took" != never ] && echo yes || echo no)"
 check "and serves" "example-service fixture-abi-1-0 " "$(catalog_names)"
