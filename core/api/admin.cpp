@@ -1,9 +1,12 @@
 #include "api/admin.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <variant>
 
 #include "api/http_util.hpp"
 #include "api/lifecycle_util.hpp"
+#include "api/metering.hpp"
 #include "log/log.hpp"
 #include "plugin_host/backend.hpp"
 
@@ -77,12 +80,137 @@ ApiReply AdminApi::handle(const std::string& path, const std::map<std::string, s
     r.body = plugins(catalogs);
   } else if (path == "/admin/replicas") {
     r.body = replicas_view(lifecycle_.store().list_replicas(), replica_self(catalogs));
+  } else if (path == "/admin/usage") {
+    return metering(query, catalogs.registry());
+  } else if (path == "/admin/operations") {
+    return operations(query);
   } else {
     return error_reply(404, "NotFound",
                        "no such admin route: " + path +
                            " (routes: /admin/instances, /admin/bindings, /admin/summary, "
-                           "/admin/plugins, /admin/replicas)");
+                           "/admin/plugins, /admin/replicas, /admin/usage, /admin/operations, "
+                           "/admin/ui/)");
   }
+  return r;
+}
+
+namespace {
+
+constexpr int64_t kDefaultUsageDays = 30;
+constexpr int64_t kLongestUsagePeriodMs = 800 * state::kDayMs;
+
+// The period bound named key, or fallback when absent; an error reply when malformed.
+std::optional<ApiReply> period_bound(const std::map<std::string, std::string>& query,
+                                     const char* key, int64_t fallback, int64_t& out) {
+  auto it = query.find(key);
+  if (it == query.end()) {
+    out = fallback;
+    return std::nullopt;
+  }
+  if (auto ms = parse_period_bound(it->second)) {
+    out = *ms;
+    return std::nullopt;
+  }
+  return error_reply(400, "BadRequest",
+                     std::string(key) +
+                         " must be a date (YYYY-MM-DD) or a UTC time "
+                         "(YYYY-MM-DDTHH:MM:SSZ)");
+}
+
+// The metering question a query asks, or the error reply that refuses it.
+std::variant<UsageQuery, ApiReply> usage_query(const std::map<std::string, std::string>& query) {
+  UsageQuery q;
+  const int64_t now = detail::now_ms();
+  q.now_ms = now;
+  if (auto bad = period_bound(query, "to", now, q.to_ms)) {
+    return *bad;
+  }
+  if (auto bad =
+          period_bound(query, "from", q.to_ms - kDefaultUsageDays * state::kDayMs, q.from_ms)) {
+    return *bad;
+  }
+  if (q.from_ms >= q.to_ms || q.to_ms - q.from_ms > kLongestUsagePeriodMs) {
+    return error_reply(400, "BadRequest", "from must be before to, at most 800 days apart");
+  }
+  if (auto it = query.find("by"); it != query.end()) {
+    auto by = parse_usage_grouping(it->second);
+    if (!by) {
+      return error_reply(400, "BadRequest", "by must be organization, plan, catalog or instance");
+    }
+    q.by = *by;
+  }
+  return q;
+}
+
+}  // namespace
+
+ApiReply AdminApi::metering(const std::map<std::string, std::string>& query,
+                            const catalog::Registry& registry) const {
+  auto parsed = usage_query(query);
+  if (auto* refused = std::get_if<ApiReply>(&parsed)) {
+    return *refused;
+  }
+  auto q = std::get<UsageQuery>(parsed);
+  const auto format = query.count("format") != 0 ? query.at("format") : "json";
+  if (format != "json" && format != "csv") {
+    return error_reply(400, "BadRequest", "format must be json or csv");
+  }
+  q.series = format == "json";
+  auto& store = lifecycle_.store();
+  const auto plan_name = [&](const std::string& service_id, const std::string& plan_id) {
+    const auto* plan = registry.find_plan(service_id, plan_id);
+    return plan ? plan->service.value("name", service_id) + "/" + plan->plan.value("name", plan_id)
+                : service_id + "/" + plan_id;
+  };
+  const auto scan = [&](int64_t from, int64_t to, const auto& visit) {
+    store.scan_usage_samples(from, to, visit);
+  };
+  ApiReply r;
+  r.body = usage_report(q, store.list_usage_events(q.to_ms), scan, plan_name);
+  if (format == "csv") {
+    r.text = usage_report_csv(r.body);
+    r.content_type = "text/csv; charset=utf-8";
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"osbd-usage.csv\"");
+  }
+  return r;
+}
+
+ApiReply AdminApi::operations(const std::map<std::string, std::string>& query) const {
+  size_t limit = 100;
+  if (auto it = query.find("limit"); it != query.end()) {
+    const std::string& v = it->second;
+    if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(v) == 0 || std::stoul(v) > 1000) {
+      return error_reply(400, "BadRequest", "limit must be a number from 1 to 1000");
+    }
+    limit = std::stoul(v);
+  }
+  std::optional<state::OperationState> only;
+  if (auto it = query.find("state"); it != query.end()) {
+    only = state::parse_operation_state(it->second == "in_progress" ? "in progress" : it->second);
+    if (!only) {
+      return error_reply(400, "BadRequest", "state must be succeeded, failed or in_progress");
+    }
+  }
+  auto all = lifecycle_.store().list_operations();
+  json out = json::array();
+  for (auto it = all.rbegin(); it != all.rend() && out.size() < limit; ++it) {
+    if (only && it->state != *only) {
+      continue;
+    }
+    auto [catalog_name, instance_id] = catalog::split_scoped_id(it->instance_id);
+    out.push_back({{"id", it->id},
+                   {"catalog", std::move(catalog_name)},
+                   {"instance_id", std::move(instance_id)},
+                   {"binding_id", it->binding_id},
+                   {"kind", state::to_string(it->kind)},
+                   {"state", state::to_string(it->state)},
+                   {"description", it->description},
+                   {"created_at", log::rfc3339_ms(it->created_at_ms)},
+                   {"updated_at", log::rfc3339_ms(it->updated_at_ms)}});
+  }
+  ApiReply r;
+  r.body = {{"operations", std::move(out)}};
   return r;
 }
 

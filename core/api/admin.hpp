@@ -27,6 +27,11 @@ namespace osbd::api {
 ///   GET /admin/replicas                the osbd processes sharing the store: their heartbeats,
 ///                                      versions, plugins, catalog fingerprints; which are alive
 ///                                      and which serve other catalogs than this one
+///   GET /admin/usage?from&to&by[&format=csv]  the metering report (see usage_report): per
+///                                      organization, plan, catalog or instance over a period
+///                                      (default the last 30 days, at most 800)
+///   GET /admin/operations?limit[&state] the latest operations (default 100, at most 1000),
+///                                      newest first, with their descriptions
 /// Runs on a worker thread: it reads the store and, with usage, calls plugins.
 class AdminApi {
  public:
@@ -42,6 +47,9 @@ class AdminApi {
   nlohmann::json bindings() const;
   nlohmann::json summary(bool usage, const catalog::Registry& registry) const;
   nlohmann::json plugins(const catalog::Catalogs& catalogs) const;
+  ApiReply metering(const std::map<std::string, std::string>& query,
+                    const catalog::Registry& registry) const;
+  ApiReply operations(const std::map<std::string, std::string>& query) const;
   ReplicaSelf replica_self(const catalog::Catalogs& catalogs) const;
 
   Lifecycle& lifecycle_;

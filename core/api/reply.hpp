@@ -13,6 +13,9 @@ struct ApiReply {
   unsigned status = 200;                                     ///< HTTP status code
   nlohmann::json body = nlohmann::json::object();            ///< JSON body
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// A body that is not JSON (CSV), sent as is with content_type instead of body; "" for JSON.
+  std::string text;
+  std::string content_type;  ///< of text
   /// True when the last thing the request did was a write reported durable: everything the reply
   /// rests on is durable then. Any other reply first waits until all the state store committed
   /// before it is durable, since what it read may be committed but not yet synced.

@@ -36,14 +36,17 @@ http::Response to_response(const ApiReply& reply, unsigned version,
                            const std::string& request_identity) {
   http::Response res{static_cast<bhttp::status>(reply.status), version};
   res.set(bhttp::field::server, "osbd");
-  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::content_type,
+          reply.content_type.empty() ? "application/json" : reply.content_type);
   if (!request_identity.empty()) {
     res.set(kRequestIdentity, request_identity);
   }
   for (const auto& [name, value] : reply.headers) {
     res.set(name, value);
   }
-  res.body() = reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  res.body() = !reply.content_type.empty()
+                   ? reply.text
+                   : reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
   return res;
 }
 

@@ -84,6 +84,14 @@ struct StateConfig {
   state::PostgresOptions postgresql;            ///< state.postgresql (backend postgresql)
 };
 
+/// usage: the usage history behind the metering report and the console's charts.
+struct UsageConfig {
+  unsigned sample_seconds = 900;  ///< how often each instance's usage is read; 0: never
+  unsigned raw_hours = 48;        ///< raw samples kept, then rolled into hours
+  unsigned hourly_days = 14;      ///< hourly rows kept, then rolled into days
+  unsigned daily_days = 400;      ///< daily rows (and deleted instances' events) kept
+};
+
 /// The whole broker configuration, after defaults and command-line overrides.
 struct BrokerConfig {
   std::string source;                          ///< file it was read from, for messages
@@ -127,6 +135,7 @@ struct BrokerConfig {
   std::vector<std::string> credentials_previous_key_files;
   /// The state store and replica settings.
   StateConfig state;
+  UsageConfig usage;  ///< usage:
 };
 
 /// Reads and validates a YAML config file: its shape against schema_text(), then the rules across

@@ -79,6 +79,7 @@ int Daemon::run(std::vector<plugin_host::PluginSharedPtr> plugins,
   watch_signals();
   schedule_poll();
   run_io();
+  usage_sampler_.reset();
   workers_->join();
   reloader_->stop();
   heartbeat_.reset();
@@ -156,6 +157,8 @@ void Daemon::start_services(std::vector<plugin_host::PluginSharedPtr> plugins,
                       broker_->set_catalogs(std::move(fresh));
                     });
   reloader_->start();
+  usage_sampler_.emplace(*store_, *lifecycle_, cfg_.usage,
+                         cfg_.state.backend == config::StateBackend::postgresql);
 }
 
 http::ServerOptions Daemon::server_options() const {

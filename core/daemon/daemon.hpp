@@ -20,6 +20,7 @@
 #include "config/config.hpp"
 #include "daemon/exit_watchdog.hpp"
 #include "daemon/heartbeat.hpp"
+#include "daemon/usage_sampler.hpp"
 #include "http/server.hpp"
 #include "plugin_host/plugin.hpp"
 #include "reload/reloader.hpp"
@@ -91,6 +92,8 @@ class Daemon {
   std::optional<api::Broker> broker_;
   // This replica's row in the store; reset on a clean stop, before the store closes.
   std::optional<Heartbeat> heartbeat_;
+  // Samples what instances use for the usage history; stopped before the plugins are released.
+  std::optional<UsageSampler> usage_sampler_;
   const std::string replica_id_;  // state.replica_id, or host name and OSB port
   const int64_t started_at_ms_;
   std::optional<reload::Reloader> reloader_;

@@ -4,6 +4,8 @@
 //   osbctl [options] instances [--usage]   every instance: plan, owner, times, last operation
 //   osbctl [options] bindings              every binding (never its credentials)
 //   osbctl [options] plugins               loaded plugins and their services; refused files
+//   osbctl [options] usage [--from D] [--to D] [--by organization|plan|catalog|instance]
+//                                          the metering report (instance-hours, GiB-hours)
 //
 // Options: --url URL (OSBCTL_URL, default http://127.0.0.1:8080), --user NAME (OSBCTL_USER),
 // --password-file FILE (else OSBCTL_PASSWORD), --cacert FILE (https), --json, --csv.
@@ -13,6 +15,7 @@
 //   osbctl verify-plugin --key PUBLIC_KEY.pem FILE    checks FILE as osbd would with that key
 //   osbctl key-id KEY.pem                             the key id of a public or private key
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -55,6 +58,10 @@ struct Options {
   Format format = Format::table;
   std::string command;
   bool usage = false;
+  // usage: the period and grouping, passed to /admin/usage as given ("" leaves osbd's default).
+  std::string from;
+  std::string to;
+  std::string by;
 };
 
 void usage_text(std::FILE* out) {
@@ -72,6 +79,11 @@ void usage_text(std::FILE* out) {
       "                        signer's key id) and the plugin files osbd refused, with why\n"
       "  replicas              the osbd replicas sharing the state store: heartbeat, version,\n"
       "                        plugins, whether each is alive and serves this one's catalogs\n"
+      "  usage [--from DATE] [--to DATE] [--by organization|plan|catalog|instance]\n"
+      "                        the metering report for [from, to) (default the last 30 days,\n"
+      "                        by organization): instance-hours per plan, storage GiB-hours,\n"
+      "                        peak storage, instances created and deleted; DATE is YYYY-MM-DD\n"
+      "                        or YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
       "  sign-plugin           sign FILE with an Ed25519 key: writes FILE.sig, prints the key id\n"
       "  verify-plugin         check FILE and FILE.sig as osbd does with plugin_trust\n"
       "                        {trusted_keys: [PUBLIC_KEY.pem], require_signed: true}\n"
@@ -101,12 +113,15 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
     if (a == "--help" || a == "-h") {
       usage_text(stdout);
       return 0;
-    } else if (a == "--url" || a == "--user" || a == "--password-file" || a == "--cacert") {
+    } else if (a == "--url" || a == "--user" || a == "--password-file" || a == "--cacert" ||
+               a == "--from" || a == "--to" || a == "--by") {
       auto v = value();
       if (!v) {
         return kExitUsage;
       }
-      if (a == "--url") {
+      if (a == "--from" || a == "--to" || a == "--by") {
+        (a == "--from" ? o.from : a == "--to" ? o.to : o.by) = *v;
+      } else if (a == "--url") {
         o.url = *v;
       } else if (a == "--user") {
         o.user = *v;
@@ -127,7 +142,7 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
     } else if (a == "--usage") {
       o.usage = true;
     } else if (o.command.empty() && (a == "summary" || a == "instances" || a == "bindings" ||
-                                     a == "plugins" || a == "replicas")) {
+                                     a == "plugins" || a == "replicas" || a == "usage")) {
       o.command = a;
     } else {
       std::fprintf(stderr, "osbctl: unknown argument '%s'\n", a.c_str());
@@ -444,6 +459,69 @@ void print_replicas(const json& body, const Options& o) {
   print(header, rows, o.format);
 }
 
+std::string plan_hours(const json& plans) {
+  std::string out;
+  for (const auto& [plan, hours] : plans.items()) {
+    out += (out.empty() ? "" : " ") + plan + "=" + hours.dump();
+  }
+  return out;
+}
+
+Row usage_row(const std::string& key, const json& g) {
+  return {key,
+          text(g, "instance_hours"),
+          plan_hours(g.at("plans")),
+          text(g, "storage_gib_hours"),
+          human_bytes(g.at("peak_storage_bytes")),
+          text(g, "created"),
+          text(g, "deleted")};
+}
+
+void print_usage(const json& body, const Options& o) {
+  std::string by = text(body, "by");
+  for (char& c : by) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  Row header{by, "INSTANCE-HOURS", "PER PLAN", "GIB-HOURS", "PEAK", "CREATED", "DELETED"};
+  std::vector<Row> rows;
+  for (const auto& g : body.at("groups")) {
+    rows.push_back(usage_row(text(g, "key").empty() ? "(none)" : text(g, "key"), g));
+  }
+  rows.push_back(usage_row("TOTAL", body.at("totals")));
+  std::cout << "from " << text(body, "from") << " to " << text(body, "to") << "\n\n";
+  print(header, rows, o.format);
+}
+
+// value percent-encoded for a query string (RFC 3986 unreserved characters kept).
+std::string query_escape(const std::string& value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// /admin/usage with the period and grouping asked for.
+std::string usage_target(const Options& o) {
+  std::string query;
+  for (const auto& [key, value] :
+       {std::pair{"from", o.from}, std::pair{"to", o.to}, std::pair{"by", o.by}}) {
+    if (!value.empty()) {
+      query += std::string(query.empty() ? "?" : "&") + key + "=" + query_escape(value);
+    }
+  }
+  if (o.format == Format::csv) {
+    query += std::string(query.empty() ? "?" : "&") + "format=csv";
+  }
+  return "/admin/usage" + query;
+}
+
 struct SigningArgs {
   std::string command;
   std::vector<std::string> keys;  // --key
@@ -522,7 +600,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "osbctl: --url must be http://HOST:PORT or https://HOST:PORT\n");
     return kExitUsage;
   }
-  std::string target = "/admin/" + o.command;
+  std::string target = o.command == "usage" ? usage_target(o) : "/admin/" + o.command;
   if (o.usage && (o.command == "summary" || o.command == "instances")) {
     target += "?usage=true";
   }
@@ -532,6 +610,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "osbctl: %s: %s\n", o.url.c_str(), e.what());
     return kExitFailed;
+  }
+  if (got.first == 200 && o.command == "usage" && o.format == Format::csv) {
+    std::cout << got.second;  // osbd's CSV, the same as the console's download
+    return 0;
   }
   const json body = osbd::util::parse_json(got.second).value_or(json(json::value_t::discarded));
   if (got.first != 200 || body.is_discarded()) {
@@ -550,6 +632,8 @@ int main(int argc, char** argv) {
     print_plugins(body, o);
   } else if (o.command == "replicas") {
     print_replicas(body, o);
+  } else if (o.command == "usage") {
+    print_usage(body, o);
   } else {
     print_bindings(body, o);
   }

@@ -15,7 +15,8 @@ struct CopyCounts {
 
 /// Copies every instance, binding and operation of from into to, in one transaction of to:
 /// statuses, owners and times as they are; binding responses opened with from's keys and sealed
-/// with to's. Throws StoreError when to is not empty (nothing written) or when the counts read
+/// with to's. Then copies the usage history (events, then samples in batches: transactions of
+/// their own). Throws StoreError when to is not empty (nothing written) or when the counts read
 /// back from to differ from what from holds.
 CopyCounts copy_store(Store& from, Store& to);
 

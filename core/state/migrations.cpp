@@ -124,10 +124,55 @@ CREATE TABLE replicas (
 ) WITHOUT ROWID;
 )sql";
 
+// Usage history: lifecycle events per instance and samples of what each used. Samples name their
+// instance through usage_series, an integer, to keep a year of them small; their key leads with
+// the bucket so that a period is one range. Every instance that exists already gets a created
+// event at its creation time, owned as usage_event_of would own it (a context value counts only
+// when it is a non-empty string).
+constexpr const char* kMigration4 = R"sql(
+CREATE TABLE usage_events (
+  seq          INTEGER PRIMARY KEY,
+  instance_id  TEXT    NOT NULL,
+  at_ms        INTEGER NOT NULL,
+  kind         TEXT    NOT NULL,
+  service_id   TEXT    NOT NULL DEFAULT '',
+  plan_id      TEXT    NOT NULL DEFAULT '',
+  organization TEXT    NOT NULL DEFAULT '',
+  space        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX usage_events_at ON usage_events (at_ms);
+
+CREATE TABLE usage_series (
+  id          INTEGER PRIMARY KEY,
+  instance_id TEXT    NOT NULL UNIQUE
+);
+
+CREATE TABLE usage_samples (
+  bucket_ms   INTEGER NOT NULL,
+  series      INTEGER NOT NULL,
+  period_ms   INTEGER NOT NULL,
+  bytes_avg   INTEGER NOT NULL,
+  bytes_max   INTEGER NOT NULL,
+  objects_max INTEGER NOT NULL,
+  PRIMARY KEY (bucket_ms, series, period_ms)
+) WITHOUT ROWID;
+
+INSERT INTO usage_events (instance_id, at_ms, kind, service_id, plan_id, organization, space)
+SELECT id, created_at_ms, 'created', service_id, plan_id,
+       COALESCE(NULLIF(organization_guid, ''),
+                NULLIF(CASE WHEN json_valid(context) THEN CASE WHEN json_type(context, '$.organization_guid') = 'text' THEN json_extract(context, '$.organization_guid') END END, ''),
+                CASE WHEN json_valid(context) THEN CASE WHEN json_type(context, '$.namespace') = 'text' THEN json_extract(context, '$.namespace') END END, ''),
+       COALESCE(NULLIF(space_guid, ''),
+                NULLIF(CASE WHEN json_valid(context) THEN CASE WHEN json_type(context, '$.space_guid') = 'text' THEN json_extract(context, '$.space_guid') END END, ''),
+                CASE WHEN json_valid(context) THEN CASE WHEN json_type(context, '$.namespace') = 'text' THEN json_extract(context, '$.namespace') END END, '')
+FROM instances WHERE status <> 'creating' ORDER BY created_at_ms, rowid;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kMigration1},
     Migration{2, kMigration2},
     Migration{3, kMigration3},
+    Migration{4, kMigration4},
 };
 
 int64_t now_ms() {

@@ -59,7 +59,8 @@ BeginResult PgStore::supersede_instance_operation(const std::string& instance_id
 
 void PgStore::finish_instance_operation(const InstanceRecord& instance, const OperationRecord& op) {
   // Only the operation that holds the instance may end it: a late finish of an operation that
-  // was already given up on must not clear the marker of the one running now.
+  // was already given up on must not clear the marker of the one running now. The usage event of
+  // a succeeded provision or update is written with the change, and only with it.
   static const std::string sql =
       "UPDATE instances SET plan_id = $2, parameters = $3, context = $4, maintenance_info = $5, "
       "dashboard_url = $6, metadata = $7, plugin_state = $8, status = $9, "
@@ -74,15 +75,24 @@ void PgStore::finish_instance_operation(const InstanceRecord& instance, const Op
         .nullable(codec_.encode(instance.maintenance_info, "instances.maintenance_info"))
         .text(instance.dashboard_url)
         .nullable(codec_.encode(instance.metadata, "instances.metadata"));
-    finish(tx, sql, p, instance, "instances.plugin_state", op, {instance.id, kNoBinding});
+    if (!finish(tx, sql, p, instance, "instances.plugin_state", op, {instance.id, kNoBinding})) {
+      return;
+    }
+    if (auto event = usage_event_of(instance, op)) {
+      insert_usage_event(tx, *event);
+    }
   });
 }
 
 void PgStore::delete_instance(const std::string& instance_id, const OperationRecord& op) {
   // Its bindings go with it (ON DELETE CASCADE). Their operations and its own stay, so that
-  // latest_operation still answers for them.
+  // latest_operation still answers for them. Only the call that removed it records the deletion.
   pool_.transact("delete instance", [&](Transaction& tx) {
-    exec(tx, "DELETE FROM instances WHERE id = $1", Params().text(instance_id));
+    if (exec(tx, "DELETE FROM instances WHERE id = $1", Params().text(instance_id))
+            .affected_rows() != 0) {
+      insert_usage_event(tx,
+                         {instance_id, op.updated_at_ms, UsageEventKind::deleted, "", "", "", ""});
+    }
     end_operation(tx, op, {instance_id, kNoBinding});
   });
 }

@@ -98,8 +98,60 @@ CREATE TABLE replicas (
 );
 )sql";
 
+// Usage history (the SQLite store's migration 4): lifecycle events per instance and samples of
+// what each used. Samples name their instance through usage_series, an integer, to keep a year of
+// them small; their key leads with the bucket, so that a period is one range of it. Every instance
+// that exists already gets a created event at its creation time, owned as owner_key and space_key
+// say. A context holding \u0000, which PostgreSQL text cannot hold, is left out (as
+// PgStore::insert_usage_event leaves out an owner with a NUL byte) rather than failing the
+// migration.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE usage_events (
+  seq          BIGSERIAL PRIMARY KEY,
+  instance_id  TEXT COLLATE "C" NOT NULL,
+  at_ms        BIGINT NOT NULL,
+  kind         TEXT NOT NULL,
+  service_id   TEXT COLLATE "C" NOT NULL DEFAULT '',
+  plan_id      TEXT COLLATE "C" NOT NULL DEFAULT '',
+  organization TEXT NOT NULL DEFAULT '',
+  space        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX usage_events_at ON usage_events (at_ms);
+
+CREATE TABLE usage_series (
+  id          BIGSERIAL PRIMARY KEY,
+  instance_id TEXT COLLATE "C" NOT NULL UNIQUE
+);
+
+CREATE TABLE usage_samples (
+  bucket_ms   BIGINT NOT NULL,
+  series      BIGINT NOT NULL,
+  period_ms   BIGINT NOT NULL,
+  bytes_avg   BIGINT NOT NULL,
+  bytes_max   BIGINT NOT NULL,
+  objects_max BIGINT NOT NULL,
+  PRIMARY KEY (bucket_ms, series, period_ms)
+);
+
+INSERT INTO usage_events (instance_id, at_ms, kind, service_id, plan_id, organization, space)
+SELECT id, created_at_ms, 'created', service_id, plan_id,
+       COALESCE(NULLIF(organization_guid, ''), NULLIF(org, ''), ns, ''),
+       COALESCE(NULLIF(space_guid, ''), NULLIF(space, ''), ns, '')
+FROM (SELECT i.*,
+             CASE json_typeof(c -> 'organization_guid') WHEN 'string'
+               THEN c ->> 'organization_guid' END AS org,
+             CASE json_typeof(c -> 'space_guid') WHEN 'string' THEN c ->> 'space_guid' END AS space,
+             CASE json_typeof(c -> 'namespace') WHEN 'string' THEN c ->> 'namespace' END AS ns
+      FROM instances i,
+           LATERAL (SELECT CASE WHEN strpos(i.context, '\u0000') = 0 THEN i.context::json END
+                    AS c) ctx
+      WHERE i.status <> 'creating') seeded
+ORDER BY created_at_ms, seq;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, kMigration1},
+    Migration{2, kMigration2},
 };
 
 constexpr const char* kCreateMigrationsTable =

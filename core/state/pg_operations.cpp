@@ -69,16 +69,18 @@ bool PgStore::exists(Transaction& tx, const ResourceKey& key) {
 }
 
 // Adds what every finish writes into the resource row after p's own parameters (plugin_state,
-// status, the operation that must hold the resource, updated_at_ms), runs sql and ends op.
-void PgStore::finish(Transaction& tx, const std::string& sql, Params& p, const ResourceLifecycle& r,
+// status, the operation that must hold the resource, updated_at_ms), runs sql and ends op. True
+// when sql changed the resource (op held it).
+bool PgStore::finish(Transaction& tx, const std::string& sql, Params& p, const ResourceLifecycle& r,
                      const char* plugin_state_column, const OperationRecord& op,
                      const ResourceKey& on) {
   p.nullable(codec_.encode(r.plugin_state, plugin_state_column))
       .text(to_string(r.status))
       .text(op.id)
       .integer(r.updated_at_ms);
-  exec(tx, sql, p);
+  const bool applied = exec(tx, sql, p).affected_rows() != 0;
   end_operation(tx, op, on);
+  return applied;
 }
 
 void PgStore::insert_operation(Transaction& tx, const OperationRecord& op, const ResourceKey& on) {

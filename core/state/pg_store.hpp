@@ -43,7 +43,7 @@ enum class InstanceLock {
 /// The Store on PostgreSQL (see open_postgres_store), for several osbd replicas sharing one
 /// database. Its methods are defined by area: the store as a whole and replicas in
 /// pg_store.cpp, instances, bindings and operations in pg_instances.cpp, pg_bindings.cpp and
-/// pg_operations.cpp.
+/// pg_operations.cpp, the usage history in pg_usage.cpp.
 ///
 /// Every method is one READ COMMITTED transaction on a pooled connection and returns after its
 /// COMMIT, which is synchronous (the session sets synchronous_commit on). What only one replica
@@ -116,6 +116,13 @@ class PgStore final : public Store {
   bool take_operation(const std::string& op_id, const std::string& owner,
                       int64_t stale_before_ms) override;
 
+  std::vector<UsageEvent> list_usage_events(int64_t before_ms) override;
+  void append_usage_events(const std::vector<UsageEvent>& events) override;
+  void record_usage_samples(const std::vector<UsageSample>& samples) override;
+  void scan_usage_samples(int64_t from_ms, int64_t to_ms,
+                          const std::function<void(const UsageSample&)>& visit) override;
+  void compact_usage(const UsageRetention& retention, int64_t now_ms) override;
+
  private:
   // A binding's key, for resealing in key order.
   using BindingKey = std::pair<std::string, std::string>;
@@ -142,12 +149,15 @@ class PgStore final : public Store {
                                                     const std::string& binding_id);
 
   // --- operation rows (pg_operations.cpp) ---
-  void finish(Transaction& tx, const std::string& sql, Params& p, const ResourceLifecycle& r,
+  bool finish(Transaction& tx, const std::string& sql, Params& p, const ResourceLifecycle& r,
               const char* plugin_state_column, const OperationRecord& op, const ResourceKey& on);
   void insert_operation(Transaction& tx, const OperationRecord& op, const ResourceKey& on);
   void end_operation(Transaction& tx, const OperationRecord& op, const ResourceKey& on);
   void upsert_operation(Transaction& tx, const OperationRecord& op, const ResourceKey& on);
   static void delete_operation_row(Transaction& tx, const std::string& op_id);
+
+  // --- usage history (pg_usage.cpp) ---
+  static void insert_usage_event(Transaction& tx, const UsageEvent& e);
 
   // The rows of sql (with params) as records, decoded by read_row, in one transaction; at most
   // one with read_one.

@@ -85,7 +85,12 @@ void SqliteStore::finish_instance_operation(const InstanceRecord& instance,
                        codec_.encode(instance.maintenance_info, "instances.maintenance_info"))
         .bind(":dashboard_url", instance.dashboard_url)
         .bind_nullable(":metadata", codec_.encode(instance.metadata, "instances.metadata"));
-    finish(upd, instance, "instances.plugin_state", op, {instance.id, kNoBinding});
+    if (!finish(upd, instance, "instances.plugin_state", op, {instance.id, kNoBinding})) {
+      return;
+    }
+    if (auto event = usage_event_of(instance, op)) {
+      insert_usage_event(*event);
+    }
   });
 }
 
@@ -102,6 +107,9 @@ void SqliteStore::delete_instance(const std::string& instance_id, const Operatio
     mark_bindings.bind(":id", instance_id).bind(":at", op.updated_at_ms).run();
     Statement del(writer_, "DELETE FROM instances WHERE id = :id", "delete instance");
     del.bind(":id", instance_id).run();
+    if (writer_.changes() != 0) {
+      insert_usage_event({instance_id, op.updated_at_ms, UsageEventKind::deleted, "", "", "", ""});
+    }
     mark_removed({instance_id, kNoBinding}, op);
     end_operation(op, {instance_id, kNoBinding});
   });

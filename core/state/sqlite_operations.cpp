@@ -59,7 +59,7 @@ bool SqliteStore::exists(const ResourceKey& key) {
 
 // Binds what every finish writes into the resource row (plugin_state, status, updated_at_ms and
 // the operation that must hold the resource), runs upd and ends op.
-void SqliteStore::finish(Statement& upd, const ResourceLifecycle& r,
+bool SqliteStore::finish(Statement& upd, const ResourceLifecycle& r,
                          const char* plugin_state_column, const OperationRecord& op,
                          const ResourceKey& on) {
   upd.bind_nullable(":plugin_state", codec_.encode(r.plugin_state, plugin_state_column))
@@ -67,7 +67,9 @@ void SqliteStore::finish(Statement& upd, const ResourceLifecycle& r,
       .bind(":updated_at_ms", r.updated_at_ms)
       .bind(":op", op.id)
       .run();
+  const bool applied = writer_.changes() != 0;
   end_operation(op, on);
+  return applied;
 }
 
 // A new operation id must be new: a clash is a broken id generator and fails the transaction.

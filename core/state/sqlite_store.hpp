@@ -99,6 +99,13 @@ class SqliteStore final : public Store {
   bool take_operation(const std::string& op_id, const std::string& owner,
                       int64_t stale_before_ms) override;
 
+  std::vector<UsageEvent> list_usage_events(int64_t before_ms) override;
+  void append_usage_events(const std::vector<UsageEvent>& events) override;
+  void record_usage_samples(const std::vector<UsageSample>& samples) override;
+  void scan_usage_samples(int64_t from_ms, int64_t to_ms,
+                          const std::function<void(const UsageSample&)>& visit) override;
+  void compact_usage(const UsageRetention& retention, int64_t now_ms) override;
+
  private:
   // --- the store as a whole (sqlite_store.cpp) ---
   void reseal_bindings();
@@ -118,8 +125,11 @@ class SqliteStore final : public Store {
                                              const std::string& binding_id);
 
   // --- operation rows (sqlite_operations.cpp) ---
-  void finish(Statement& upd, const ResourceLifecycle& r, const char* plugin_state_column,
+  // Runs upd (the resource's conditional update) and ends op; true when upd changed the row.
+  bool finish(Statement& upd, const ResourceLifecycle& r, const char* plugin_state_column,
               const OperationRecord& op, const ResourceKey& on);
+  // --- usage history (sqlite_usage.cpp) ---
+  void insert_usage_event(const UsageEvent& event);
   void insert_operation(const OperationRecord& op, const ResourceKey& on);
   void end_operation(const OperationRecord& op, const ResourceKey& on);
   void upsert_operation(const OperationRecord& op, const ResourceKey& on);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "state/records.hpp"
+#include "state/usage.hpp"
 
 namespace osbd::state {
 
@@ -209,6 +211,29 @@ class Store {
   /// operation is finished or unknown.
   virtual bool take_operation(const std::string& op_id, const std::string& owner,
                               int64_t stale_before_ms) = 0;
+
+  // --- usage history (the metering report and the console's charts) ---
+  //
+  // finish_instance_operation writes the UsageEvent of a succeeded provision or update
+  // (usage_event_of) and delete_instance a deleted event, each in its own transaction, and only
+  // when it changed the instance.
+
+  /// Every usage event with at_ms < before_ms, oldest first (ties in the order written).
+  virtual std::vector<UsageEvent> list_usage_events(int64_t before_ms) = 0;
+  /// Writes events as given, in one transaction (copying a store, generated histories).
+  virtual void append_usage_events(const std::vector<UsageEvent>& events) = 0;
+  /// Writes samples in one transaction. A sample whose (instance, period, bucket) is stored
+  /// already is left out: replicas sampling the same bucket write it once.
+  virtual void record_usage_samples(const std::vector<UsageSample>& samples) = 0;
+  /// Calls visit for every sample whose period overlaps [from_ms, to_ms), in bucket order,
+  /// without holding them all in memory.
+  virtual void scan_usage_samples(int64_t from_ms, int64_t to_ms,
+                                  const std::function<void(const UsageSample&)>& visit) = 0;
+  /// Rolls samples older than the retention of their resolution into the next one (raw into
+  /// hours, hours into days: time-weighted means, maxima kept) and drops days older than
+  /// retention.daily_ms together with the events of instances deleted before then. One
+  /// transaction; run by one replica at a time in effect (it is idempotent).
+  virtual void compact_usage(const UsageRetention& retention, int64_t now_ms) = 0;
 
   /// Throws StoreError, saying why, when the store cannot serve requests: for readiness checks.
   /// This default reads the schema version.

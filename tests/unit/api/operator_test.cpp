@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api_fixture.hpp"
+#include "log/log.hpp"
 
 namespace osbd::test {
 namespace {
@@ -205,6 +206,105 @@ TEST_F(OperatorTest, BadAdminQueryIs400) {
                          "BadRequest"));
   EXPECT_TRUE(IsOsbError(send(admin_request(bhttp::verb::get, "/admin/instances?usage=%zz")), 400,
                          "BadRequest"));
+}
+
+// --- usage history, the metering report and recent operations -----------------------------------
+
+// The date (YYYY-MM-DD, UTC) days from now.
+std::string days_from_now(int days) {
+  const auto at = std::chrono::system_clock::now() + std::chrono::hours(24 * days);
+  return log::rfc3339_ms(
+             std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count())
+      .substr(0, 10);
+}
+
+TEST_F(OperatorTest, LifecycleWritesUsageEventsOnlyForWhatSucceeded) {
+  provisioned("a");
+  provisioned("b", FakePlugin::kLargePlan);
+  ASSERT_EQ(update("a", {{"service_id", FakePlugin::kService}, {"plan_id", FakePlugin::kLargePlan}})
+                .status,
+            200u);
+  ASSERT_EQ(deprovision("b", false, FakePlugin::kLargePlan).status, 200u);
+  // A refused provision (bad plan) leaves no event.
+  EXPECT_EQ(provision("c", provision_body("no-such-plan")).status, 400u);
+  const auto events = store_->list_usage_events(INT64_MAX);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].instance_id, "a");
+  EXPECT_EQ(events[0].kind, state::UsageEventKind::created);
+  EXPECT_EQ(events[0].plan_id, FakePlugin::kSmallPlan);
+  EXPECT_EQ(events[1].instance_id, "b");
+  EXPECT_EQ(events[2].instance_id, "a");
+  EXPECT_EQ(events[2].kind, state::UsageEventKind::updated);
+  EXPECT_EQ(events[2].plan_id, FakePlugin::kLargePlan);
+  EXPECT_EQ(events[3].instance_id, "b");
+  EXPECT_EQ(events[3].kind, state::UsageEventKind::deleted);
+  EXPECT_FALSE(events[0].organization.empty());
+}
+
+TEST_F(OperatorTest, AdminUsageReportsThePeriodAsked) {
+  provisioned("a");
+  provisioned("b", FakePlugin::kLargePlan);
+  ASSERT_EQ(deprovision("b", false, FakePlugin::kLargePlan).status, 200u);
+  const std::string from = days_from_now(-2);
+  const Reply r = send(admin_request(
+      bhttp::verb::get, "/admin/usage?by=plan&from=" + from + "&to=" + days_from_now(1)));
+  ASSERT_EQ(r.status, 200u) << r.body.dump();
+  EXPECT_EQ(r.body["by"], "plan");
+  EXPECT_EQ(r.body["from"], from + "T00:00:00.000Z");
+  EXPECT_EQ(r.body["totals"]["created"], 2);
+  EXPECT_EQ(r.body["totals"]["deleted"], 1);
+  ASSERT_EQ(r.body["groups"].size(), 2u);
+  EXPECT_EQ(r.body["groups"][0]["key"], "fake-db/large");
+  EXPECT_EQ(r.body["groups"][1]["key"], "fake-db/small");
+  // A period before anything existed: nothing.
+  const Reply empty =
+      send(admin_request(bhttp::verb::get, "/admin/usage?from=2020-01-01&to=2020-02-01"));
+  ASSERT_EQ(empty.status, 200u);
+  EXPECT_EQ(empty.body["groups"].size(), 0u);
+  EXPECT_EQ(empty.body["totals"]["instance_hours"], 0.0);
+  // Until tomorrow: "a" has lived for well under a minute, not for a day.
+  const Reply future = send(admin_request(
+      bhttp::verb::get, "/admin/usage?by=plan&from=" + from + "&to=" + days_from_now(1)));
+  ASSERT_EQ(future.status, 200u);
+  EXPECT_GT(future.body["totals"]["instance_hours"].get<double>(), 0.0);
+  EXPECT_LT(future.body["totals"]["instance_hours"].get<double>(), 0.02);
+}
+
+TEST_F(OperatorTest, AdminUsageAsCsv) {
+  provisioned("a");
+  // Until tomorrow: the instance counts until now, not until then.
+  const Reply r = send(
+      admin_request(bhttp::verb::get, "/admin/usage?format=csv&by=plan&to=" + days_from_now(1)));
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(r.raw.body().rfind("\"plan\",\"instance_hours\"", 0), 0u) << r.raw.body();
+  EXPECT_NE(r.raw.body().find("\"fake-db/small\""), std::string::npos);
+}
+
+TEST_F(OperatorTest, BadUsageQueriesAre400) {
+  for (const char* target :
+       {"/admin/usage?from=yesterday", "/admin/usage?to=2026-02-30", "/admin/usage?by=space",
+        "/admin/usage?from=2026-02-01&to=2026-01-01", "/admin/usage?from=2020-01-01&to=2026-01-01",
+        "/admin/usage?format=xml", "/admin/operations?limit=0", "/admin/operations?limit=1e3",
+        "/admin/operations?limit=99999", "/admin/operations?state=done"}) {
+    EXPECT_TRUE(IsOsbError(send(admin_request(bhttp::verb::get, target)), 400, "BadRequest"))
+        << target;
+  }
+}
+
+TEST_F(OperatorTest, AdminOperationsAreNewestFirstAndFilterable) {
+  provisioned("a");
+  provisioned("b");
+  EXPECT_EQ(provision("a", provision_body(FakePlugin::kLargePlan)).status, 409u);
+  const Reply r = send(admin_request(bhttp::verb::get, "/admin/operations?limit=1"));
+  ASSERT_EQ(r.status, 200u);
+  ASSERT_EQ(r.body["operations"].size(), 1u);
+  EXPECT_EQ(r.body["operations"][0]["instance_id"], "b");
+  EXPECT_EQ(r.body["operations"][0]["kind"], "provision");
+  EXPECT_EQ(r.body["operations"][0]["state"], "succeeded");
+  const Reply failed = send(admin_request(bhttp::verb::get, "/admin/operations?state=failed"));
+  ASSERT_EQ(failed.status, 200u);
+  EXPECT_EQ(failed.body["operations"].size(), 0u);
 }
 
 }  // namespace

@@ -367,7 +367,7 @@ TEST(StoreConcurrency, ReadsDoNotWaitForAPendingWrite) {
     EXPECT_FALSE(store->get_instance("i2"));
     EXPECT_EQ(store->list_instances().size(), 1u);
     EXPECT_EQ(store->latest_operation("i1", "")->id, "prov-i1");
-    EXPECT_EQ(store->schema_version(), 3);
+    EXPECT_EQ(store->schema_version(), 4);
     EXPECT_FALSE(write_returned.load());
   }
   writer.join();

@@ -163,10 +163,10 @@ TEST(SqliteStoreOpen, NotADatabaseNamesThePath) {
 }
 
 TEST_F(SqliteStoreTest, SchemaVersionIsLatestAndAppliedOnce) {
-  EXPECT_EQ(store_->schema_version(), 3);
+  EXPECT_EQ(store_->schema_version(), 4);
   reopen();
-  EXPECT_EQ(store_->schema_version(), 3);
-  EXPECT_EQ(raw_query(dir_.db_file(), "SELECT COUNT(*) FROM schema_migrations"), "3");
+  EXPECT_EQ(store_->schema_version(), 4);
+  EXPECT_EQ(raw_query(dir_.db_file(), "SELECT COUNT(*) FROM schema_migrations"), "4");
 }
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedNamingPathAndBothVersions) {
@@ -179,7 +179,7 @@ TEST_F(SqliteStoreTest, NewerSchemaIsRefusedNamingPathAndBothVersions) {
   } catch (const StoreError& e) {
     EXPECT_THAT(e.what(), HasSubstr(dir_.db_file()));
     EXPECT_THAT(e.what(), HasSubstr("version 999"));
-    EXPECT_THAT(e.what(), HasSubstr("(version 3)"));
+    EXPECT_THAT(e.what(), HasSubstr("(version 4)"));
   }
 }
 
@@ -223,15 +223,16 @@ TEST_F(SqliteStoreTest, MigrationToVersion2KeepsTheLastOperationOfResourcesRemov
   create_ready_instance("i2", 1000);
   remove_instance("i1", "deprov-1", 3000);
   // Back to a version 1 database as an older osbd left it: no markers, the old index, and
-  // nothing of version 3.
+  // nothing of versions 3 and 4.
   store_.reset();
   raw_exec(dir_.db_file(),
+           "DROP TABLE usage_events; DROP TABLE usage_series; DROP TABLE usage_samples; "
            "DROP TABLE replicas; ALTER TABLE operations DROP COLUMN owner; "
            "DROP TABLE removed_resources; DELETE FROM schema_migrations WHERE version >= 2; "
            "CREATE INDEX operations_latest ON operations (instance_id, binding_id, "
            "created_at_ms)");
   reopen();
-  EXPECT_EQ(store_->schema_version(), 3);
+  EXPECT_EQ(store_->schema_version(), 4);
   EXPECT_EQ(store_->latest_operation("i1", "")->id, "deprov-1");
   EXPECT_EQ(store_->latest_operation("i1", "b1")->id, "bind-i1-b1");
   EXPECT_EQ(store_->latest_operation("i2", "")->id, "prov-i2");
@@ -245,17 +246,66 @@ TEST_F(SqliteStoreTest, MigrationToVersion3LeavesEarlierOperationsToAnyReplica) 
   ASSERT_EQ(store_->begin_create_instance(make_instance("i1"),
                                           make_op("op-1", OperationKind::provision, "i1")),
             BeginResult::started);
-  // Back to a version 2 database: no owners, no replicas.
+  // Back to a version 2 database: no owners, no replicas, no usage history.
   store_.reset();
   raw_exec(dir_.db_file(),
+           "DROP TABLE usage_events; DROP TABLE usage_series; DROP TABLE usage_samples; "
            "DROP TABLE replicas; ALTER TABLE operations DROP COLUMN owner; "
-           "DELETE FROM schema_migrations WHERE version = 3");
+           "DELETE FROM schema_migrations WHERE version >= 3");
   reopen();
-  EXPECT_EQ(store_->schema_version(), 3);
+  EXPECT_EQ(store_->schema_version(), 4);
   EXPECT_EQ(store_->get_operation("op-1")->owner, "");
   EXPECT_TRUE(store_->list_replicas().empty());
   EXPECT_TRUE(store_->take_operation("op-1", "replica-a", 0));
   EXPECT_EQ(store_->get_operation("op-1")->owner, "replica-a");
+}
+
+TEST_F(SqliteStoreTest, MigrationToVersion4SeedsACreatedEventForEveryExistingInstance) {
+  auto cf = make_instance("cf", 1000);
+  cf.organization_guid = "org-1";
+  cf.space_guid = "space-1";
+  auto k8s = make_instance("k8s", 2000);
+  k8s.organization_guid = "";
+  k8s.space_guid = "";
+  k8s.context = {{"platform", "kubernetes"}, {"namespace", "team-x"}};
+  auto ctx = make_instance("ctx", 3000);
+  ctx.organization_guid = "";
+  ctx.space_guid = "";
+  ctx.context = {{"organization_guid", ""}, {"namespace", 7}, {"space_guid", "s-2"}};
+  auto pending = make_instance("pending", 4000);
+  for (auto* inst : {&cf, &k8s, &ctx, &pending}) {
+    auto op = make_op("prov-" + inst->id, OperationKind::provision, inst->id, "", 1000);
+    ASSERT_EQ(store_->begin_create_instance(*inst, op), BeginResult::started);
+    if (inst != &pending) {
+      inst->status = ResourceStatus::ready;
+      op.state = OperationState::succeeded;
+      store_->finish_instance_operation(*inst, op);
+    }
+  }
+  // Back to a version 3 database, then upgraded: "pending" is still being created, so no event.
+  store_.reset();
+  raw_exec(dir_.db_file(),
+           "DROP TABLE usage_events; DROP TABLE usage_series; DROP TABLE usage_samples; "
+           "DELETE FROM schema_migrations WHERE version = 4");
+  reopen();
+  const auto events = store_->list_usage_events(INT64_MAX);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].instance_id, "cf");
+  EXPECT_EQ(events[0].at_ms, 1000);
+  EXPECT_EQ(events[0].kind, UsageEventKind::created);
+  EXPECT_EQ(events[0].organization, "org-1");
+  EXPECT_EQ(events[0].space, "space-1");
+  EXPECT_EQ(events[0].plan_id, cf.plan_id);
+  EXPECT_EQ(events[1].instance_id, "k8s");
+  EXPECT_EQ(events[1].at_ms, 2000);
+  EXPECT_EQ(events[1].organization, "team-x");
+  EXPECT_EQ(events[1].space, "team-x");
+  // An empty organization guid counts as none, and a namespace that is not a string too: the
+  // same owner as usage_event_of gives.
+  EXPECT_EQ(events[2].instance_id, "ctx");
+  EXPECT_EQ(events[2].organization, owner_key(ctx));
+  EXPECT_EQ(events[2].organization, "");
+  EXPECT_EQ(events[2].space, "s-2");
 }
 
 // --- credentials at rest ------------------------------------------------------------------------

@@ -6,20 +6,24 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <future>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "state/copy.hpp"
 #include "state/secret_box.hpp"
 #include "state/store.hpp"
 #include "store_backends.hpp"
@@ -180,6 +184,28 @@ void expect_same(const ReplicaRecord& got, const ReplicaRecord& want) {
   EXPECT_EQ(got.catalog_fingerprint, want.catalog_fingerprint);
   EXPECT_EQ(got.started_at_ms, want.started_at_ms);
   EXPECT_EQ(got.heartbeat_at_ms, want.heartbeat_at_ms);
+}
+
+void expect_same(const UsageEvent& got, const UsageEvent& want) {
+  SCOPED_TRACE("usage event of " + want.instance_id + " at " + std::to_string(want.at_ms));
+  EXPECT_EQ(got.instance_id, want.instance_id);
+  EXPECT_EQ(got.at_ms, want.at_ms);
+  EXPECT_EQ(to_string(got.kind), std::string(to_string(want.kind)));
+  EXPECT_EQ(got.service_id, want.service_id);
+  EXPECT_EQ(got.plan_id, want.plan_id);
+  EXPECT_EQ(got.organization, want.organization);
+  EXPECT_EQ(got.space, want.space);
+}
+
+void expect_same(const UsageSample& got, const UsageSample& want) {
+  SCOPED_TRACE("usage sample of " + want.instance_id + " at " + std::to_string(want.bucket_ms) +
+               " for " + std::to_string(want.period_ms));
+  EXPECT_EQ(got.instance_id, want.instance_id);
+  EXPECT_EQ(got.bucket_ms, want.bucket_ms);
+  EXPECT_EQ(got.period_ms, want.period_ms);
+  EXPECT_EQ(got.bytes_avg, want.bytes_avg);
+  EXPECT_EQ(got.bytes_max, want.bytes_max);
+  EXPECT_EQ(got.objects_max, want.objects_max);
 }
 
 /// Expects two lists of records to hold the same records in the same order.
@@ -1459,6 +1485,340 @@ TEST_P(StoreCopyTest, EveryRecordArrivesAsItWasAndTheCopyServesOn) {
   EXPECT_EQ(to_->latest_operation("removed", "")->id, "deprov-removed");
 }
 
+// --- usage history ------------------------------------------------------------------------------
+
+constexpr int64_t kMinuteMs = 60 * 1000;
+/// A day boundary (2022-01-08) that every usage test counts from.
+constexpr int64_t kDay0 = 19000 * kDayMs;
+
+/// Every usage event the store holds, oldest first.
+std::vector<UsageEvent> all_usage_events(Store& store) {
+  return store.list_usage_events(std::numeric_limits<int64_t>::max());
+}
+
+/// The samples scan_usage_samples visits for [from_ms, to_ms), in the order visited.
+std::vector<UsageSample> scan_samples(Store& store, int64_t from_ms, int64_t to_ms) {
+  std::vector<UsageSample> out;
+  store.scan_usage_samples(from_ms, to_ms, [&](const UsageSample& s) { out.push_back(s); });
+  return out;
+}
+
+/// Every sample the store holds, in the order visited.
+std::vector<UsageSample> all_samples(Store& store) {
+  return scan_samples(store, std::numeric_limits<int64_t>::min() / 2,
+                      std::numeric_limits<int64_t>::max());
+}
+
+/// samples ordered by bucket, instance and period: comparable between stores, whose series
+/// numbers (the order within a bucket) differ.
+std::vector<UsageSample> by_bucket_and_instance(std::vector<UsageSample> samples) {
+  std::sort(samples.begin(), samples.end(), [](const UsageSample& a, const UsageSample& b) {
+    return std::tie(a.bucket_ms, a.instance_id, a.period_ms) <
+           std::tie(b.bucket_ms, b.instance_id, b.period_ms);
+  });
+  return samples;
+}
+
+/// The event create_ready_instance writes for a make_instance record created at at_ms.
+UsageEvent created_event(const std::string& id, int64_t at_ms) {
+  return {id, at_ms, UsageEventKind::created, "svc-1", "plan-1", "org-1", "space-1"};
+}
+
+/// The event a deprovision that ended at at_ms writes.
+UsageEvent deleted_event(const std::string& id, int64_t at_ms) {
+  return {id, at_ms, UsageEventKind::deleted, "", "", "", ""};
+}
+
+/// Begins an update of the idle instance id at at_ms and ends it in state, with plan as its plan.
+void update_instance(Store& store, const std::string& id, const std::string& op_id,
+                     const std::string& plan, OperationState state, int64_t at_ms) {
+  auto op = make_op(op_id, OperationKind::update, id, "", at_ms);
+  ASSERT_EQ(store.begin_instance_operation(id, op, ResourceStatus::ready, false),
+            BeginResult::started);
+  auto inst = store.get_instance(id).value();
+  inst.plan_id = plan;
+  inst.updated_at_ms = at_ms + 500;
+  op.state = state;
+  op.updated_at_ms = at_ms + 500;
+  store.finish_instance_operation(inst, op);
+}
+
+TEST_P(StoreTest, UsageEventsFollowSucceededCreatesUpdatesAndDeletes) {
+  create_ready_instance("i1", 1000);
+  expect_same_list(all_usage_events(*store_), {created_event("i1", 1000)});
+
+  update_instance(*store_, "i1", "upd-1", "plan-2", OperationState::succeeded, 2000);
+  update_instance(*store_, "i1", "upd-2", "plan-3", OperationState::failed, 3000);
+  remove_instance("i1", "deprov-1", 4000);
+
+  const UsageEvent updated{"i1",    2500,     UsageEventKind::updated, "svc-1", "plan-2",
+                           "org-1", "space-1"};
+  expect_same_list(all_usage_events(*store_),
+                   {created_event("i1", 1000), updated, deleted_event("i1", 4000)});
+  // Before is exclusive.
+  expect_same_list(store_->list_usage_events(2500), {created_event("i1", 1000)});
+  expect_same_list(store_->list_usage_events(2501), {created_event("i1", 1000), updated});
+  EXPECT_TRUE(store_->list_usage_events(1000).empty());
+  reopen();
+  EXPECT_EQ(all_usage_events(*store_).size(), 3u);
+}
+
+TEST_P(StoreTest, UsageEventOwnerComesFromTheRequestElseTheContext) {
+  auto cf = make_instance("cf", 1000);
+  cf.organization_guid = "";
+  cf.space_guid = "";
+  cf.context = {
+      {"platform", "cloudfoundry"}, {"organization_guid", "cf-org"}, {"space_guid", "cf-space"}};
+  auto k8s = make_instance("k8s", 2000);
+  k8s.organization_guid = "";
+  k8s.space_guid = "";
+  k8s.context = {{"platform", "kubernetes"}, {"namespace", "team-a"}};
+  auto nobody = make_instance("nobody", 3000);
+  nobody.organization_guid = "";
+  nobody.space_guid = "";
+  nobody.context = nullptr;
+  for (auto inst : {cf, k8s, nobody}) {
+    auto op = make_op("prov-" + inst.id, OperationKind::provision, inst.id, "", inst.created_at_ms);
+    ASSERT_EQ(store_->begin_create_instance(inst, op), BeginResult::started);
+    op.state = OperationState::succeeded;
+    store_->finish_instance_operation(inst, op);
+  }
+  expect_same_list(all_usage_events(*store_),
+                   {{"cf", 1000, UsageEventKind::created, "svc-1", "plan-1", "cf-org", "cf-space"},
+                    {"k8s", 2000, UsageEventKind::created, "svc-1", "plan-1", "team-a", "team-a"},
+                    {"nobody", 3000, UsageEventKind::created, "svc-1", "plan-1", "", ""}});
+}
+
+TEST_P(StoreTest, NoUsageEventWithoutAChangeOfTheInstance) {
+  create_ready_instance("i1", 1000);
+  // Bindings come and go.
+  create_ready_binding("i1", "b1", 1500);
+  remove_binding(*store_, "i1", "b1", "unbind-b1", 1600);
+  // A finish of an operation that no longer holds the instance (a succeeded provision).
+  ASSERT_EQ(store_->begin_instance_operation("i1", make_op("upd-1", OperationKind::update, "i1"),
+                                             ResourceStatus::ready, false),
+            BeginResult::started);
+  auto stale = store_->get_operation("prov-i1").value();
+  stale.updated_at_ms = 5000;
+  store_->finish_instance_operation(make_instance("i1"), stale);
+  // A failed provision.
+  auto failed = make_instance("i2", 2000);
+  auto failed_op = make_op("prov-i2", OperationKind::provision, "i2", "", 2000);
+  ASSERT_EQ(store_->begin_create_instance(failed, failed_op), BeginResult::started);
+  failed.status = ResourceStatus::failed;
+  failed_op.state = OperationState::failed;
+  store_->finish_instance_operation(failed, failed_op);
+  // A refused provision, discarded.
+  ASSERT_EQ(store_->begin_create_instance(make_instance("i3", 3000),
+                                          make_op("prov-i3", OperationKind::provision, "i3")),
+            BeginResult::started);
+  store_->discard_instance("i3", "prov-i3");
+  // A delete of an instance that is gone already.
+  auto again = make_op("deprov-gone", OperationKind::deprovision, "gone", "", 4000);
+  again.state = OperationState::succeeded;
+  store_->delete_instance("gone", again);
+
+  expect_same_list(all_usage_events(*store_), {created_event("i1", 1000)});
+}
+
+TEST_P(StoreTest, AppendUsageEventsWritesThemAsGivenInOrder) {
+  const std::vector<UsageEvent> events = {
+      {"b", 2000, UsageEventKind::created, "svc-2", "plan-x", "org-b", "space-b"},
+      {"a", 1000, UsageEventKind::created, "svc-1", "plan-y", "org-a", "space-a"},
+      {"a", 2000, UsageEventKind::updated, "svc-1", "plan-z", "org-a", "space-a"},
+      {"b", 2000, UsageEventKind::deleted, "", "", "", ""},
+  };
+  store_->append_usage_events(events);
+  // By time; in the same millisecond, in the order written.
+  expect_same_list(all_usage_events(*store_), {events[1], events[0], events[2], events[3]});
+  store_->append_usage_events({});
+  EXPECT_EQ(all_usage_events(*store_).size(), 4u);
+}
+
+TEST_P(StoreTest, RecordUsageSamplesKeepsTheFirstSampleOfEachKey) {
+  const int64_t b = kDay0 + 15 * kMinuteMs;
+  const int64_t q = 15 * kMinuteMs;
+  store_->record_usage_samples({{"i1", b, q, 100, 120, 3}, {"i2", b, q, 7, 7, 1}});
+  // A second replica sampling the same bucket, and a duplicate in one batch.
+  store_->record_usage_samples(
+      {{"i1", b, q, 999, 999, 9}, {"i1", b, 5 * kMinuteMs, 50, 50, 1}, {"i2", b, q, 8, 8, 2}});
+  store_->record_usage_samples({});
+  expect_same_list(
+      by_bucket_and_instance(all_samples(*store_)),
+      {{"i1", b, 5 * kMinuteMs, 50, 50, 1}, {"i1", b, q, 100, 120, 3}, {"i2", b, q, 7, 7, 1}});
+}
+
+TEST_P(StoreTest, ScanUsageSamplesVisitsTheRowsOverlappingThePeriodInBucketOrder) {
+  const int64_t from = kDay0 + 10 * kHourMs;
+  const int64_t to = from + kHourMs;
+  const int64_t q = 15 * kMinuteMs;
+  store_->record_usage_samples({
+      {"i1", to, q, 1, 1, 1},                           // starts at the end: out
+      {"i2", from + 3 * q, q, 2, 2, 1},                 // in
+      {"i1", from - q, q, 3, 3, 1},                     // ends at the start: out
+      {"i1", from, q, 4, 4, 1},                         // in
+      {"i3", kDay0, kDayMs, 5, 5, 1},                   // the day around it: in
+      {"i3", kDay0 - kDayMs, kDayMs, 6, 6, 1},          // the day before: out
+      {"i2", from - kHourMs, kHourMs, 7, 7, 1},         // the hour before: out
+      {"i2", from + 30 * kMinuteMs, q, 8, 8, 1},        // in
+      {"i1", from - 30 * kMinuteMs, kHourMs, 9, 9, 1},  // an hour reaching into it: in
+  });
+  expect_same_list(scan_samples(*store_, from, to),
+                   {{"i3", kDay0, kDayMs, 5, 5, 1},
+                    {"i1", from - 30 * kMinuteMs, kHourMs, 9, 9, 1},
+                    {"i1", from, q, 4, 4, 1},
+                    {"i2", from + 30 * kMinuteMs, q, 8, 8, 1},
+                    {"i2", from + 3 * q, q, 2, 2, 1}});
+  EXPECT_TRUE(scan_samples(*store_, to + kDayMs, to + 2 * kDayMs).empty());
+}
+
+TEST_P(StoreTest, ScanUsageSamplesVisitsEveryRowOfALargePeriodOnce) {
+  // More rows than a page of the scan holds, in two buckets.
+  constexpr int kInstances = 6000;
+  const int64_t q = 15 * kMinuteMs;
+  std::vector<UsageSample> samples;
+  for (int i = 0; i < kInstances; ++i) {
+    for (int64_t bucket : {kDay0, kDay0 + q}) {
+      samples.push_back({"i" + std::to_string(i), bucket, q, i, i, 1});
+    }
+  }
+  store_->record_usage_samples(samples);
+  const auto got = scan_samples(*store_, kDay0, kDay0 + kHourMs);
+  ASSERT_EQ(got.size(), 2u * kInstances);
+  int64_t bytes = 0;
+  std::set<std::pair<int64_t, std::string>> keys;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].bucket_ms, i < static_cast<size_t>(kInstances) ? kDay0 : kDay0 + q);
+    keys.emplace(got[i].bucket_ms, got[i].instance_id);
+    bytes += got[i].bytes_avg;
+  }
+  EXPECT_EQ(keys.size(), 2u * kInstances);
+  EXPECT_EQ(bytes, 2LL * kInstances * (kInstances - 1) / 2);  // 2 * (0 + 1 + ... + 5999)
+}
+
+/// The retention the compaction tests use: raw rows 2 hours, hourly 2 days, daily 10.
+UsageRetention test_retention() {
+  UsageRetention r;
+  r.raw_ms = 2 * kHourMs;
+  r.hourly_ms = 2 * kDayMs;
+  r.daily_ms = 10 * kDayMs;
+  return r;
+}
+
+TEST_P(StoreTest, CompactUsageRollsRawRowsIntoHoursAndHoursIntoDays) {
+  // Now is noon of day 20: raw rows before 10:00 of day 20 become hours, hours before day 18
+  // become days, days that ended by noon of day 10 go.
+  const int64_t now = kDay0 + 20 * kDayMs + 12 * kHourMs;
+  const int64_t q = 15 * kMinuteMs;
+  const int64_t five = kDay0 + 20 * kDayMs + 5 * kHourMs;
+  std::vector<UsageSample> samples = {
+      {"a", five, q, 100, 100, 1},
+      {"a", five + q, q, 200, 200, 2},
+      {"a", five + 2 * q, q, 300, 300, 4},
+      {"a", five + 3 * q, q, 400, 400, 3},
+      {"a", kDay0 + 20 * kDayMs + 11 * kHourMs, q, 500, 500, 5},     // recent: stays raw
+      {"a", kDay0 + 19 * kDayMs + 3 * kHourMs, kHourMs, 60, 60, 1},  // recent: stays an hour
+      {"old", kDay0 + 5 * kDayMs, kDayMs, 10, 10, 1},                // ended on day 6: goes
+      {"b", kDay0 + 9 * kDayMs, kDayMs, 10, 10, 1},  // ended on day 10 at 00:00: goes
+  };
+  for (int h = 0; h < 24; ++h) {  // every hour of day 10 at 48 bytes
+    samples.push_back({"a", kDay0 + 10 * kDayMs + h * kHourMs, kHourMs, 48, 48 + h, 7});
+  }
+  for (int h = 0; h < 12; ++h) {  // half of day 11 at 48 bytes: a mean of 24 over the day
+    samples.push_back({"b", kDay0 + 11 * kDayMs + h * kHourMs, kHourMs, 48, 48, 1});
+  }
+  store_->record_usage_samples(samples);
+  store_->compact_usage(test_retention(), now);
+
+  // (100 + 200 + 300 + 400) * 15 min / 60 min = 250.
+  const std::vector<UsageSample> want = {
+      {"a", kDay0 + 10 * kDayMs, kDayMs, 48, 71, 7},
+      {"b", kDay0 + 11 * kDayMs, kDayMs, 24, 48, 1},
+      {"a", kDay0 + 19 * kDayMs + 3 * kHourMs, kHourMs, 60, 60, 1},
+      {"a", five, kHourMs, 250, 400, 4},
+      {"a", kDay0 + 20 * kDayMs + 11 * kHourMs, q, 500, 500, 5},
+  };
+  expect_same_list(all_samples(*store_), want);
+  // Neither a sample nor an event names "old" any more.
+  EXPECT_EQ(backend_->raw_query("SELECT COUNT(*) FROM usage_series"), "2");
+
+  // Idempotent.
+  store_->compact_usage(test_retention(), now);
+  expect_same_list(all_samples(*store_), want);
+
+  // A sample that comes late for an hour rolled up already is added to it: 800 for a quarter of
+  // the hour adds 200 to its mean.
+  store_->record_usage_samples({{"a", five + q, q, 800, 800, 2}});
+  store_->compact_usage(test_retention(), now);
+  expect_same(all_samples(*store_).at(3), {"a", five, kHourMs, 450, 800, 4});
+}
+
+TEST_P(StoreTest, CompactUsageDropsTheEventsOfInstancesDeletedBeforeTheDailyRetention) {
+  // Daily rows are kept 10 days: the history before noon of day 10 goes.
+  const int64_t now = kDay0 + 20 * kDayMs + 12 * kHourMs;
+  const int64_t before = kDay0 + 10 * kDayMs + 12 * kHourMs;
+  const UsageEvent dead_created = created_event("dead", kDay0 + kDayMs);
+  const UsageEvent dead_deleted = deleted_event("dead", before - 1);
+  const UsageEvent late_created = created_event("late", kDay0 + kDayMs);
+  const UsageEvent late_deleted = deleted_event("late", before + 1);
+  const UsageEvent live_created = created_event("live", kDay0 + kDayMs);
+  const UsageEvent live_updated{
+      "live", kDay0 + 3 * kDayMs, UsageEventKind::updated, "svc-1", "plan-2", "org-1", "space-1"};
+  store_->append_usage_events(
+      {dead_created, late_created, live_created, live_updated, dead_deleted, late_deleted});
+  store_->record_usage_samples({{"dead", kDay0 + 9 * kDayMs, kDayMs, 10, 10, 1},
+                                {"live", kDay0 + 9 * kDayMs, kDayMs, 10, 10, 1}});
+  store_->compact_usage(test_retention(), now);
+  expect_same_list(all_usage_events(*store_),
+                   {late_created, live_created, live_updated, late_deleted});
+  EXPECT_TRUE(all_samples(*store_).empty());
+  // live keeps its series for its next samples; dead's is gone with its events and samples.
+  EXPECT_EQ(backend_->raw_query("SELECT COUNT(*) FROM usage_series WHERE instance_id = 'dead'"),
+            "0");
+  EXPECT_EQ(backend_->raw_query("SELECT COUNT(*) FROM usage_series WHERE instance_id = 'live'"),
+            "1");
+}
+
+TEST_P(StoreTest, CompactUsageKeepsTheNewLifeOfAReusedInstanceId) {
+  // The id was deprovisioned before the retention and provisioned again since.
+  const int64_t now = kDay0 + 20 * kDayMs + 12 * kHourMs;
+  const UsageEvent first = created_event("i1", kDay0 + kDayMs);
+  const UsageEvent gone = deleted_event("i1", kDay0 + 2 * kDayMs);
+  const UsageEvent again = created_event("i1", kDay0 + 15 * kDayMs);
+  store_->append_usage_events({first, gone, again});
+  store_->compact_usage(test_retention(), now);
+  expect_same_list(all_usage_events(*store_), {again});
+}
+
+TEST_P(StoreCopyTest, CopyStoreCopiesTheUsageHistory) {
+  Store& s = *from_;
+  create_ready_instance(s, "live", 1000);
+  create_ready_instance(s, "gone", 1100);
+  remove_instance(s, "gone", "deprov-gone", 1200);
+  s.append_usage_events({{"older", 500, UsageEventKind::created, "svc-0", "plan-0", "o", "s"}});
+  // More samples than one batch of the copy.
+  std::vector<UsageSample> samples;
+  for (int i = 0; i < 5200; ++i) {
+    samples.push_back({i % 2 == 0 ? "live" : "gone", kDay0 + i * 15 * kMinuteMs, 15 * kMinuteMs, i,
+                       i + 1, i % 7});
+  }
+  samples.push_back({"live", kDay0 - kDayMs, kDayMs, 33, 40, 2});
+  samples.push_back({"live", kDay0 - kHourMs, kHourMs, 44, 50, 3});
+  s.record_usage_samples(samples);
+
+  const auto copied = copy_store(s, *to_);
+  EXPECT_EQ(copied.instances, 1u);
+  expect_same_list(all_usage_events(*to_),
+                   {{"older", 500, UsageEventKind::created, "svc-0", "plan-0", "o", "s"},
+                    created_event("live", 1000),
+                    created_event("gone", 1100),
+                    deleted_event("gone", 1200)});
+  expect_same_list(by_bucket_and_instance(all_samples(*to_)), by_bucket_and_instance(samples));
+  // The copy goes on recording.
+  update_instance(*to_, "live", "upd-live", "plan-2", OperationState::succeeded, 2000);
+  EXPECT_EQ(all_usage_events(*to_).size(), 5u);
+}
+
 // --- durability and errors ----------------------------------------------------------------------
 
 TEST_P(StoreTest, EverythingSurvivesReopen) {
@@ -1685,6 +2045,54 @@ class PostgresStoreTest : public ::testing::Test {
   std::unique_ptr<testing::PostgresBackend> backend_;
   std::unique_ptr<Store> store_;
 };
+
+// Migration 2 gives every instance that existed before it a created event, as finishing its
+// provision would have. Run again here on instances written before it by undoing it.
+TEST_F(PostgresStoreTest, TheUsageMigrationSeedsACreatedEventForEveryExistingInstance) {
+  create_ready_instance(*store_, "plain", 1000);
+  auto cf = make_instance("cf", 2000);
+  cf.organization_guid = "";
+  cf.space_guid = "";
+  cf.context = {{"organization_guid", "cf-org"}, {"space_guid", "cf-space"}, {"namespace", "x"}};
+  auto k8s = make_instance("k8s", 3000);
+  k8s.organization_guid = "";
+  k8s.space_guid = "";
+  k8s.context = {{"organization_guid", 7}, {"namespace", "team-a"}};
+  // PostgreSQL text holds no NUL byte: such an owner is left out.
+  auto nul = make_instance("nul", 3500);
+  nul.organization_guid = "";
+  nul.space_guid = "";
+  nul.context = {{"namespace", std::string("team\0b", 6)}};
+  auto bare = make_instance("bare", 4000);
+  bare.organization_guid = "";
+  bare.space_guid = "";
+  bare.context = {"not", "an", "object"};
+  for (const auto& inst : {cf, k8s, nul, bare}) {
+    auto op = make_op("prov-" + inst.id, OperationKind::provision, inst.id, "", inst.created_at_ms);
+    ASSERT_EQ(store_->begin_create_instance(inst, op), BeginResult::started);
+    op.state = OperationState::succeeded;
+    store_->finish_instance_operation(inst, op);
+  }
+  ASSERT_EQ(store_->begin_create_instance(
+                make_instance("creating", 5000),
+                make_op("prov-creating", OperationKind::provision, "creating", "", 5000)),
+            BeginResult::started);
+  const auto written = all_usage_events(*store_);
+  store_.reset();
+  backend_->raw_exec(
+      "DROP TABLE usage_events, usage_series, usage_samples; "
+      "DELETE FROM schema_migrations WHERE version = 2");
+  store_ = backend_->open();
+  EXPECT_EQ(store_->schema_version(), 2);
+  expect_same_list(all_usage_events(*store_),
+                   {created_event("plain", 1000),
+                    {"cf", 2000, UsageEventKind::created, "svc-1", "plan-1", "cf-org", "cf-space"},
+                    {"k8s", 3000, UsageEventKind::created, "svc-1", "plan-1", "team-a", "team-a"},
+                    {"nul", 3500, UsageEventKind::created, "svc-1", "plan-1", "", ""},
+                    {"bare", 4000, UsageEventKind::created, "svc-1", "plan-1", "", ""}});
+  // The same as the store writes when a provision ends.
+  expect_same_list(all_usage_events(*store_), written);
+}
 
 TEST_F(PostgresStoreTest, LostConnectionsAreAStoreErrorAndTheNextCallReconnects) {
   create_ready_instance(*store_, "i1");
