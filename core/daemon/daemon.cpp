@@ -159,6 +159,7 @@ void Daemon::start_services(std::vector<plugin_host::PluginSharedPtr> plugins,
   reloader_->start();
   usage_sampler_.emplace(*store_, *lifecycle_, cfg_.usage,
                          cfg_.state.backend == config::StateBackend::postgresql);
+  usage_sampler_->start();
 }
 
 http::ServerOptions Daemon::server_options() const {

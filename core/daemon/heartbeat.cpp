@@ -12,34 +12,16 @@ Heartbeat::Heartbeat(state::Store& store, Describe describe, std::chrono::millis
                      std::chrono::milliseconds lease)
     : store_(store), describe_(std::move(describe)), interval_(interval), lease_(lease) {
   beat_or_log();
-  thread_ = std::thread([this] { run(); });
+  thread_.emplace(interval_, [this] { beat_or_log(); });
 }
 
 Heartbeat::~Heartbeat() {
-  {
-    util::MutexLock lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
+  thread_.reset();
   try {
     store_.remove_replica(replica_id_);
   } catch (const std::exception& e) {
     // The row goes stale instead; the others wait for the lease before taking over.
     log::warn("could not remove this replica's heartbeat", {{"error", e.what()}});
-  }
-}
-
-void Heartbeat::run() {
-  util::UniqueLock lock(mu_);
-  while (!stopping_) {
-    lock.wait_for(wake_, interval_);
-    if (stopping_) {
-      break;
-    }
-    lock.unlock();
-    beat_or_log();
-    lock.lock();
   }
 }
 

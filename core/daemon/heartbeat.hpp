@@ -1,15 +1,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "state/records.hpp"
 #include "state/store.hpp"
-#include "util/mutex.hpp"
+#include "util/periodic.hpp"
 #include "util/rate_limit.hpp"
 
 namespace osbd::daemon {
@@ -33,7 +32,6 @@ class Heartbeat {
   Heartbeat& operator=(const Heartbeat&) = delete;
 
  private:
-  void run() OSBD_EXCLUDES(mu_);
   void beat_or_log();
   void beat();
   void compare_catalogs(const state::ReplicaRecord& self);
@@ -45,11 +43,8 @@ class Heartbeat {
   std::string replica_id_;   // from the first beat; the row removed at the end
   uint64_t mismatched_ = 0;  // live replicas with other catalogs at the last beat (run thread)
   util::RateLimit failures_{
-      std::chrono::seconds(10)};  // beats that failed, logged at most so often
-  util::Mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ OSBD_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+      std::chrono::seconds(10)};          // beats that failed, logged at most so often
+  std::optional<util::Periodic> thread_;  // last: stops before the members it reads
 };
 
 }  // namespace osbd::daemon

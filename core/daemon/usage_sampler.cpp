@@ -26,8 +26,10 @@ UsageSampler::UsageSampler(state::Store& store, const api::Lifecycle& lifecycle,
       lifecycle_(lifecycle),
       period_ms_(int64_t{usage.sample_seconds} * 1000),
       retention_(retention_of(usage)),
-      shared_store_(shared_store) {
-  if (period_ms_ > 0) {
+      shared_store_(shared_store) {}
+
+void UsageSampler::start() {
+  if (period_ms_ > 0 && !thread_) {
     thread_.emplace(std::chrono::milliseconds(period_ms_), [this] { round(); });
   }
 }
@@ -41,7 +43,7 @@ void UsageSampler::round() {
 }
 
 size_t UsageSampler::sample_once(int64_t now_ms) {
-  if (!sampling_here(now_ms)) {
+  if (period_ms_ <= 0 || !sampling_here(now_ms)) {
     return 0;
   }
   const auto samples = read_samples(now_ms / period_ms_ * period_ms_);

@@ -21,8 +21,11 @@ class UsageSampler {
   UsageSampler(state::Store& store, const api::Lifecycle& lifecycle,
                const config::UsageConfig& usage, bool shared_store);
 
-  /// One round now: samples (returns how many were recorded) and compacts when due. Public for
-  /// tests; the thread calls it every sample_seconds.
+  /// Starts the thread that runs a round every sample_seconds (none when it is 0).
+  void start();
+
+  /// One round now: samples (returns how many were recorded) and compacts when due. The thread
+  /// calls it; tests call it without the thread.
   size_t sample_once(int64_t now_ms);
 
  private:
