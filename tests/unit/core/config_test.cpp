@@ -408,6 +408,29 @@ state:
   EXPECT_EQ(pg.connect_timeout_seconds, 3u);
 }
 
+TEST_F(ConfigTest, UsageHasDefaultsAndReadsItsSettings) {
+  const BrokerConfig defaults = load_file(write("c.yaml", kMinimal));
+  EXPECT_EQ(defaults.usage.sample_seconds, 900u);
+  EXPECT_EQ(defaults.usage.raw_hours, 48u);
+  EXPECT_EQ(defaults.usage.hourly_days, 14u);
+  EXPECT_EQ(defaults.usage.daily_days, 400u);
+  const BrokerConfig cfg = load_file(write("c.yaml", std::string(kMinimal) + R"(
+usage:
+  sample_seconds: 0
+  raw_hours: 24
+  hourly_days: 7
+  daily_days: 730
+)"));
+  EXPECT_EQ(cfg.usage.sample_seconds, 0u);
+  EXPECT_EQ(cfg.usage.raw_hours, 24u);
+  EXPECT_EQ(cfg.usage.hourly_days, 7u);
+  EXPECT_EQ(cfg.usage.daily_days, 730u);
+  EXPECT_NE(error_of(std::string(kMinimal) + "usage:\n  raw_hours: 0\n").find("usage.raw_hours"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "usage:\n  sample_every: 5\n").find("usage"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, StateMistakesAreNamed) {
   const auto pw = write("pw", "db-s3cret\n");
   const std::string key = "credentials_encryption:\n  key_file: k\n";
