@@ -16,7 +16,7 @@ build=${OSBD_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${1:-30}
 shift || true
 all_targets=(fuzz_json fuzz_request fuzz_schema fuzz_config fuzz_catalog fuzz_ids
-             fuzz_originating_identity fuzz_sigv4 fuzz_bucket_policy)
+             fuzz_originating_identity fuzz_sigv4 fuzz_bucket_policy fuzz_usage)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 configure() {

@@ -15,7 +15,13 @@ packages=(
   radosgw ceph-mon ceph-osd s3cmd
   dpkg-dev file adduser lintian
   buildah debootstrap
+  chromium
 )
+# tests/integration/console.sh drives Chromium with playwright-core, which npm installs: Debian's
+# Node.js and npm unless a Node.js with its own npm is installed already.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,8 @@
 #   1. format check (.clang-format)
 #   2. g++ build (RelWithDebInfo, Debian's hardening flags), warnings as errors, all tests (the
 #      state store's tests run on SQLite and on the test PostgreSQL; `replicas` runs three osbd
-#      replicas behind HAProxy on a PostgreSQL of its own); then
+#      replicas behind HAProxy on a PostgreSQL of its own; `console` drives the operator console
+#      in Debian's Chromium, with playwright-core from the npm registry); then
 #      the Debian packages of that build checked by lintian, installed, serving and purged
 #      (tests/packaging/deb_test.sh, as root), and the container image built from the .deb and
 #      run (tests/packaging/container_test.sh, as root)
@@ -101,12 +102,13 @@ timed "fault campaigns" bash tests/faults/run.sh "$root/build"
 if [ "${OSBD_TEST_QUICK:-0}" != 1 ]; then
   # plugin_isolation (a minute of crashes and deadlines on a timer) and replicas (a minute of
   # mixed work while replicas and PostgreSQL are killed) run in the g++ and ASan suites (and
-  # plugin_isolation in TSan's); the clang++ and Release builds of the same code run everything
-  # else.
-  SUITE_SKIP="^(plugin_isolation|replicas)$" \
+  # plugin_isolation in TSan's), console (Chromium through the console's pages, whose files and
+  # script no compiler changes) in the g++ and sanitizer suites; the clang++ and Release builds of
+  # the same code run everything else.
+  SUITE_SKIP="^(plugin_isolation|replicas|console)$" \
   timed "clang++ suite" run_suite build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
-  SUITE_SKIP="^(plugin_isolation|replicas)$" \
+  SUITE_SKIP="^(plugin_isolation|replicas|console)$" \
   timed "g++ Release suite" run_suite build-release -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

@@ -9,6 +9,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "api/console.hpp"
 #include "api/http_util.hpp"
 #include "api/lifecycle_util.hpp"
 #include "api/replicas.hpp"
@@ -390,6 +391,29 @@ std::optional<ApiReply> refuse_content_type(const http::Request& request) {
   return std::nullopt;
 }
 
+// GET /admin/ui[/NAME]: a file of the operator console (see console_reply), or the redirect of
+// /admin/ui to /admin/ui/ so that the pages' relative links resolve under it.
+http::Response console_response(std::string_view path, const http::Request& request) {
+  http::Response res{bhttp::status::moved_permanently, request.version()};
+  res.set(bhttp::field::server, "osbd");
+  if (path == "/admin/ui") {
+    for (const auto& [name, value] : console_security_headers()) {
+      res.set(name, value);
+    }
+    res.set(bhttp::field::location, "ui/");
+    return res;
+  }
+  const auto& if_none_match = request[bhttp::field::if_none_match];
+  ConsoleReply r = console_reply(path.substr(std::string_view("/admin/ui/").size()),
+                                 std::string_view(if_none_match.data(), if_none_match.size()));
+  res.result(static_cast<bhttp::status>(r.status));
+  for (const auto& [name, value] : r.headers) {
+    res.set(name, value);
+  }
+  res.body() = std::move(r.body);
+  return res;
+}
+
 // X-Broker-API-Originating-Identity decoded: null when absent, nullopt when malformed.
 std::optional<json> originating_identity(const http::Request& request) {
   const auto header = request.find(kOriginatingIdentity);
@@ -654,6 +678,13 @@ void Broker::handle_admin(const std::string& target, const http::Request& reques
   }
   if (request.method() != bhttp::verb::get) {
     return reply(to_response(get_only("the admin API is read-only: use GET"), version, ""));
+  }
+  const std::string_view target_path = std::string_view(target).substr(0, target.find('?'));
+  if (target_path == "/admin/ui" || target_path.rfind("/admin/ui/", 0) == 0) {
+    // The console's files, compiled in: answered here, without a worker.
+    http::Response res = console_response(target_path, request);
+    log::info("admin request", {{"path", target_path}, {"status", res.result_int()}});
+    return reply(std::move(res));
   }
   auto parsed = parse_target(std::string_view(target));
   if (!parsed) {
