@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The operator's question, answered by osbctl after a scripted set of provisions across two
-# organizations: how many instances of each plan, for whom, using how much storage.
+# organizations: how many instances of each plan, for whom, using how much storage; and over
+# time, from the usage history (sampled every second here): osbctl usage.
 # Usage: osbctl_inventory.sh OSBD OSBCTL PLUGIN_DIR
 set -euo pipefail
 . "$(dirname "$0")/script_support.sh"
@@ -21,6 +22,8 @@ auth:
 admin:
   username: operator
   password: inventory-admin-password
+usage:
+  sample_seconds: 1
 plugins:
   org.osbd.example:
     async_seconds: 1
@@ -92,6 +95,36 @@ check "csv: header and 5 rows" 6 "$(wc -l <instances.csv)"
 check "csv: a3 in org-a with 3 GiB in bytes" 1 "$(grep -c "^default,a3,.*,org-a,org-a-dev,.*,$((3 << 30))" instances.csv)"
 "${ctl[@]}" bindings >/dev/null
 check "bindings command" 0 "$?"
+
+echo "--- osbctl usage"
+# Until a round has sampled all five instances: 1+2+3 GiB in org-a, 4+2 GiB in org-b.
+tomorrow=$(date -u -d tomorrow +%F)
+peak() { "${ctl[@]}" --json usage --to "$tomorrow" | /usr/bin/python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["totals"]["peak_storage_bytes"] >> 30)'; }
+for _ in $(seq 1 100); do [ "$(peak)" = 12 ] && break; sleep 0.1; done
+"${ctl[@]}" usage --to "$tomorrow" | tee usage.txt
+"${ctl[@]}" --json usage --to "$tomorrow" --by organization >usage.json
+read -r -d '' usage_assertions <<'PY' || true
+import json
+u = json.load(open("usage.json"))
+g = {x["key"]: x for x in u["groups"]}
+for org in ("org-a", "org-b"):
+    x = g[org]
+    print(org, x["created"], x["deleted"], x["peak_storage_bytes"] >> 30, sorted(x["plans"]),
+          0 < x["instance_hours"] < 1)
+PY
+mapfile -t got < <(/usr/bin/python3 -c "$usage_assertions")
+check "usage org-a: created, deleted, peak GiB, plans, hours" \
+  "org-a 3 0 6 ['example-service/sync'] True" "${got[0]}"
+check "usage org-b: created, deleted, peak GiB, plans, hours" \
+  "org-b 2 0 6 ['example-service/async', 'example-service/sync'] True" "${got[1]}"
+check "table: org-a row" 1 "$(grep -cE '^org-a +[0-9.]+ +example-service/sync=[0-9.]+ +[0-9.]+ +6\.0 GiB +3 +0$' usage.txt)"
+"${ctl[@]}" --csv usage --to "$tomorrow" --by plan | tee usage.csv
+check "csv: header and a row per plan" 3 "$(wc -l <usage.csv)"
+check "csv: the sync plan, 4 created" 1 "$(grep -c '^"example-service/sync",.*,"4","0"' usage.csv)"
+rc=0; "${ctl[@]}" usage --by space 2>err.txt || rc=$?
+check "usage --by space: exit code" 1 "$rc"
+check "usage --by space: says why" 1 "$(grep -c 'by must be organization, plan, catalog or instance' err.txt)"
 
 # Only the admin credentials open it.
 rc=0; OSBCTL_PASSWORD=wrong "$osbctl" summary 2>err.txt || rc=$?
