@@ -27,7 +27,7 @@ constexpr size_t kMaxSeriesGroups = 100;
 struct Segment {
   int64_t start = 0;
   int64_t end = 0;
-  std::string key;   // the group it counts in
+  size_t group = 0;  // the group it counts in (Report's index)
   std::string plan;  // "service/plan"
 };
 
@@ -52,6 +52,8 @@ int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
   return std::max<int64_t>(0, std::min(a1, b1) - std::max(a0, b0));
 }
 
+// The report being computed: events first (each instance's segments), then the samples in
+// bucket order. Groups are numbered as they appear, so that the per-sample work indexes vectors.
 class Report {
  public:
   Report(const UsageQuery& q, const PlanNamer& plan_name) : q_(q), plan_name_(plan_name) {
@@ -84,47 +86,74 @@ class Report {
       flush_peaks();
       bucket_ = s.bucket_ms;
     }
-    const std::string& key = key_at(s.instance_id, s.bucket_ms + s.period_ms / 2);
+    const size_t g = group_at(s.instance_id, s.bucket_ms + s.period_ms / 2);
     const int64_t inside = overlap(s.bucket_ms, s.bucket_ms + s.period_ms, q_.from_ms, q_.to_ms);
-    totals_[key].byte_ms += static_cast<double>(s.bytes_avg) * static_cast<double>(inside);
-    bucket_sums_[key] += s.bytes_max;
+    totals_[g].byte_ms += static_cast<double>(s.bytes_avg) * static_cast<double>(inside);
+    if (bucket_sums_[g] == 0) {
+      touched_.push_back(g);
+      bucket_sums_[g] = 1;
+    }
+    bucket_sums_[g] += s.bytes_max;
     bucket_total_ += s.bytes_max;
-    spread(steps_of(key).byte_ms, s.bucket_ms, s.bucket_ms + s.period_ms,
-           static_cast<double>(s.bytes_avg));
+    if (charted()) {
+      spread(steps_of_[g].byte_ms, s.bucket_ms, s.bucket_ms + s.period_ms,
+             static_cast<double>(s.bytes_avg));
+    }
   }
 
   json finish() {
     flush_peaks();
     json groups = json::array();
     Totals all;
-    for (const auto& [key, t] : totals_) {
-      json g = figures(t);
-      g["key"] = key;
-      groups.push_back(std::move(g));
-      add_into(all, t);
+    for (const auto& [key, g] : group_index_) {
+      json figures_of_group = figures(totals_[g]);
+      figures_of_group["key"] = key;
+      groups.push_back(std::move(figures_of_group));
+      add_into(all, totals_[g]);
     }
     all.peak_bytes = peak_total_;
     json out = {{"from", log::rfc3339_ms(q_.from_ms)},
                 {"to", log::rfc3339_ms(q_.to_ms)},
                 {"groups", std::move(groups)},
                 {"totals", figures(all)}};
-    // A chart of more groups than this is unreadable, and its JSON large: the table serves.
-    out["series"] =
-        q_.series && steps_by_key_.size() <= kMaxSeriesGroups ? series() : json(nullptr);
+    // A chart of more groups than kMaxSeriesGroups is unreadable, and its JSON large: the table
+    // serves.
+    out["series"] = charted() ? series() : json(nullptr);
     return out;
   }
 
  private:
   static constexpr int64_t kOpen = INT64_MAX;
 
+  bool charted() const { return q_.series && group_keys_.size() <= kMaxSeriesGroups; }
+
+  // The index of the group named key, numbered when first seen.
+  size_t group(const std::string& key) {
+    auto [it, added] = group_index_.emplace(key, group_keys_.size());
+    if (added) {
+      group_keys_.push_back(key);
+      totals_.emplace_back();
+      bucket_sums_.push_back(0);
+      steps_of_.emplace_back();
+      if (charted()) {
+        steps_of_.back().instance_ms.assign(steps_, 0.0);
+        steps_of_.back().byte_ms.assign(steps_, 0.0);
+      } else {
+        steps_of_.clear();  // no chart: free what the first groups had
+        steps_of_.resize(group_keys_.size());
+      }
+    }
+    return it->second;
+  }
+
   void open(const UsageEvent& e) {
     Segment s;
     s.start = e.at_ms;
     s.end = kOpen;
     s.plan = plan_name_(e.service_id, e.plan_id);
-    s.key = group_key(e, s.plan);
+    s.group = group(group_key(e, s.plan));
     if (e.kind == UsageEventKind::created && e.at_ms >= q_.from_ms && e.at_ms < q_.to_ms) {
-      totals_[s.key].created += 1;
+      totals_[s.group].created += 1;
     }
     segments_[e.instance_id].push_back(std::move(s));
   }
@@ -139,7 +168,7 @@ class Report {
     s.end = std::max(at_ms, s.start);
     count_time(s);
     if (deleted && at_ms >= q_.from_ms && at_ms < q_.to_ms) {
-      totals_[s.key].deleted += 1;
+      totals_[s.group].deleted += 1;
     }
   }
 
@@ -148,10 +177,12 @@ class Report {
     if (inside == 0) {
       return;
     }
-    Totals& t = totals_[s.key];
+    Totals& t = totals_[s.group];
     t.instance_ms += static_cast<double>(inside);
     t.plan_ms[s.plan] += static_cast<double>(inside);
-    spread(steps_of(s.key).instance_ms, s.start, s.end, 1.0);
+    if (charted()) {
+      spread(steps_of_[s.group].instance_ms, s.start, s.end, 1.0);
+    }
   }
 
   std::string group_key(const UsageEvent& e, const std::string& plan) const {
@@ -169,35 +200,26 @@ class Report {
   }
 
   // The group the instance counted in at at_ms (its first one before it was created).
-  const std::string& key_at(const std::string& id, int64_t at_ms) {
-    static const std::string unknown = "(unknown)";
+  size_t group_at(const std::string& id, int64_t at_ms) {
     auto it = segments_.find(id);
     if (it == segments_.end() || it->second.empty()) {
-      return unknown;
+      return group(q_.by == UsageGrouping::instance ? id : "(unknown)");
     }
     const auto& segments = it->second;
     auto after = std::upper_bound(segments.begin(), segments.end(), at_ms,
                                   [](int64_t t, const Segment& s) { return t < s.start; });
-    return after == segments.begin() ? after->key : std::prev(after)->key;
+    return after == segments.begin() ? after->group : std::prev(after)->group;
   }
 
+  // The bucket just read is complete: its sums are candidates for the peaks.
   void flush_peaks() {
-    for (auto& [key, sum] : bucket_sums_) {
-      Totals& t = totals_[key];
-      t.peak_bytes = std::max(t.peak_bytes, sum);
+    for (const size_t g : touched_) {
+      totals_[g].peak_bytes = std::max(totals_[g].peak_bytes, bucket_sums_[g] - 1);
+      bucket_sums_[g] = 0;
     }
-    bucket_sums_.clear();
+    touched_.clear();
     peak_total_ = std::max(peak_total_, bucket_total_);
     bucket_total_ = 0;
-  }
-
-  Steps& steps_of(const std::string& key) {
-    Steps& s = steps_by_key_[key];
-    if (s.instance_ms.empty()) {
-      s.instance_ms.assign(steps_, 0.0);
-      s.byte_ms.assign(steps_, 0.0);
-    }
-    return s;
   }
 
   // Adds weight * (overlap of [start, end) with each step) to the steps.
@@ -243,7 +265,8 @@ class Report {
       const int64_t start = q_.from_ms + static_cast<int64_t>(i) * step_;
       const double length = static_cast<double>(std::min(start + step_, q_.to_ms) - start);
       json groups = json::object();
-      for (const auto& [key, s] : steps_by_key_) {
+      for (const auto& [key, g] : group_index_) {
+        const Steps& s = steps_of_[g];
         groups[key] = {{"instances", rounded(s.instance_ms[i] / length)},
                        {"bytes", std::round(s.byte_ms[i] / length)}};
       }
@@ -256,12 +279,17 @@ class Report {
   const PlanNamer& plan_name_;
   int64_t step_ = 0;
   size_t steps_ = 0;
-  std::unordered_map<std::string, std::vector<Segment>> segments_;
-  std::map<std::string, Totals> totals_;
-  std::map<std::string, Steps> steps_by_key_;
-  int64_t bucket_ = INT64_MIN;
-  std::map<std::string, int64_t> bucket_sums_;  // the current bucket's bytes per group
-  int64_t bucket_total_ = 0;                    // and over all groups
+  std::unordered_map<std::string, std::vector<Segment>> segments_;  // by instance id
+  std::map<std::string, size_t> group_index_;  // group key -> index, in key order
+  std::vector<std::string> group_keys_;        // by index
+  std::vector<Totals> totals_;                 // by index
+  std::vector<Steps> steps_of_;                // by index, while charted()
+  int64_t bucket_ = INT64_MIN;                 // the bucket being read
+  // The bucket's bytes per group, plus one once touched (so that 0 means untouched), and the
+  // groups touched.
+  std::vector<int64_t> bucket_sums_;
+  std::vector<size_t> touched_;
+  int64_t bucket_total_ = 0;  // the bucket's bytes over all groups
   int64_t peak_total_ = 0;
 };
 
