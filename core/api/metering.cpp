@@ -8,6 +8,7 @@
 
 #include "catalog/catalogs.hpp"
 #include "log/log.hpp"
+#include "util/csv.hpp"
 
 namespace osbd::api {
 
@@ -387,14 +388,7 @@ std::string csv_field(std::string v) {
   if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) {
     v.insert(0, "'");
   }
-  std::string out = "\"";
-  for (char c : v) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
+  return util::csv_quoted(v);
 }
 
 std::string number(const json& v) {

@@ -36,6 +36,7 @@
 
 #include "api/http_util.hpp"
 #include "plugin_host/trust.hpp"
+#include "util/csv.hpp"
 #include "util/json_parse.hpp"
 
 namespace {
@@ -239,17 +240,7 @@ std::pair<unsigned, std::string> get(const Options& o, const Url& url, const std
 using Row = std::vector<std::string>;
 
 std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n\r") == std::string::npos) {
-    return v;
-  }
-  std::string out = "\"";
-  for (char c : v) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
+  return v.find_first_of(",\"\n\r") == std::string::npos ? v : osbd::util::csv_quoted(v);
 }
 
 void print(const Row& header, const std::vector<Row>& rows, Format format) {
