@@ -192,22 +192,18 @@ ApiReply AdminApi::operations(const std::map<std::string, std::string>& query) c
       return error_reply(400, "BadRequest", "state must be succeeded, failed or in_progress");
     }
   }
-  auto all = lifecycle_.store().list_operations();
   json out = json::array();
-  for (auto it = all.rbegin(); it != all.rend() && out.size() < limit; ++it) {
-    if (only && it->state != *only) {
-      continue;
-    }
-    auto [catalog_name, instance_id] = catalog::split_scoped_id(it->instance_id);
-    out.push_back({{"id", it->id},
+  for (const auto& op : lifecycle_.store().list_recent_operations(limit, only)) {
+    auto [catalog_name, instance_id] = catalog::split_scoped_id(op.instance_id);
+    out.push_back({{"id", op.id},
                    {"catalog", std::move(catalog_name)},
                    {"instance_id", std::move(instance_id)},
-                   {"binding_id", it->binding_id},
-                   {"kind", state::to_string(it->kind)},
-                   {"state", state::to_string(it->state)},
-                   {"description", it->description},
-                   {"created_at", log::rfc3339_ms(it->created_at_ms)},
-                   {"updated_at", log::rfc3339_ms(it->updated_at_ms)}});
+                   {"binding_id", op.binding_id},
+                   {"kind", state::to_string(op.kind)},
+                   {"state", state::to_string(op.state)},
+                   {"description", op.description},
+                   {"created_at", log::rfc3339_ms(op.created_at_ms)},
+                   {"updated_at", log::rfc3339_ms(op.updated_at_ms)}});
   }
   ApiReply r;
   r.body = {{"operations", std::move(out)}};

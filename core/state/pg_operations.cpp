@@ -158,6 +158,19 @@ std::vector<OperationRecord> PgStore::list_operations() {
   return read_all(sql, "list operations", Params(), read_operation);
 }
 
+std::vector<OperationRecord> PgStore::list_recent_operations(std::size_t limit,
+                                                             std::optional<OperationState> state) {
+  // The state is compared only when one is asked for ($1 is true otherwise).
+  static const std::string sql = select_from(
+      kOperationColumns, "FROM operations WHERE $1 OR state = $2 ORDER BY seq DESC LIMIT $3");
+  return read_all(sql, "list recent operations",
+                  Params()
+                      .boolean(!state.has_value())
+                      .text(state ? to_string(*state) : "")
+                      .integer(static_cast<int64_t>(limit)),
+                  read_operation);
+}
+
 bool PgStore::take_operation(const std::string& op_id, const std::string& owner,
                              int64_t stale_before_ms) {
   // One statement decides: of two replicas taking one operation at once, the second waits for

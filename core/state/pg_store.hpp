@@ -104,6 +104,8 @@ class PgStore final : public Store {
                                                   const std::string& binding_id) override;
   std::vector<OperationRecord> list_unfinished_operations() override;
   std::vector<OperationRecord> list_operations() override;
+  std::vector<OperationRecord> list_recent_operations(std::size_t limit,
+                                                      std::optional<OperationState> state) override;
 
   bool empty() override;
   void import_records(const std::vector<InstanceRecord>& instances,

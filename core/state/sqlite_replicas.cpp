@@ -62,6 +62,22 @@ std::vector<OperationRecord> SqliteStore::list_operations() {
       "list operations", [](Statement&) {}, read_operation);
 }
 
+std::vector<OperationRecord> SqliteStore::list_recent_operations(
+    std::size_t limit, std::optional<OperationState> state) {
+  // The state is compared only when one is asked for (:any is 1 otherwise).
+  static const std::string sql =
+      select_from(kOperationColumns,
+                  "FROM operations WHERE :any OR state = :state ORDER BY seq DESC LIMIT :limit");
+  return read_all(
+      sql, "list recent operations",
+      [&](Statement& st) {
+        st.bind_bool(":any", !state.has_value())
+            .bind(":state", state ? to_string(*state) : "")
+            .bind(":limit", static_cast<int64_t>(limit));
+      },
+      read_operation);
+}
+
 bool SqliteStore::empty() {
   return read([](Database& db) {
     Statement st(db,

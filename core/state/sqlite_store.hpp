@@ -89,6 +89,8 @@ class SqliteStore final : public Store {
   std::vector<OperationRecord> list_unfinished_operations() override;
 
   std::vector<OperationRecord> list_operations() override;
+  std::vector<OperationRecord> list_recent_operations(std::size_t limit,
+                                                      std::optional<OperationState> state) override;
   bool empty() override;
   void import_records(const std::vector<InstanceRecord>& instances,
                       const std::vector<BindingRecord>& bindings,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -182,6 +183,11 @@ class Store {
   };
   /// Instances per plan, ordered by service_id and plan_id. This default counts list_instances().
   virtual std::vector<PlanInstances> count_instances_by_plan();
+
+  /// The latest limit operations (in the order written), newest first; with state, only those
+  /// in that state. Reads at most what it returns plus what it skips, never the whole table.
+  virtual std::vector<OperationRecord> list_recent_operations(
+      std::size_t limit, std::optional<OperationState> state) = 0;
 
   // --- copying a store (osbd --migrate-state) ---
 

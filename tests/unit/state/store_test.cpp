@@ -1063,6 +1063,30 @@ TEST_P(StoreTest, ListOperationsIsEveryOperationOldestFirst) {
   expect_same(store_->list_operations()[5], store_->get_operation("deprov-c").value());
 }
 
+TEST_P(StoreTest, ListRecentOperationsIsTheLatestWrittenNewestFirst) {
+  create_ready_instance("c", 300);
+  create_ready_instance("a", 100);  // written after c, though it began earlier
+  create_ready_binding("a", "b1", 200);
+  auto failed = make_op("p-f", OperationKind::provision, "f", "", 500);
+  ASSERT_EQ(store_->begin_create_instance(make_instance("f", 500), failed), BeginResult::started);
+  failed.state = OperationState::failed;
+  failed.description = "no capacity";
+  auto f = make_instance("f", 500);
+  f.status = ResourceStatus::failed;
+  store_->finish_instance_operation(f, failed);
+  std::vector<std::string> ids;
+  for (const auto& op : store_->list_recent_operations(3, std::nullopt)) {
+    ids.push_back(op.id);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"p-f", "bind-a-b1", "prov-a"}));
+  const auto only_failed = store_->list_recent_operations(10, OperationState::failed);
+  ASSERT_EQ(only_failed.size(), 1u);
+  EXPECT_EQ(only_failed[0].id, "p-f");
+  EXPECT_EQ(only_failed[0].description, "no capacity");
+  EXPECT_EQ(store_->list_recent_operations(10, OperationState::succeeded).size(), 3u);
+  EXPECT_TRUE(store_->list_recent_operations(10, OperationState::in_progress).empty());
+}
+
 TEST_P(StoreTest, EmptyUntilARecordIsWrittenAndWhileOperationsRemain) {
   EXPECT_TRUE(store_->empty());
   // Replicas are not records of the broker's resources.
