@@ -125,8 +125,8 @@ std::variant<UsageQuery, ApiReply> usage_query(const std::map<std::string, std::
   if (auto bad = period_bound(query, "to", now, q.to_ms)) {
     return *bad;
   }
-  if (auto bad =
-          period_bound(query, "from", q.to_ms - kDefaultUsageDays * state::kDayMs, q.from_ms)) {
+  const int64_t default_from = std::max<int64_t>(0, q.to_ms - kDefaultUsageDays * state::kDayMs);
+  if (auto bad = period_bound(query, "from", default_from, q.from_ms)) {
     return *bad;
   }
   if (q.from_ms >= q.to_ms || q.to_ms - q.from_ms > kLongestUsagePeriodMs) {
@@ -167,6 +167,7 @@ ApiReply AdminApi::metering(const std::map<std::string, std::string>& query,
   };
   ApiReply r;
   r.body = usage_report(q, store.list_usage_events(q.to_ms), scan, plan_name);
+  r.headers.emplace_back("Cache-Control", "no-store");  // billing figures: never from a cache
   if (format == "csv") {
     r.text = usage_report_csv(r.body);
     r.content_type = "text/csv; charset=utf-8";

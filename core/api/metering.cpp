@@ -28,7 +28,7 @@ constexpr size_t kMaxSeriesGroups = 100;
 struct Segment {
   int64_t start = 0;
   int64_t end = 0;
-  size_t group = 0;  // the group it counts in (Report's index)
+  std::string key;   // the group it counts in
   std::string plan;  // "service/plan"
 };
 
@@ -87,7 +87,7 @@ class Report {
       flush_peaks();
       bucket_ = s.bucket_ms;
     }
-    const size_t g = group_at(s.instance_id, s.bucket_ms + s.period_ms / 2);
+    const size_t g = group(key_at(s.instance_id, s.bucket_ms + s.period_ms / 2));
     const int64_t inside = overlap(s.bucket_ms, s.bucket_ms + s.period_ms, q_.from_ms, q_.to_ms);
     totals_[g].byte_ms += static_cast<double>(s.bytes_avg) * static_cast<double>(inside);
     if (bucket_sums_[g] == 0) {
@@ -139,9 +139,8 @@ class Report {
       if (charted()) {
         steps_of_.back().instance_ms.assign(steps_, 0.0);
         steps_of_.back().byte_ms.assign(steps_, 0.0);
-      } else {
-        steps_of_.clear();  // no chart: free what the first groups had
-        steps_of_.resize(group_keys_.size());
+      } else if (group_keys_.size() == kMaxSeriesGroups + 1) {
+        steps_of_ = std::vector<Steps>(group_keys_.size());  // no chart: free the first groups'
       }
     }
     return it->second;
@@ -152,9 +151,9 @@ class Report {
     s.start = e.at_ms;
     s.end = kOpen;
     s.plan = plan_name_(e.service_id, e.plan_id);
-    s.group = group(group_key(e, s.plan));
+    s.key = group_key(e, s.plan);
     if (e.kind == UsageEventKind::created && e.at_ms >= q_.from_ms && e.at_ms < q_.to_ms) {
-      totals_[s.group].created += 1;
+      totals_[group(s.key)].created += 1;
     }
     segments_[e.instance_id].push_back(std::move(s));
   }
@@ -169,7 +168,7 @@ class Report {
     s.end = std::max(at_ms, s.start);
     count_time(s);
     if (deleted && at_ms >= q_.from_ms && at_ms < q_.to_ms) {
-      totals_[s.group].deleted += 1;
+      totals_[group(s.key)].deleted += 1;
     }
   }
 
@@ -178,11 +177,12 @@ class Report {
     if (inside == 0) {
       return;
     }
-    Totals& t = totals_[s.group];
+    const size_t g = group(s.key);
+    Totals& t = totals_[g];
     t.instance_ms += static_cast<double>(inside);
     t.plan_ms[s.plan] += static_cast<double>(inside);
     if (charted()) {
-      spread(steps_of_[s.group].instance_ms, s.start, s.end, 1.0);
+      spread(steps_of_[g].instance_ms, s.start, s.end, 1.0);
     }
   }
 
@@ -201,15 +201,16 @@ class Report {
   }
 
   // The group the instance counted in at at_ms (its first one before it was created).
-  size_t group_at(const std::string& id, int64_t at_ms) {
+  const std::string& key_at(const std::string& id, int64_t at_ms) const {
+    static const std::string unknown = "(unknown)";
     auto it = segments_.find(id);
     if (it == segments_.end() || it->second.empty()) {
-      return group(q_.by == UsageGrouping::instance ? id : "(unknown)");
+      return q_.by == UsageGrouping::instance ? id : unknown;
     }
     const auto& segments = it->second;
     auto after = std::upper_bound(segments.begin(), segments.end(), at_ms,
                                   [](int64_t t, const Segment& s) { return t < s.start; });
-    return after == segments.begin() ? after->group : std::prev(after)->group;
+    return after == segments.begin() ? after->key : std::prev(after)->key;
   }
 
   // The bucket just read is complete: its sums are candidates for the peaks.
@@ -385,7 +386,8 @@ json usage_report(const UsageQuery& q, const std::vector<UsageEvent>& events,
 namespace {
 
 std::string csv_field(std::string v) {
-  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) {
+  if (!v.empty() &&
+      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
     v.insert(0, "'");
   }
   return util::csv_quoted(v);

@@ -41,7 +41,8 @@ using PlanNamer =
 using SampleScan = std::function<void(int64_t from_ms, int64_t to_ms,
                                       const std::function<void(const state::UsageSample&)>&)>;
 
-/// The metering report over the usage history. An instance counts from its created event to its
+/// The metering report over the usage history; a group appears when something of it counts in
+/// the period. An instance counts from its created event to its
 /// deleted event, under the plan and owner of its latest event at each moment; instance-hours
 /// and storage are the exact overlaps with the period (storage to the resolution of the samples
 /// kept: raw, hourly or daily). Per group: instance_hours (and per plan), storage_gib_hours,
@@ -52,8 +53,8 @@ using SampleScan = std::function<void(int64_t from_ms, int64_t to_ms,
 nlohmann::json usage_report(const UsageQuery& q, const std::vector<state::UsageEvent>& events,
                             const SampleScan& scan, const PlanNamer& plan_name);
 
-/// The report's groups as CSV (RFC 4180, every field quoted; a field starting with = + - @ gets
-/// a leading apostrophe so that a spreadsheet does not run it).
+/// The report's groups as CSV (RFC 4180, every field quoted; a field starting with = + - @, a
+/// tab or a carriage return gets a leading apostrophe so that a spreadsheet does not run it).
 std::string usage_report_csv(const nlohmann::json& report);
 
 }  // namespace osbd::api

@@ -363,11 +363,15 @@ void read_state(const YAML::Node& node, const Where& where, BrokerConfig& cfg) {
 }
 
 // usage: sampling and retention of the usage history.
-void read_usage(const YAML::Node& node, UsageConfig& out) {
+void read_usage(const YAML::Node& node, const Where& where, UsageConfig& out) {
   if (!node) {
     return;
   }
   read_uint(node, "sample_seconds", out.sample_seconds);
+  // Samples roll up into hours: a sample that straddled two would count in the first.
+  if (out.sample_seconds != 0 && 3600 % out.sample_seconds != 0) {
+    where.child("sample_seconds").fail("must divide 3600 (an hour), or be 0");
+  }
   read_uint(node, "raw_hours", out.raw_hours);
   read_uint(node, "hourly_days", out.hourly_days);
   read_uint(node, "daily_days", out.daily_days);
@@ -471,7 +475,7 @@ static BrokerConfig read_file(const std::string& path) {
   cfg.accept_context_only = text(root["osb"], "accept_context_only") == "true";
   read_credentials_encryption(root["credentials_encryption"], cfg);
   read_state(root["state"], where.child("state"), cfg);
-  read_usage(root["usage"], cfg.usage);
+  read_usage(root["usage"], where.child("usage"), cfg.usage);
   read_catalogs(root["catalogs"], where.child("catalogs"), cfg);
   read_plugins(root["plugins"], where.child("plugins"), cfg);
   read_plugin_trust(root["plugin_trust"], cfg);

@@ -28,6 +28,11 @@ UsageSampler::UsageSampler(state::Store& store, const api::Lifecycle& lifecycle,
       retention_(retention_of(usage)),
       shared_store_(shared_store) {}
 
+UsageSampler::~UsageSampler() {
+  stopping_.store(true);
+  thread_.reset();
+}
+
 void UsageSampler::start() {
   if (period_ms_ > 0 && !thread_) {
     thread_.emplace(std::chrono::milliseconds(period_ms_), [this] { round(); });
@@ -46,10 +51,25 @@ size_t UsageSampler::sample_once(int64_t now_ms) {
   if (period_ms_ <= 0 || !sampling_here(now_ms)) {
     return 0;
   }
-  const auto samples = read_samples(now_ms / period_ms_ * period_ms_);
+  const int64_t bucket = now_ms / period_ms_ * period_ms_;
+  const auto readings = read_samples(bucket);
+  std::vector<state::UsageSample> samples;
+  // Buckets this process skipped since its last round (a round that overran, a late wake-up)
+  // get the same reading, up to an hour back, rather than counting as nothing.
+  const int64_t first =
+      last_bucket_ == 0
+          ? bucket
+          : std::min(bucket, std::max(last_bucket_ + period_ms_, bucket - state::kHourMs));
+  for (int64_t b = first; b <= bucket; b += period_ms_) {
+    for (state::UsageSample s : readings) {
+      s.bucket_ms = b;
+      samples.push_back(std::move(s));
+    }
+  }
   store_.record_usage_samples(samples);
+  last_bucket_ = bucket;
   compact_when_due(now_ms);
-  return samples.size();
+  return readings.size();
 }
 
 // On a shared store, the live replica first by id samples for all; the others stand by.
@@ -67,9 +87,12 @@ bool UsageSampler::sampling_here(int64_t now_ms) const {
   return true;
 }
 
-std::vector<state::UsageSample> UsageSampler::read_samples(int64_t bucket_ms) const {
+std::vector<state::UsageSample> UsageSampler::read_samples(int64_t bucket_ms) {
   std::vector<state::UsageSample> samples;
   for (const auto& instance : store_.list_instances()) {
+    if (stopping_.load()) {
+      break;  // osbd is stopping: what was read so far is kept
+    }
     if (instance.status != state::ResourceStatus::ready) {
       continue;
     }
@@ -92,7 +115,11 @@ void UsageSampler::compact_when_due(int64_t now_ms) {
   if (now_ms - last_compaction_ms_ < state::kHourMs) {
     return;
   }
-  store_.compact_usage(retention_, now_ms);
+  // The first run looks through everything (osbd may have been stopped for long); later ones
+  // only at the week before each cutoff, which earlier runs left unrolled.
+  state::UsageRetention retention = retention_;
+  retention.lookback_ms = last_compaction_ms_ == 0 ? INT64_MAX : 7 * state::kDayMs;
+  store_.compact_usage(retention, now_ms);
   last_compaction_ms_ = now_ms;
 }
 

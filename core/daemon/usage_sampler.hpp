@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -20,6 +21,10 @@ class UsageSampler {
  public:
   UsageSampler(state::Store& store, const api::Lifecycle& lifecycle,
                const config::UsageConfig& usage, bool shared_store);
+  /// Stops the thread: a round in progress ends after the plugin call running now.
+  ~UsageSampler();
+  UsageSampler(const UsageSampler&) = delete;
+  UsageSampler& operator=(const UsageSampler&) = delete;
 
   /// Starts the thread that runs a round every sample_seconds (none when it is 0).
   void start();
@@ -30,7 +35,7 @@ class UsageSampler {
 
  private:
   bool sampling_here(int64_t now_ms) const;
-  std::vector<state::UsageSample> read_samples(int64_t bucket_ms) const;
+  std::vector<state::UsageSample> read_samples(int64_t bucket_ms);
   void compact_when_due(int64_t now_ms);
   void round();
 
@@ -39,7 +44,9 @@ class UsageSampler {
   const int64_t period_ms_;
   const state::UsageRetention retention_;
   const bool shared_store_;
-  int64_t last_compaction_ms_ = 0;        // used by the sampling thread only
+  int64_t last_compaction_ms_ = 0;     // used by the sampling thread only
+  int64_t last_bucket_ = 0;            // the bucket of this process's last round (sampling thread)
+  std::atomic<bool> stopping_{false};  // set by the destructor; a round stops reading
   std::optional<util::Periodic> thread_;  // last: stops before the members its job reads
 };
 

@@ -126,9 +126,9 @@ CREATE TABLE replicas (
 
 // Usage history: lifecycle events per instance and samples of what each used. Samples name their
 // instance through usage_series, an integer, to keep a year of them small; their key leads with
-// the bucket so that a period is one range. Every instance that exists already gets a created
-// event at its creation time, owned as usage_event_of would own it (a context value counts only
-// when it is a non-empty string).
+// the bucket so that a period is one range. Every instance that exists already and whose provision
+// succeeded (a failed one was never usable) gets a created event at its creation time, owned as
+// usage_event_of would own it (a context value counts only when it is a non-empty string).
 constexpr const char* kMigration4 = R"sql(
 CREATE TABLE usage_events (
   seq          INTEGER PRIMARY KEY,
@@ -141,6 +141,7 @@ CREATE TABLE usage_events (
   space        TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX usage_events_at ON usage_events (at_ms);
+CREATE INDEX usage_events_instance ON usage_events (instance_id);
 
 CREATE TABLE usage_series (
   id          INTEGER PRIMARY KEY,
@@ -165,7 +166,10 @@ SELECT id, created_at_ms, 'created', service_id, plan_id,
        COALESCE(NULLIF(space_guid, ''),
                 NULLIF(CASE WHEN json_valid(context) THEN CASE WHEN json_type(context, '$.space_guid') = 'text' THEN json_extract(context, '$.space_guid') END END, ''),
                 CASE WHEN json_valid(context) THEN CASE WHEN json_type(context, '$.namespace') = 'text' THEN json_extract(context, '$.namespace') END END, '')
-FROM instances WHERE status <> 'creating' ORDER BY created_at_ms, rowid;
+FROM instances WHERE status <> 'creating' AND EXISTS (
+  SELECT 1 FROM operations o WHERE o.instance_id = instances.id AND o.binding_id = '' AND
+  o.kind = 'provision' AND o.state = 'succeeded')
+ORDER BY created_at_ms, rowid;
 )sql";
 
 constexpr std::array kMigrations = {

@@ -101,10 +101,10 @@ CREATE TABLE replicas (
 // Usage history (the SQLite store's migration 4): lifecycle events per instance and samples of
 // what each used. Samples name their instance through usage_series, an integer, to keep a year of
 // them small; their key leads with the bucket, so that a period is one range of it. Every instance
-// that exists already gets a created event at its creation time, owned as owner_key and space_key
-// say. A context holding \u0000, which PostgreSQL text cannot hold, is left out (as
-// PgStore::insert_usage_event leaves out an owner with a NUL byte) rather than failing the
-// migration.
+// that exists already and whose provision succeeded (a failed one was never usable) gets a created
+// event at its creation time, owned as owner_key and space_key say. A context holding \u0000, which
+// PostgreSQL text cannot hold, is left out (as PgStore::insert_usage_event leaves out an owner with
+// a NUL byte) rather than failing the migration.
 constexpr const char* kMigration2 = R"sql(
 CREATE TABLE usage_events (
   seq          BIGSERIAL PRIMARY KEY,
@@ -117,6 +117,7 @@ CREATE TABLE usage_events (
   space        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX usage_events_at ON usage_events (at_ms);
+CREATE INDEX usage_events_instance ON usage_events (instance_id);
 
 CREATE TABLE usage_series (
   id          BIGSERIAL PRIMARY KEY,
@@ -145,7 +146,9 @@ FROM (SELECT i.*,
       FROM instances i,
            LATERAL (SELECT CASE WHEN strpos(i.context, '\u0000') = 0 THEN i.context::json END
                     AS c) ctx
-      WHERE i.status <> 'creating') seeded
+      WHERE i.status <> 'creating' AND EXISTS (
+        SELECT 1 FROM operations o WHERE o.instance_id = i.id AND o.binding_id = '' AND
+        o.kind = 'provision' AND o.state = 'succeeded')) seeded
 ORDER BY created_at_ms, seq;
 )sql";
 

@@ -56,6 +56,7 @@ constexpr int64_t kLongestPeriodMs = kDayMs;
 // already (a sample that came late) is added to.
 const std::string kRollUp =
     "WITH rolled AS (DELETE FROM usage_samples WHERE period_ms < $1 AND bucket_ms < $2 "
+    "AND bucket_ms >= $3 "
     "RETURNING bucket_ms, series, period_ms, bytes_avg, bytes_max, objects_max) "
     "INSERT INTO usage_samples (bucket_ms, series, period_ms, bytes_avg, bytes_max, objects_max) "
     "SELECT bucket_ms / $1 * $1, series, $1::bigint, "
@@ -81,6 +82,13 @@ const std::string kDropUnusedSeries =
     "DELETE FROM usage_series s WHERE NOT EXISTS (SELECT 1 FROM usage_events e "
     "WHERE e.instance_id = s.instance_id) AND NOT EXISTS (SELECT 1 FROM usage_samples p "
     "WHERE p.series = s.id)";
+
+// Where a roll-up up to cutoff starts looking: lookback before it, or the beginning of time.
+int64_t looked_back(int64_t cutoff, int64_t lookback) {
+  return lookback >= cutoff - std::numeric_limits<int64_t>::min() / 2
+             ? std::numeric_limits<int64_t>::min() / 2
+             : cutoff - lookback;
+}
 
 // The largest multiple of unit at or below ms.
 int64_t floor_to(int64_t ms, int64_t unit) {
@@ -236,11 +244,22 @@ void PgStore::compact_usage(const UsageRetention& retention, int64_t now_ms) {
   const int64_t days_before = floor_to(now_ms - retention.hourly_ms, kDayMs);
   const int64_t dropped_before = now_ms - retention.daily_ms;
   pool_.transact("compact usage history", [&](Transaction& tx) {
-    exec(tx, kRollUp, Params().integer(kHourMs).integer(hours_before));
-    exec(tx, kRollUp, Params().integer(kDayMs).integer(days_before));
-    exec(tx, kDropOldSamples, Params().integer(dropped_before));
-    exec(tx, kDropOldEvents, Params().integer(dropped_before));
-    exec(tx, kDropUnusedSeries);
+    exec(tx, kRollUp,
+         Params()
+             .integer(kHourMs)
+             .integer(hours_before)
+             .integer(looked_back(hours_before, retention.lookback_ms)));
+    exec(tx, kRollUp,
+         Params()
+             .integer(kDayMs)
+             .integer(days_before)
+             .integer(looked_back(days_before, retention.lookback_ms)));
+    const auto samples = exec(tx, kDropOldSamples, Params().integer(dropped_before));
+    const auto events = exec(tx, kDropOldEvents, Params().integer(dropped_before));
+    // Only what was just dropped can leave a series unused: most rounds skip the scan.
+    if (samples.affected_rows() != 0 || events.affected_rows() != 0) {
+      exec(tx, kDropUnusedSeries);
+    }
   });
 }
 

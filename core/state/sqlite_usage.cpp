@@ -1,5 +1,6 @@
 // The SQLite store's usage history: lifecycle events, samples and their roll-ups. See Store.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -45,16 +46,18 @@ constexpr const char* kRollUp =
     "SELECT (bucket_ms / :period) * :period AS b, series, :period, "
     "CAST(TOTAL(CAST(bytes_avg AS REAL) * period_ms) / :period AS INTEGER), MAX(bytes_max), "
     "MAX(objects_max) FROM usage_samples "
-    "WHERE period_ms < :period AND bucket_ms < :cutoff GROUP BY b, series "
+    "WHERE period_ms < :period AND bucket_ms < :cutoff AND bucket_ms >= :since GROUP BY b, series "
     "ON CONFLICT DO UPDATE SET bytes_avg = bytes_avg + excluded.bytes_avg, "
     "bytes_max = MAX(bytes_max, excluded.bytes_max), "
     "objects_max = MAX(objects_max, excluded.objects_max)";
 
 constexpr const char* kDropRolled =
-    "DELETE FROM usage_samples WHERE period_ms < :period AND bucket_ms < :cutoff";
+    "DELETE FROM usage_samples WHERE period_ms < :period AND bucket_ms < :cutoff AND "
+    "bucket_ms >= :since";
 
+// The bound on bucket_ms alone lets the delete use the key.
 constexpr const char* kDropOldDays =
-    "DELETE FROM usage_samples WHERE bucket_ms + period_ms <= :before";
+    "DELETE FROM usage_samples WHERE bucket_ms < :before AND bucket_ms + period_ms <= :before";
 
 // Every event up to a deletion before :before; a later life of a reused id keeps its own.
 constexpr const char* kDropOldEvents =
@@ -62,10 +65,16 @@ constexpr const char* kDropOldEvents =
     "d.kind = 'deleted' AND d.at_ms < :before AND d.instance_id = usage_events.instance_id AND "
     "(usage_events.at_ms, usage_events.seq) <= (d.at_ms, d.seq))";
 
+// Each subquery is read once (not once per series).
 constexpr const char* kDropOldSeries =
-    "DELETE FROM usage_series WHERE NOT EXISTS (SELECT 1 FROM usage_events e WHERE "
-    "e.instance_id = usage_series.instance_id) AND NOT EXISTS (SELECT 1 FROM usage_samples s "
-    "WHERE s.series = usage_series.id)";
+    "DELETE FROM usage_series WHERE instance_id NOT IN (SELECT instance_id FROM usage_events) "
+    "AND id NOT IN (SELECT series FROM usage_samples)";
+
+// Where a roll-up up to cutoff starts looking: lookback before it, or the beginning of time.
+int64_t looked_back(int64_t cutoff, int64_t lookback) {
+  constexpr int64_t kBeginning = std::numeric_limits<int64_t>::min() / 2;
+  return lookback >= cutoff - kBeginning ? kBeginning : cutoff - lookback;
+}
 
 int64_t floor_to(int64_t ms, int64_t unit) {
   return ms >= 0 ? ms / unit * unit : -((-ms + unit - 1) / unit) * unit;
@@ -167,17 +176,23 @@ void SqliteStore::compact_usage(const UsageRetention& retention, int64_t now_ms)
   const int64_t day_cutoff = floor_to(now_ms - retention.hourly_ms, kDayMs);
   write([&] {
     for (auto [period, cutoff] : {std::pair{kHourMs, hour_cutoff}, std::pair{kDayMs, day_cutoff}}) {
+      const int64_t since = looked_back(cutoff, retention.lookback_ms);
       Statement roll(writer_, kRollUp, "roll up usage samples");
-      roll.bind(":period", period).bind(":cutoff", cutoff).run();
+      roll.bind(":period", period).bind(":cutoff", cutoff).bind(":since", since).run();
       Statement drop(writer_, kDropRolled, "drop rolled-up usage samples");
-      drop.bind(":period", period).bind(":cutoff", cutoff).run();
+      drop.bind(":period", period).bind(":cutoff", cutoff).bind(":since", since).run();
     }
     const int64_t before = now_ms - retention.daily_ms;
     Statement days(writer_, kDropOldDays, "drop expired usage samples");
     days.bind(":before", before).run();
+    int dropped = writer_.changes();
     Statement events(writer_, kDropOldEvents, "drop expired usage events");
     events.bind(":before", before).run();
-    writer_.exec(kDropOldSeries, "drop unused usage series");
+    dropped += writer_.changes();
+    // Only what was just dropped can leave a series unused: most rounds skip the scan.
+    if (dropped != 0) {
+      writer_.exec(kDropOldSeries, "drop unused usage series");
+    }
   });
 }
 

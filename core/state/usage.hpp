@@ -47,6 +47,9 @@ struct UsageRetention {
   int64_t raw_ms = 48LL * 3600 * 1000;          ///< raw samples, then rolled into hours
   int64_t hourly_ms = 14LL * 24 * 3600 * 1000;  ///< hourly rows, then rolled into days
   int64_t daily_ms = 400LL * 24 * 3600 * 1000;  ///< daily rows, then dropped
+  /// How far before each roll-up's cutoff compact_usage looks for rows to roll: rows older were
+  /// rolled by an earlier run. INT64_MAX looks through everything (a first run after a start).
+  int64_t lookback_ms = INT64_MAX;
 };
 
 inline constexpr int64_t kHourMs = 3600LL * 1000;

@@ -10,8 +10,10 @@
 
 namespace osbd::util {
 
-/// Runs a job on a thread of its own every interval (the first time one interval after start)
-/// until destroyed; the destructor wakes the thread and joins it. The job must not throw.
+/// Runs a job on a thread of its own every interval, at a fixed rate (the first time one interval
+/// after start; a run that overran the next start is followed by one a whole interval later, not
+/// by a burst), until destroyed; the destructor wakes the thread and joins it. The job must not
+/// throw; the destructor waits for a run in progress.
 class Periodic {
  public:
   Periodic(std::chrono::milliseconds interval, std::function<void()> job)
@@ -28,16 +30,23 @@ class Periodic {
   Periodic& operator=(const Periodic&) = delete;
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   void run() OSBD_EXCLUDES(mu_) {
     UniqueLock lock(mu_);
+    auto next = Clock::now() + interval_;
     while (!stopping_) {
-      lock.wait_for(wake_, interval_);
-      if (stopping_) {
-        break;
+      if (Clock::now() < next) {
+        lock.wait_until(wake_, next);  // woken early (or spuriously): the loop looks again
+        continue;
       }
       lock.unlock();
       job_();
       lock.lock();
+      next += interval_;
+      if (const auto now = Clock::now(); next <= now) {
+        next = now + interval_;
+      }
     }
   }
 

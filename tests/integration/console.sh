@@ -22,6 +22,12 @@ for tool in "$chromium" node npm curl /usr/bin/python3; do
 done
 
 # --- playwright-core into the build directory ----------------------------------------------------
+# playwright-core needs Node.js 20 or newer (Debian 12's own nodejs is 18).
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "FAIL Node.js $(node --version) is too old for playwright-core: install Node.js 20 or newer"
+  exit 1
+fi
 node_dir=$build/console-node
 mkdir -p "$node_dir"
 if ! cmp -s "$here/console/package-lock.json" "$node_dir/package-lock.json" \

@@ -317,6 +317,20 @@ TEST_F(OperatorTest, SamplerRecordsWhatPluginsReportOncePerBucket) {
   EXPECT_EQ(seen[0].bucket_ms, t / 900'000 * 900'000);
   EXPECT_EQ(seen[1].instance_id, "b");
   EXPECT_EQ(seen[1].bytes_avg, 5);
+  // A round three buckets later (two skipped, as after a round that overran): the skipped
+  // buckets get its reading too.
+  fake_.script(Operation::usage, Answer::ok({{"bytes", 2000}}));
+  fake_.script(Operation::usage, Answer::ok(json::object()));
+  EXPECT_EQ(sampler.sample_once(t + 3 * 900'000), 1u);
+  std::vector<int64_t> buckets_of_a;
+  store_->scan_usage_samples(0, INT64_MAX, [&](const state::UsageSample& s) {
+    if (s.instance_id == "a") {
+      EXPECT_EQ(s.bytes_avg, s.bucket_ms == seen[0].bucket_ms ? 1000 : 2000);
+      buckets_of_a.push_back(s.bucket_ms);
+    }
+  });
+  const int64_t b0 = seen[0].bucket_ms;
+  EXPECT_EQ(buckets_of_a, (std::vector<int64_t>{b0, b0 + 900'000, b0 + 1'800'000, b0 + 2'700'000}));
 }
 
 TEST_F(OperatorTest, AdminOperationsAreNewestFirstAndFilterable) {

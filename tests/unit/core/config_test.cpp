@@ -429,6 +429,9 @@ usage:
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "usage:\n  sample_every: 5\n").find("usage"),
             std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "usage:\n  sample_seconds: 420\n")
+                .find("usage.sample_seconds: must divide 3600"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, StateMistakesAreNamed) {

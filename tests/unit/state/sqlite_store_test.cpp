@@ -282,7 +282,15 @@ TEST_F(SqliteStoreTest, MigrationToVersion4SeedsACreatedEventForEveryExistingIns
       store_->finish_instance_operation(*inst, op);
     }
   }
-  // Back to a version 3 database, then upgraded: "pending" is still being created, so no event.
+  // A failed provision: never usable, never billed.
+  auto broken = make_instance("broken", 5000);
+  auto broken_op = make_op("prov-broken", OperationKind::provision, "broken", "", 5000);
+  ASSERT_EQ(store_->begin_create_instance(broken, broken_op), BeginResult::started);
+  broken.status = ResourceStatus::failed;
+  broken_op.state = OperationState::failed;
+  store_->finish_instance_operation(broken, broken_op);
+  // Back to a version 3 database, then upgraded: "pending" is still being created and "broken"
+  // failed, so neither gets an event.
   store_.reset();
   raw_exec(dir_.db_file(),
            "DROP TABLE usage_events; DROP TABLE usage_series; DROP TABLE usage_samples; "

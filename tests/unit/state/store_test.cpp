@@ -2101,6 +2101,13 @@ TEST_F(PostgresStoreTest, TheUsageMigrationSeedsACreatedEventForEveryExistingIns
                 make_instance("creating", 5000),
                 make_op("prov-creating", OperationKind::provision, "creating", "", 5000)),
             BeginResult::started);
+  // A failed provision: never usable, never billed.
+  auto broken = make_instance("broken", 6000);
+  auto broken_op = make_op("prov-broken", OperationKind::provision, "broken", "", 6000);
+  ASSERT_EQ(store_->begin_create_instance(broken, broken_op), BeginResult::started);
+  broken.status = ResourceStatus::failed;
+  broken_op.state = OperationState::failed;
+  store_->finish_instance_operation(broken, broken_op);
   const auto written = all_usage_events(*store_);
   store_.reset();
   backend_->raw_exec(
