@@ -9,6 +9,7 @@
 #include "api/metering.hpp"
 #include "log/log.hpp"
 #include "plugin_host/backend.hpp"
+#include "state/usage.hpp"
 
 namespace osbd::api {
 
@@ -37,8 +38,8 @@ json owner_of(const state::InstanceRecord& i) {
   owner["organization"] = org;
   owner["space"] = space;
   owner["namespace"] = ns;
-  // One name to group by: the organization, else the namespace.
-  owner["key"] = !org.empty() ? org : ns;
+  // One name to group by: the organization, else the namespace, as the usage history names it.
+  owner["key"] = state::owner_key(i);
   for (const char* key : {"organization_name", "space_name"}) {
     if (const std::string v = string_at(i.context, key); !v.empty()) {
       owner[key] = v;
